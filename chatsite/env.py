@@ -1,0 +1,98 @@
+"""Typed readers for environment variables that refuse bad values loudly.
+
+Settings read the environment once, through these helpers, so a typo in a deployment fails at start-up
+with a message naming the variable instead of surfacing later as odd behaviour.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2}
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ImproperlyConfiguredEnv(ValueError):
+    """An environment variable holds a value its setting cannot use."""
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a boolean (use true/false, 1/0, yes/no)")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not an integer") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfiguredEnv(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a number") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfiguredEnv(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_size(name: str, default: int) -> int:
+    """Read a byte size such as ``10485760``, ``64KiB`` or ``10MB`` (binary units)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    match = re.fullmatch(r"\s*(\d+)\s*([a-zA-Z]*)\s*", raw)
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _SIZE_UNITS:
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r} is not a size (e.g. 10485760, 64KiB, 10MiB)")
+    return int(match.group(1)) * _SIZE_UNITS[unit]
+
+
+def parse_duration(raw: str) -> int:
+    """Parse ``90``, ``90s``, ``15m``, ``12h`` or ``30d`` into seconds; raise ValueError otherwise."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", raw)
+    if not match:
+        raise ValueError(f"{raw!r} is not a duration (e.g. 90s, 15m, 12h, 30d)")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+
+
+def env_duration(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse_duration(raw)
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(f"{name}: {exc}") from None

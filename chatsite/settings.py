@@ -1,0 +1,300 @@
+"""Settings for every environment, configured only by environment variables (see README and .env.example).
+
+Development and production differ by environment alone: SQLite and an in-memory channel layer when
+nothing is set; PostgreSQL through DATABASE_URL and Redis through REDIS_URL for the scaled deployment.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+from chatsite.env import (
+    env_bool,
+    env_duration,
+    env_float,
+    env_int,
+    env_list,
+    env_size,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# --- Core -------------------------------------------------------------------------------------------
+_DEV_SECRET_KEY = "django-insecure-dev-key-do-not-use-in-production-0123456789abcdefghijklmnop"
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    SECRET_KEY = _DEV_SECRET_KEY
+    warnings.warn(
+        "DJANGO_SECRET_KEY is not set: using the development key. Set it in production.",
+        RuntimeWarning,
+        stacklevel=1,
+    )
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",  # first, so that `runserver` serves ASGI (HTTP and WebSockets)
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "users",
+    "messaging",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatsite.urls"
+WSGI_APPLICATION = "chatsite.wsgi.application"
+ASGI_APPLICATION = "chatsite.asgi.application"
+AUTH_USER_MODEL = "users.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------------------
+# Django advises against persistent connections under ASGI; PostgreSQL uses psycopg's pool instead
+# and SQLite runs in WAL mode with IMMEDIATE transactions, so concurrent writers queue instead of
+# failing with "database is locked" when a reader upgrades to a writer.
+DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+elif _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+    _db["CONN_MAX_AGE"] = 0
+    _db.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1),
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1),
+    }
+
+# --- Redis: cache and channel layer -----------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+CHAT_CHANNEL_LAYER = env_str("CHAT_CHANNEL_LAYER", "core")
+if CHAT_CHANNEL_LAYER not in {"core", "pubsub"}:
+    raise ValueError(f"CHAT_CHANNEL_LAYER={CHAT_CHANNEL_LAYER!r}: use 'core' or 'pubsub'")
+# One hub per process subscribes to the layer, so a channel only queues events for a whole process;
+# a capacity that large never drops in practice, and a drop would be healed from the database.
+CHAT_LAYER_CAPACITY = env_int("CHAT_LAYER_CAPACITY", 10_000, minimum=100)
+CHAT_REDIS_POOL_SIZE = env_int("CHAT_REDIS_POOL_SIZE", 200, minimum=10)
+CHAT_LAYER_PREFIX = env_str("CHAT_LAYER_PREFIX", "chat")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CHAT_LAYER_PREFIX,
+        }
+    }
+    _host = {"address": REDIS_URL, "max_connections": CHAT_REDIS_POOL_SIZE}
+    if CHAT_CHANNEL_LAYER == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [_host], "prefix": CHAT_LAYER_PREFIX},
+            }
+        }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [_host],
+                    "prefix": CHAT_LAYER_PREFIX,
+                    "capacity": CHAT_LAYER_CAPACITY,
+                    "expiry": 60,
+                    "group_expiry": 86400,
+                },
+            }
+        }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHAT_LAYER_CAPACITY},
+        }
+    }
+
+# --- Auth and passwords -----------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+CHAT_SIGNUP_OPEN = env_bool("CHAT_SIGNUP_OPEN", True)
+CHAT_ACCESS_TOKEN_LIFETIME = env_duration("CHAT_ACCESS_TOKEN_LIFETIME", 15 * 60)
+CHAT_REFRESH_TOKEN_LIFETIME = env_duration("CHAT_REFRESH_TOKEN_LIFETIME", 7 * 86400)
+# Secure cookies by default unless DEBUG; set false to try the API over plain http on a LAN.
+CHAT_SECURE_COOKIES = env_bool("CHAT_SECURE_COOKIES", not DEBUG)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=CHAT_ACCESS_TOKEN_LIFETIME),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=CHAT_REFRESH_TOKEN_LIFETIME),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    # A password change revokes tokens issued before it.
+    "CHECK_REVOKE_TOKEN": True,
+}
+
+CHAT_ACCESS_COOKIE = "access_token"
+CHAT_REFRESH_COOKIE = "refresh_token"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "users.authentication.BearerTokenAuthentication",
+        "users.authentication.CookieTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "chatsite.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "chatsite.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "signup": env_str("CHAT_SIGNUP_RATE", "20/hour"),
+        "token": env_str("CHAT_TOKEN_RATE", "30/min"),
+        "notification": env_str("CHAT_NOTIFICATION_RATE", "30/min"),
+        "upload": env_str("CHAT_UPLOAD_RATE", "60/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "back_chat on Django",
+    "DESCRIPTION": (
+        "REST API of the chat backend. The WebSocket protocol is described by the AsyncAPI document at "
+        "/api/asyncapi.yaml."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- Chat limits ------------------------------------------------------------------------------------
+CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 4000, minimum=1)
+CHAT_HISTORY_PAGE_SIZE = env_int("CHAT_HISTORY_PAGE_SIZE", 10, minimum=1)
+CHAT_HISTORY_MAX_PAGE = env_int("CHAT_HISTORY_MAX_PAGE", 100, minimum=1)
+CHAT_MAX_UPLOAD_BYTES = env_size("CHAT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+CHAT_MAX_UPLOAD_FILES = env_int("CHAT_MAX_UPLOAD_FILES", 10, minimum=1)
+CHAT_MAX_UPLOAD_REQUEST_BYTES = env_size("CHAT_MAX_UPLOAD_REQUEST_BYTES", 50 * 1024 * 1024)
+CHAT_MAX_AVATAR_BYTES = env_size("CHAT_MAX_AVATAR_BYTES", 2 * 1024 * 1024)
+CHAT_MAX_FRAME_BYTES = env_size("CHAT_MAX_FRAME_BYTES", 64 * 1024)
+CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500, minimum=1)
+CHAT_SOCKET_RATE = env_float("CHAT_SOCKET_RATE", 10.0, minimum=0.1)  # frames per second, sustained
+CHAT_SOCKET_BURST = env_int("CHAT_SOCKET_BURST", 30, minimum=1)
+CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # refused frames before 4429
+CHAT_TYPING_INTERVAL = env_float("CHAT_TYPING_INTERVAL", 2.0, minimum=0.0)
+CHAT_PRESENCE_HEARTBEAT = env_float("CHAT_PRESENCE_HEARTBEAT", 15.0, minimum=0.1)
+CHAT_PRESENCE_EXPIRY = env_float("CHAT_PRESENCE_EXPIRY", 45.0, minimum=0.2)
+CHAT_PRESENCE_BACKEND = env_str(
+    "CHAT_PRESENCE_BACKEND",
+    "realtime.presence.RedisPresence" if REDIS_URL else "realtime.presence.DatabasePresence",
+)
+CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
+CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_size("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- Internationalisation, static and media files ---------------------------------------------------
+LANGUAGE_CODE = "en-us"
+LANGUAGES = [("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("pt", "Portuguese")]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
+
+# --- Security ---------------------------------------------------------------------------------------
+SESSION_COOKIE_SECURE = CHAT_SECURE_COOKIES
+CSRF_COOKIE_SECURE = CHAT_SECURE_COOKIES
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+
+# --- Logging ----------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_tokens": {"()": "chatsite.log_filters.RedactTokensFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.channels.server": {"level": env_str("CHAT_ACCESS_LOG_LEVEL", "INFO"), "propagate": True},
+        "daphne": {"level": "WARNING", "propagate": True},
+    },
+}

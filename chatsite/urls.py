@@ -1,0 +1,21 @@
+"""Top-level routes: the REST API under /api/v1/, its documentation, health, admin and the chat page."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from chatsite import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("users.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+handler400 = "chatsite.views.bad_request"
+handler403 = "chatsite.views.permission_denied"
+handler404 = "chatsite.views.page_not_found"
+handler500 = "chatsite.views.server_error"

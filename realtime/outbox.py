@@ -1,0 +1,83 @@
+"""The process's queue of committed events on their way to sockets.
+
+``submit`` may be called from any thread (database work runs in worker threads). When a hub runs on an
+event loop in this process, events are handed to it with ``call_soon_threadsafe`` and the caller never
+waits for Redis; otherwise (management commands, sync tests) the event goes to the layer directly,
+bounded by CHAT_LAYER_TIMEOUT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from realtime.process import PROCESS_ID
+
+logger = logging.getLogger(__name__)
+
+Envelope = dict[str, Any]
+
+_loop: asyncio.AbstractEventLoop | None = None
+_sink: Callable[[Envelope], None] | None = None
+_observers: list[Callable[[Envelope], None]] = []
+
+
+def bind(loop: asyncio.AbstractEventLoop, sink: Callable[[Envelope], None]) -> None:
+    """Route submitted events to ``sink``, called on ``loop`` (the hub of this process)."""
+    global _loop, _sink
+    _loop, _sink = loop, sink
+
+
+def unbind(loop: asyncio.AbstractEventLoop) -> None:
+    global _loop, _sink
+    if _loop is loop:
+        _loop, _sink = None, None
+
+
+def observe(observer: Callable[[Envelope], None]) -> Callable[[], None]:
+    """Also give every submitted event to ``observer`` (tests); return a function that stops it."""
+    _observers.append(observer)
+    return lambda: _observers.remove(observer)
+
+
+def submit(envelope: Envelope) -> None:
+    """Queue a committed event for delivery; never blocks on the channel layer when a hub runs."""
+    envelope = {**envelope, "type": "hub.event", "origin": PROCESS_ID}
+    for observer in list(_observers):
+        observer(envelope)
+    loop, sink = _loop, _sink
+    if loop is not None and sink is not None and loop.is_running() and not loop.is_closed():
+        if _running_loop() is loop:
+            sink(envelope)
+        else:
+            loop.call_soon_threadsafe(sink, envelope)
+        return
+    _send_directly(envelope)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _send_directly(envelope: Envelope) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send() -> None:
+        await asyncio.wait_for(layer.group_send(envelope["group"], envelope), settings.CHAT_LAYER_TIMEOUT)
+
+    try:
+        async_to_sync(send)()
+    except Exception:
+        # Stored state is the source of truth; sockets catch up from it (last_seq, hub gap filling).
+        logger.warning("Could not publish %s to the channel layer", envelope.get("group"), exc_info=True)

@@ -1,0 +1,105 @@
+"""Shapes of users on the wire. Validation of shape lives here; rules live in users.services."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from users.models import User
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user as others see them; email and postal code only for the user themself and admins."""
+
+    PRIVATE_FIELDS = ("email", "postal_code", "is_superuser", "last_login")
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "display_name",
+            "avatar",
+            "city",
+            "is_active",
+            "is_staff",
+            "date_joined",
+            "email",
+            "postal_code",
+            "is_superuser",
+            "last_login",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: User) -> dict:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        is_owner = self.context.get("owner") or (viewer is not None and viewer.pk == instance.pk)
+        if not is_owner and not (viewer is not None and viewer.is_staff):
+            for field in self.PRIVATE_FIELDS:
+                data.pop(field, None)
+        return data
+
+
+class ConfigurationSerializer(UserSerializer):
+    """The caller's configuration (GET/PATCH /users/me/): profile plus validated preferences."""
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "preferences"]
+        read_only_fields = fields
+
+
+class UserCreateSerializer(serializers.Serializer):
+    """Sign-up (or creation by an admin). Admin-only flags are accepted from admins only."""
+
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    preferences = serializers.JSONField(required=False)
+    is_active = serializers.BooleanField(required=False)
+    is_staff = serializers.BooleanField(required=False)
+    is_superuser = serializers.BooleanField(required=False)
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    """Fields a PUT/PATCH may carry; which of them the caller may change is decided by the service."""
+
+    username = serializers.CharField(max_length=150, required=False)
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    city = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    preferences = serializers.JSONField(required=False)
+    password = serializers.CharField(write_only=True, required=False, max_length=128)
+    current_password = serializers.CharField(write_only=True, required=False, max_length=128)
+    avatar = serializers.ImageField(required=False, allow_null=True)
+    is_active = serializers.BooleanField(required=False)
+    is_staff = serializers.BooleanField(required=False)
+    is_superuser = serializers.BooleanField(required=False)
+
+    def validate_avatar(self, value):
+        if value and value.size > settings.CHAT_MAX_AVATAR_BYTES:
+            raise serializers.ValidationError(f"Avatars are limited to {settings.CHAT_MAX_AVATAR_BYTES} bytes.")
+        return value
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class RefreshSerializer(serializers.Serializer):
+    refresh = serializers.CharField(required=False, help_text="Optional when the refresh_token cookie is sent.")
+
+
+class VerifySerializer(serializers.Serializer):
+    token = serializers.CharField()

@@ -1,0 +1,134 @@
+"""Users API: thin adapters from HTTP to users.services and users.selectors."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from users import selectors, services
+from users.serializers import ConfigurationSerializer, UserCreateSerializer, UserSerializer, UserUpdateSerializer
+from users.throttles import SignupThrottle
+
+ERRORS = {
+    400: OpenApiResponse(description="Field errors: {field: [messages]}"),
+    401: OpenApiResponse(description="{detail, code}: missing or invalid token"),
+    403: OpenApiResponse(description="{detail, code}: not allowed"),
+    404: OpenApiResponse(description="{detail, code}: no such user"),
+}
+
+
+class SignupOpenOrAdmin(permissions.BasePermission):
+    """Anyone may sign up while CHAT_SIGNUP_OPEN is true; otherwise only admins create users."""
+
+    message = "Sign-up is closed; ask an administrator for an account."
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return settings.CHAT_SIGNUP_OPEN or bool(request.user and request.user.is_staff)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List users",
+        parameters=[
+            OpenApiParameter("search", str, description="Match on username or display name"),
+            OpenApiParameter("include_inactive", bool, description="Admins only: also list inactive users"),
+        ],
+    ),
+    retrieve=extend_schema(summary="Get a user", responses={200: UserSerializer, **ERRORS}),
+    create=extend_schema(
+        summary="Sign up, or create a user as an admin",
+        request=UserCreateSerializer,
+        responses={
+            201: UserSerializer,
+            400: ERRORS[400],
+            403: ERRORS[403],
+            429: OpenApiResponse(description="Throttled"),
+        },
+        auth=[{}, {"jwtAuth": []}],
+    ),
+    update=extend_schema(
+        summary="Update a user (the user themself or an admin)",
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, **ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Partly update a user (the user themself or an admin)",
+        request=UserUpdateSerializer,
+        responses={200: UserSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a user (admins); their sockets close with 4403", responses={204: None, **ERRORS}
+    ),
+)
+class UserViewSet(viewsets.GenericViewSet):
+    lookup_value_regex = r"\d+"
+    serializer_class = UserSerializer
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        if self.action == "create":
+            return [SignupOpenOrAdmin()]
+        return super().get_permissions()
+
+    def get_throttles(self) -> list:
+        return [SignupThrottle()] if self.action == "create" else super().get_throttles()
+
+    def list(self, request: Request) -> Response:
+        users = selectors.user_list(
+            actor=request.user,
+            search=request.query_params.get("search", "")[:150],
+            include_inactive=request.query_params.get("include_inactive") in {"1", "true"},
+        )
+        page = self.paginate_queryset(users)
+        return self.get_paginated_response(UserSerializer(page, many=True, context={"request": request}).data)
+
+    def create(self, request: Request) -> Response:
+        serializer = UserCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_create(actor=request.user, **serializer.validated_data)
+        # A new account sees its own private fields, even when it signed up anonymously.
+        context = {"request": request, "owner": True}
+        return Response(UserSerializer(user, context=context).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        user = selectors.user_get(actor=request.user, user_id=int(pk))
+        return Response(UserSerializer(user, context={"request": request}).data)
+
+    def update(self, request: Request, pk: str) -> Response:
+        return self._update(request, selectors.user_get(actor=request.user, user_id=int(pk)), UserSerializer)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        return self.update(request, pk)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        user = selectors.user_get(actor=request.user, user_id=int(pk))
+        services.user_delete(actor=request.user, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The caller's configuration (profile and preferences)",
+        responses={200: ConfigurationSerializer, 401: ERRORS[401]},
+    )
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change the caller's configuration; preferences are merged and validated",
+        request=UserUpdateSerializer,
+        responses={200: ConfigurationSerializer, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403]},
+    )
+    @action(detail=False, methods=["get", "patch"], url_path="me")
+    def me(self, request: Request) -> Response:
+        if request.method == "GET":
+            return Response(ConfigurationSerializer(request.user, context={"request": request}).data)
+        return self._update(request, request.user, ConfigurationSerializer)
+
+    def _update(self, request: Request, user, output_serializer) -> Response:  # type: ignore[no-untyped-def]
+        serializer = UserUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(actor=request.user, user=user, data=dict(serializer.validated_data))
+        return Response(output_serializer(user, context={"request": request}).data)
