@@ -191,6 +191,8 @@ CHAT_REFRESH_COOKIE = "refresh_token"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so a provider's token is verified by OIDC; any other Bearer token falls through to ours.
+        "users.authentication.OidcBearerAuthentication",
         "users.authentication.BearerTokenAuthentication",
         "users.authentication.CookieTokenAuthentication",
     ],
@@ -224,6 +226,25 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {},
 }
+
+# --- OpenID Connect ---------------------------------------------------------------------------------
+# Access tokens of an OpenID Connect provider (Keycloak, as back_chat used) are accepted beside ours when
+# the issuer, audience and JWKS URL are all set; users map by (issuer, subject), never by a name.
+CHAT_OIDC_ISSUER = env_str("CHAT_OIDC_ISSUER", "")
+CHAT_OIDC_AUDIENCE = env_str("CHAT_OIDC_AUDIENCE", "")
+CHAT_OIDC_JWKS_URL = env_str("CHAT_OIDC_JWKS_URL", "")
+_oidc_set = [bool(CHAT_OIDC_ISSUER), bool(CHAT_OIDC_AUDIENCE), bool(CHAT_OIDC_JWKS_URL)]
+if any(_oidc_set) and not all(_oidc_set):
+    raise ValueError("Set all of CHAT_OIDC_ISSUER, CHAT_OIDC_AUDIENCE and CHAT_OIDC_JWKS_URL, or none of them")
+CHAT_OIDC_JWKS_TTL = env_duration("CHAT_OIDC_JWKS_TTL", 3600)
+# Refetches for unknown key ids are spaced at least this far apart, so bogus ids cannot hammer the provider.
+CHAT_OIDC_JWKS_MIN_INTERVAL = env_duration("CHAT_OIDC_JWKS_MIN_INTERVAL", 60)
+CHAT_OIDC_LEEWAY = env_int("CHAT_OIDC_LEEWAY", 30, minimum=0)
+CHAT_OIDC_ALGORITHMS = env_list("CHAT_OIDC_ALGORITHMS", ["RS256"])
+# Only public-key algorithms: "none" and HMAC would let anyone holding the public key forge tokens.
+_oidc_refused = sorted(set(CHAT_OIDC_ALGORITHMS) - {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+if _oidc_refused or not CHAT_OIDC_ALGORITHMS:
+    raise ValueError(f"CHAT_OIDC_ALGORITHMS: use RS256, RS384, RS512, PS256, PS384 or PS512, not {_oidc_refused}")
 
 # --- Chat limits ------------------------------------------------------------------------------------
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 4000, minimum=1)

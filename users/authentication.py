@@ -9,11 +9,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
 from users.models import User
+from users.oidc import OidcAuthenticationFailed, OidcLogin, oidc_authenticate
 
 
 class BearerTokenAuthentication(JWTAuthentication):
@@ -47,4 +49,31 @@ class CookieTokenAuthentication(JWTAuthentication):
         return user, validated
 
     def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+
+class OidcBearerAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>`` from our OpenID Connect provider (see ``users.oidc``).
+
+    Listed before BearerTokenAuthentication: a token that is not the provider's (ours, or another
+    issuer's) gets None here and falls through to simplejwt, which accepts or refuses it as before.
+    """
+
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, OidcLogin] | None:
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or parts[0].lower() != self.keyword:
+            return None  # missing or malformed: simplejwt reports it in its usual words
+        try:
+            login = oidc_authenticate(parts[1].decode("latin-1"))
+        except OidcAuthenticationFailed as exc:
+            # DRF's own exception, so DRF marks the request unauthenticated and answers 401.
+            raise exceptions.AuthenticationFailed(exc.detail, code=exc.code) from None
+        if login is None:
+            return None
+        return login.user, login
+
+    def authenticate_header(self, request: Request) -> str:
+        # The first class's header decides 401 over 403 for every unauthenticated request.
         return 'Bearer realm="api"'

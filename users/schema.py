@@ -22,3 +22,16 @@ class CookieTokenScheme(OpenApiAuthenticationExtension):
             "name": "access_token",
             "description": "Set by POST /api/v1/auth/token/; unsafe methods also need the X-CSRFToken header.",
         }
+
+
+class OidcBearerScheme(OpenApiAuthenticationExtension):
+    target_class = "users.authentication.OidcBearerAuthentication"
+    name = "oidcAuth"
+
+    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token of the configured OpenID Connect provider (CHAT_OIDC_ISSUER), RS256.",
+        }
