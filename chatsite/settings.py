@@ -269,8 +269,31 @@ CHAT_PRESENCE_BACKEND = env_str(
 CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
 CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
 
+CHAT_UPLOAD_ALLOWED_TYPES = env_list(
+    "CHAT_UPLOAD_ALLOWED_TYPES",
+    [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "application/zip",
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/wav",
+        "video/mp4",
+        "video/webm",
+    ],
+)
+
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_size("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "messaging.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Internationalisation, static and media files ---------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -296,9 +319,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# Container health checks call a replica directly over plain http; a redirect to https would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Preload binds the whole domain to https in browsers for months and is slow to undo, so it stays an
+# explicit opt-in (DJANGO_SECURE_HSTS_PRELOAD) rather than a `check --deploy` warning on every deployment.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

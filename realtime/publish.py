@@ -46,7 +46,8 @@ def publish_frame(
     transaction.on_commit(partial(outbox.submit, envelope))
 
 
-def publish_close(group: str, code: int) -> None:
-    """Close every socket in ``group`` with ``code`` once the current transaction commits."""
-    envelope = {"group": group, "audience": "all", "close": code}
+def publish_close(group: str, code: int, *, room: int | None = None) -> None:
+    """Close every socket in ``group`` (only those following ``room``, if given) with ``code`` once the
+    current transaction commits."""
+    envelope = {"group": group, "audience": "all", "close": code, "room": room}
     transaction.on_commit(partial(outbox.submit, envelope))

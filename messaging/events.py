@@ -1,0 +1,101 @@
+"""Pure builders of the JSON shapes that leave the server: REST bodies and socket frames alike.
+
+One function per shape, so a message looks the same in a history page, a broadcast frame and a
+replay; no function here touches the database beyond attributes already loaded by the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import reverse
+
+from messaging.models import Attachment, Message, Notification, Room
+from users.models import User
+
+
+def timestamp(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as DRF renders datetimes."""
+    if value is None:
+        return None
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def user_summary(user: User | None) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "username": user.username, "display_name": user.display_name}
+
+
+def attachment_payload(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "name": attachment.original_name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "url": reverse("file-detail", args=[attachment.pk]),
+    }
+
+
+def message_payload(
+    message: Message, *, room_slug: str | None = None, attachments: list[Attachment] | None = None
+) -> dict[str, Any]:
+    """A message as every client sees it; a deleted message keeps its place (seq) but not its content.
+
+    ``attachments`` spares a query when the caller already holds them (the send path).
+    """
+    deleted = message.is_deleted
+    if attachments is None and not deleted:
+        attachments = list(message.attachments.all())
+    return {
+        "id": message.pk,
+        "seq": message.seq,
+        "room": room_slug or message.room.slug,
+        "sender": user_summary(message.sender),
+        "content": "" if deleted else message.content,
+        "created_at": timestamp(message.created_at),
+        "edited_at": timestamp(message.edited_at),
+        "client_id": message.client_id or None,
+        "reply_to": message.reply_to_id,
+        "deleted": deleted,
+        "attachments": [] if deleted else [attachment_payload(a) for a in attachments or ()],
+    }
+
+
+def message_created(message: Message, *, room_slug: str, attachments: list[Attachment] | None = None) -> dict[str, Any]:
+    return {"type": "message", "message": message_payload(message, room_slug=room_slug, attachments=attachments)}
+
+
+def message_updated(message: Message) -> dict[str, Any]:
+    return {"type": "message_updated", "message": message_payload(message)}
+
+
+def message_deleted(message: Message) -> dict[str, Any]:
+    return {"type": "message_deleted", "id": message.pk, "seq": message.seq, "room": message.room.slug}
+
+
+def messages_purged(room: Room | None) -> dict[str, Any]:
+    return {"type": "messages_purged", "room": room.slug if room else None}
+
+
+def notification_payload(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.pk,
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "data": notification.data,
+        "created_at": timestamp(notification.created_at),
+        "read_at": timestamp(notification.read_at),
+    }
+
+
+def notification_created(notification: Notification) -> dict[str, Any]:
+    return {"type": "notification", "notification": notification_payload(notification)}
+
+
+def notifications_read(ids: list[int] | None) -> dict[str, Any]:
+    """Tell the user's other devices which notifications were read (None: all of them)."""
+    return {"type": "notifications_read", "ids": ids}

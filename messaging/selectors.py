@@ -1,0 +1,203 @@
+"""Reads of the messaging domain, every one checked against what the caller may see.
+
+A room the caller may not read raises the same NotFound as a missing one, so the API never reveals
+that a private room exists. Every selector runs a fixed number of queries, whatever the page size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chatsite.errors import NotFound
+from messaging.models import GENERAL_ROOM_SLUG, Attachment, Membership, Message, Notification, Room
+from users.models import User
+
+
+class RoomNotFound(NotFound):
+    """The room does not exist or the caller may not read it."""
+
+    default_detail = "No such room."
+
+
+class MessageNotFound(NotFound):
+    """The message does not exist or is in a room the caller may not read."""
+
+    default_detail = "No such message."
+
+
+class AttachmentNotFound(NotFound):
+    """The file does not exist or the caller may not see it."""
+
+    default_detail = "No such file."
+
+
+def readable_rooms(*, user: User) -> QuerySet[Room]:
+    """Rooms ``user`` may read: every public room (active users), and rooms they are a member of."""
+    if not user.is_active:
+        return Room.objects.none()
+    member = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(member))
+
+
+def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | None = None) -> Room:
+    """One readable room by slug (default ``general``) or id, in one query; RoomNotFound otherwise."""
+    rooms = readable_rooms(user=user)
+    try:
+        if room_id is not None:
+            return rooms.get(pk=room_id)
+        return rooms.get(slug=slug or GENERAL_ROOM_SLUG)
+    except (Room.DoesNotExist, ValueError, TypeError):
+        raise RoomNotFound() from None
+
+
+def membership_get(*, user: User, room: Room) -> Membership | None:
+    return Membership.objects.filter(room=room, user=user).first()
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """A page of history, oldest first, and whether more exists on either side."""
+
+    room: Room
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
+
+
+def _messages_with_relations(room: Room) -> QuerySet[Message]:
+    return Message.objects.filter(room=room).select_related("sender").prefetch_related("attachments")
+
+
+def message_page(
+    *,
+    user: User,
+    room_slug: str | None = None,
+    before: int | None = None,
+    after: int | None = None,
+    limit: int | None = None,
+) -> MessagePage:
+    """History of a readable room by seq cursors: the newest page, the page before ``before``, or
+    the page after ``after`` (both: the slice between them, from ``after``). Three queries."""
+    room = room_get_for_user(user=user, slug=room_slug)
+    limit = max(1, min(limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_MAX_PAGE))
+    messages = _messages_with_relations(room)
+    if before is not None:
+        messages = messages.filter(seq__lt=before)
+    if after is not None:
+        rows = _in_room(room, messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        return MessagePage(room, rows[:limit], has_older=after > 0, has_newer=len(rows) > limit)
+    rows = _in_room(room, messages.order_by("-seq")[: limit + 1])
+    newest_first = rows[:limit]
+    newest_first.reverse()
+    return MessagePage(room, newest_first, has_older=len(rows) > limit, has_newer=before is not None)
+
+
+def _in_room(room: Room, messages: QuerySet[Message]) -> list[Message]:
+    """Evaluate ``messages`` and point each at the already-loaded ``room`` (no query per row)."""
+    rows = list(messages)
+    for message in rows:
+        message.room = room
+    return rows
+
+
+def messages_after(*, room: Room, after: int, limit: int) -> list[Message]:
+    """Up to ``limit`` messages of ``room`` with seq > ``after``, oldest first (replay after reconnect).
+
+    The caller has already checked access to ``room``.
+    """
+    return _in_room(room, _messages_with_relations(room).filter(seq__gt=after).order_by("seq")[:limit])
+
+
+def message_get_for_user(*, user: User, message_id: int) -> Message:
+    """One message in a room the caller may read (deleted ones included); MessageNotFound otherwise."""
+    try:
+        return (
+            Message.objects.select_related("sender", "room")
+            .prefetch_related("attachments")
+            .get(pk=message_id, room__in=readable_rooms(user=user))
+        )
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise MessageNotFound() from None
+
+
+def room_list_for_user(*, user: User) -> QuerySet[Room]:
+    """Readable rooms with the caller's role, read state, unread count and (for direct rooms) the
+    other person's username, in one query."""
+    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    unread = (
+        Message.objects.filter(room=OuterRef("pk"), is_deleted=False, seq__gt=OuterRef("last_read_seq"))
+        .exclude(sender=user)
+        .order_by()
+        .values("room")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    peer = Membership.objects.filter(room=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
+    return (
+        readable_rooms(user=user)
+        .annotate(
+            is_member=Exists(mine),
+            role=Subquery(mine.values("role")[:1]),
+            last_read_seq=Subquery(mine.values("last_read_seq")[:1]),
+        )
+        .annotate(
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            direct_peer=Subquery(peer),
+        )
+        .order_by("kind", "name", "slug")
+    )
+
+
+def room_members(*, user: User, room: Room) -> QuerySet[Membership]:
+    """Members of a room the caller may read (access already checked by room_get_for_user)."""
+    return Membership.objects.filter(room=room).select_related("user").order_by("user__username")
+
+
+def unread_counts(*, user: User, rooms: list[Room]) -> dict[int, int]:
+    """Unread count per room id for ``user`` (rooms without a membership count 0), in one query."""
+    if not rooms:
+        return {}
+    annotated = room_list_for_user(user=user).filter(pk__in=[room.pk for room in rooms]).values_list("pk", "unread")
+    return dict(annotated)
+
+
+def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
+    notifications = Notification.objects.filter(recipient=user).order_by("-id")
+    if unread_only:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications
+
+
+def notification_unread_count(*, user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def attachment_get_for_user(*, user: User, attachment_id: int) -> Attachment:
+    """A file its uploader may always fetch; others only when it is attached to a live message in a
+    room they may read. Anything else is AttachmentNotFound (missing and forbidden look the same)."""
+    try:
+        attachment = Attachment.objects.select_related("message").get(pk=attachment_id)
+    except (Attachment.DoesNotExist, ValueError, TypeError):
+        raise AttachmentNotFound() from None
+    if attachment.uploader_id == user.pk and user.is_active:
+        return attachment
+    message = attachment.message
+    if message is None or message.is_deleted:
+        raise AttachmentNotFound()
+    if not readable_rooms(user=user).filter(pk=message.room_id).exists():
+        raise AttachmentNotFound()
+    return attachment
+
+
+def users_sharing_a_room(*, user: User, user_ids: list[int]) -> list[User]:
+    """Those of ``user_ids`` (active) who share a readable room with ``user``: every active user
+    shares the public rooms, so this matters only when no public room exists."""
+    candidates = User.objects.filter(pk__in=user_ids, is_active=True)
+    if Room.objects.filter(kind=Room.Kind.PUBLIC).exists():
+        return list(candidates)
+    my_rooms = Membership.objects.filter(user=user).values("room")
+    return list(candidates.filter(memberships__room__in=my_rooms).distinct())

@@ -1,0 +1,171 @@
+"""Wire shapes of the messaging API. Output goes through messaging.events so REST and sockets agree;
+input serializers check types and shapes only, the services check the rules."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from chatsite.fields import StrictCharField
+from messaging import events
+from messaging.models import Membership, Message, Notification, Room
+
+
+class UserSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+
+
+class AttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+    url = serializers.CharField()
+
+    def to_representation(self, instance) -> dict:  # type: ignore[no-untyped-def]
+        return events.attachment_payload(instance)
+
+
+class MessageSerializer(serializers.Serializer):
+    """A message with ``is_mine`` for the caller (REST only: socket frames carry no per-recipient field)."""
+
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    room = serializers.SlugField()
+    sender = UserSummarySerializer(allow_null=True)
+    content = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    client_id = serializers.CharField(allow_null=True)
+    reply_to = serializers.IntegerField(allow_null=True)
+    deleted = serializers.BooleanField()
+    attachments = AttachmentSerializer(many=True)
+    is_mine = serializers.BooleanField()
+
+    def to_representation(self, instance: Message) -> dict:
+        data = events.message_payload(instance, room_slug=self.context.get("room_slug"))
+        data["is_mine"] = instance.sender_id is not None and instance.sender_id == self.context["request"].user.pk
+        return data
+
+
+class MessagePageSerializer(serializers.Serializer):
+    """Documentation of a history page: oldest first; ``previous`` pages back, ``next`` forward."""
+
+    results = MessageSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+
+
+class HistoryQuerySerializer(serializers.Serializer):
+    room = serializers.SlugField(max_length=64, required=False)
+    limit = serializers.IntegerField(min_value=1, required=False)
+    before = serializers.IntegerField(min_value=1, required=False)
+    after = serializers.IntegerField(min_value=0, required=False)
+
+    def validate_limit(self, value: int) -> int:
+        return min(value, settings.CHAT_HISTORY_MAX_PAGE)
+
+
+class PurgeQuerySerializer(serializers.Serializer):
+    room = serializers.SlugField(max_length=64, required=False)
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    content = StrictCharField(allow_blank=True, trim_whitespace=False, required=False, default="")
+    room = serializers.SlugField(max_length=64, required=False)
+    client_id = StrictCharField(max_length=64, required=False, allow_blank=True, allow_null=True)
+    attachments = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=10)
+    reply_to = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class MessageEditSerializer(serializers.Serializer):
+    content = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+
+class RoomSerializer(serializers.ModelSerializer):
+    """A room as the caller sees it: membership, role, read state and unread count."""
+
+    is_member = serializers.BooleanField(read_only=True, default=False)
+    role = serializers.CharField(read_only=True, allow_null=True, default=None)
+    last_read_seq = serializers.IntegerField(read_only=True, allow_null=True, default=None)
+    unread = serializers.IntegerField(read_only=True, default=0)
+    direct_peer = serializers.CharField(read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Room
+        fields = [
+            "id", "slug", "name", "topic", "kind", "created_at", "last_seq",
+            "is_member", "role", "last_read_seq", "unread", "direct_peer",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class RoomCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.SlugField(max_length=64, required=False, allow_blank=True)
+    kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
+    topic = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Membership
+        fields = ["user", "role", "joined_at", "last_read_seq"]
+        read_only_fields = fields
+
+    def get_user(self, membership: Membership) -> dict:
+        return events.user_summary(membership.user)
+
+
+class AddMemberSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1, required=False, help_text="Omit to join yourself.")
+
+
+class DirectRoomSerializer(serializers.Serializer):
+    user = serializers.IntegerField(min_value=1)
+
+
+class MarkReadSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(min_value=0, required=False)
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "title", "body", "data", "created_at", "read_at"]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Notification) -> dict:
+        return events.notification_payload(instance)
+
+
+class NotificationQuerySerializer(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False)
+
+
+class NotificationReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    all = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("all") and not attrs.get("ids"):
+            raise serializers.ValidationError('Send {"ids": [...]} or {"all": true}.')
+        return attrs
+
+
+class NotificationSendSerializer(serializers.Serializer):
+    to = serializers.JSONField(help_text='A list of user ids, or "all" (administrators only).')
+    title = StrictCharField(max_length=200)
+    body = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class UploadResponseSerializer(serializers.Serializer):
+    files = AttachmentSerializer(many=True)
+
+
+class DeletedSerializer(serializers.Serializer):
+    deleted = serializers.IntegerField()

@@ -1,0 +1,31 @@
+"""Writes of the messaging domain; REST views, consumers, the admin and commands all call these."""
+
+from messaging.services.files import files_upload
+from messaging.services.messages import SendResult, message_delete, message_edit, message_send
+from messaging.services.notifications import notification_send, notifications_mark_read
+from messaging.services.purge import messages_purge
+from messaging.services.rooms import (
+    direct_room_get_or_create,
+    room_add_member,
+    room_create,
+    room_join,
+    room_mark_read,
+    room_remove_member,
+)
+
+__all__ = [
+    "SendResult",
+    "direct_room_get_or_create",
+    "files_upload",
+    "message_delete",
+    "message_edit",
+    "message_send",
+    "messages_purge",
+    "notification_send",
+    "notifications_mark_read",
+    "room_add_member",
+    "room_create",
+    "room_join",
+    "room_mark_read",
+    "room_remove_member",
+]

@@ -1,0 +1,49 @@
+"""Named errors of the messaging services (each maps to one HTTP status and one socket error code)."""
+
+from chatsite.errors import Conflict, InvalidInput, PermissionDenied
+
+
+class EmptyMessage(InvalidInput):
+    """A message needs text or at least one attachment."""
+
+    code = "empty"
+    default_detail = "A message needs some text or an attachment."
+
+
+class MessageTooLong(InvalidInput):
+    """The text is over CHAT_MAX_MESSAGE_LENGTH characters."""
+
+    code = "too_long"
+
+
+class InvalidClientId(InvalidInput):
+    """client_id must be a string of at most 64 characters."""
+
+    code = "invalid_field"
+    default_detail = "client_id must be at most 64 characters."
+
+
+class ClientIdReused(Conflict):
+    """The same client_id was already used for a message with other content."""
+
+    code = "client_id_conflict"
+    default_detail = "This client_id was already used for a different message."
+
+
+class UnknownAttachment(InvalidInput):
+    """An attachment id is not one of the sender's unattached uploads."""
+
+    code = "invalid_attachment"
+    default_detail = "Attachments must be your own uploads, not yet attached to a message."
+
+
+class NotAuthor(PermissionDenied):
+    """Only the author (or an administrator) may change a message."""
+
+    default_detail = "Only the author or an administrator may change this message."
+
+
+class NotRoomManager(PermissionDenied):
+    """Only the room's owner or admins (or site administrators) may do this."""
+
+    default_detail = "Only the room's owner or admins may do this."

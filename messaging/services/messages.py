@@ -1,0 +1,207 @@
+"""Sending, editing and deleting messages: the one path for REST and sockets.
+
+``message_send`` stores first, allocating the room's next seq under the room row's lock, and publishes
+after commit, so nothing a client was acknowledged can be missing from history and nothing rolled
+back is ever broadcast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from chatsite.errors import InvalidInput
+from messaging import events
+from messaging.models import Attachment, Message, Room
+from messaging.selectors import MessageNotFound, message_get_for_user, room_get_for_user
+from messaging.services import notifications
+from messaging.services.errors import (
+    ClientIdReused,
+    EmptyMessage,
+    InvalidClientId,
+    MessageTooLong,
+    NotAuthor,
+    UnknownAttachment,
+)
+from messaging.services.files import attachment_files_delete_on_commit
+from realtime import groups
+from realtime.publish import publish_frame
+from users.models import User
+
+MAX_ATTACHMENTS = 10
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The stored message and whether this call created it (False: an idempotent retry)."""
+
+    message: Message
+    created: bool
+
+
+def message_send(
+    *,
+    sender: User,
+    content: str,
+    room: Room | None = None,
+    room_slug: str | None = None,
+    client_id: str | None = None,
+    attachment_ids: Sequence[int] = (),
+    reply_to_id: int | None = None,
+) -> SendResult:
+    """Store a message in a room the sender may write, then broadcast it after commit.
+
+    A repeated ``client_id`` from the same sender returns the stored message (created=False) when
+    the content matches and raises ClientIdReused when it does not.
+    """
+    content = _check_content(content, has_attachments=bool(attachment_ids))
+    client_id = _check_client_id(client_id)
+    attachment_ids = _check_attachment_ids(attachment_ids)
+    if room is None:
+        room = room_get_for_user(user=sender, slug=room_slug)
+    if client_id:
+        previous = _previous_send(sender, client_id, content)
+        if previous:
+            return SendResult(previous, created=False)
+    try:
+        with transaction.atomic():
+            message = _store(sender, room, content, client_id, attachment_ids, reply_to_id)
+    except IntegrityError:
+        # A concurrent retry with the same client_id won the race; answer with its message.
+        previous = _previous_send(sender, client_id, content) if client_id else None
+        if previous is None:
+            raise
+        return SendResult(previous, created=False)
+    return SendResult(message, created=True)
+
+
+def _store(
+    sender: User, room: Room, content: str, client_id: str, attachment_ids: list[int], reply_to_id: int | None
+) -> Message:
+    seq = allocate_seqs(room, 1)
+    reply_to = _check_reply_to(room, reply_to_id)
+    message = Message.objects.create(
+        room=room, seq=seq, sender=sender, content=content, client_id=client_id, reply_to=reply_to
+    )
+    message.room = room
+    message.sender = sender
+    attached = _attach(message, sender, attachment_ids) if attachment_ids else []
+    notifications.notify_message_recipients(message=message, room=room, sender=sender, attachments=attached)
+    publish_frame(
+        groups.room(room.pk),
+        events.message_created(message, room_slug=room.slug, attachments=attached),
+        audience="messages",
+        room=room.pk,
+        seq=seq,
+        sender=sender.pk,
+    )
+    return message
+
+
+def allocate_seqs(room: Room, count: int) -> int:
+    """Reserve ``count`` consecutive seqs in ``room``; return the last. Must run in a transaction.
+
+    The UPDATE takes the room row's write lock until commit, so seqs are gapless and in commit order.
+    """
+    Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + count)
+    room.last_seq = Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).get()
+    return room.last_seq
+
+
+def _previous_send(sender: User, client_id: str, content: str) -> Message | None:
+    previous = (
+        Message.objects.select_related("room", "sender")
+        .prefetch_related("attachments")
+        .filter(sender=sender, client_id=client_id)
+        .first()
+    )
+    if previous is not None and previous.content != content:
+        raise ClientIdReused()
+    return previous
+
+
+def _check_content(content: object, *, has_attachments: bool) -> str:
+    if not isinstance(content, str):
+        raise InvalidInput("content must be a string.", code="invalid_field")
+    content = content.strip()
+    if not content and not has_attachments:
+        raise EmptyMessage()
+    limit = settings.CHAT_MAX_MESSAGE_LENGTH
+    if len(content) > limit:
+        raise MessageTooLong(f"Messages are limited to {limit} characters; this one has {len(content)}.")
+    if "\x00" in content:
+        raise InvalidInput("content must not contain NUL characters.", code="invalid_field")
+    return content
+
+
+def _check_client_id(client_id: object) -> str:
+    if client_id is None:
+        return ""
+    if not isinstance(client_id, str) or len(client_id) > 64:
+        raise InvalidClientId()
+    return client_id.strip()
+
+
+def _check_attachment_ids(attachment_ids: Sequence[int]) -> list[int]:
+    ids = list(attachment_ids)
+    if len(ids) > MAX_ATTACHMENTS or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+        raise UnknownAttachment(f"attachments must be a list of at most {MAX_ATTACHMENTS} file ids.")
+    if len(set(ids)) != len(ids):
+        raise UnknownAttachment("The same file is listed twice.")
+    return ids
+
+
+def _check_reply_to(room: Room, reply_to_id: int | None) -> Message | None:
+    if reply_to_id is None:
+        return None
+    reply_to = Message.objects.filter(room=room, pk=reply_to_id).first() if isinstance(reply_to_id, int) else None
+    if reply_to is None:
+        raise InvalidInput("reply_to must be a message of the same room.", code="invalid_field")
+    return reply_to
+
+
+def _attach(message: Message, sender: User, attachment_ids: list[int]) -> list[Attachment]:
+    linked = Attachment.objects.filter(pk__in=attachment_ids, uploader=sender, message__isnull=True).update(
+        message=message
+    )
+    if linked != len(attachment_ids):
+        raise UnknownAttachment()
+    return list(Attachment.objects.filter(message=message).order_by("id"))
+
+
+def message_edit(*, actor: User, message_id: int, content: str) -> Message:
+    """Change a message's text (its author or a site administrator); broadcast ``message_updated``."""
+    message = message_get_for_user(user=actor, message_id=message_id)
+    if message.is_deleted:
+        raise MessageNotFound()
+    if message.sender_id != actor.pk and not actor.is_staff:
+        raise NotAuthor()
+    message.content = _check_content(content, has_attachments=bool(message.attachments.all()))
+    message.edited_at = timezone.now()
+    with transaction.atomic():
+        message.save(update_fields=["content", "edited_at"])
+        publish_frame(groups.room(message.room_id), events.message_updated(message), audience="messages")
+    return message
+
+
+def message_delete(*, actor: User, message_id: int) -> Message:
+    """Soft-delete a message (author or site administrator): it keeps its seq, loses its content and
+    files; broadcast ``message_deleted``."""
+    message = message_get_for_user(user=actor, message_id=message_id)
+    if message.is_deleted:
+        raise MessageNotFound()
+    if message.sender_id != actor.pk and not actor.is_staff:
+        raise NotAuthor()
+    with transaction.atomic():
+        attachment_files_delete_on_commit(list(message.attachments.all()))
+        Attachment.objects.filter(message=message).delete()
+        message.is_deleted = True
+        message.content = ""
+        message.save(update_fields=["is_deleted", "content"])
+        publish_frame(groups.room(message.room_id), events.message_deleted(message), audience="messages")
+    return message

@@ -1,0 +1,202 @@
+"""Notifications: stored first (so offline users read them over REST), then pushed after commit to
+every socket of the recipient."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Iterable
+from functools import reduce
+from typing import Literal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chatsite.errors import InvalidInput, PermissionDenied
+from messaging import events
+from messaging.models import Attachment, Membership, Message, Notification, Room
+from messaging.selectors import users_sharing_a_room
+from realtime import groups
+from realtime.publish import publish_frame
+from users.models import User
+
+# "@name" not preceded by a word character (so e-mail addresses are not mentions).
+MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
+MAX_RECIPIENTS = 100
+MAX_MENTIONS = 20
+PREFERENCE_FOR_KIND = {
+    Notification.Kind.MENTION: "mentions",
+    Notification.Kind.DIRECT_MESSAGE: "direct_messages",
+    Notification.Kind.FILE_SHARED: "file_shared",
+}
+
+
+def mentioned_usernames(content: str) -> set[str]:
+    """Lower-cased usernames mentioned as ``@name`` (trailing punctuation ignored)."""
+    if "@" not in content:
+        return set()
+    return {name.rstrip(".-+").lower() for name in MENTION.findall(content)}
+
+
+def notify_message_recipients(
+    *, message: Message, room: Room, sender: User, attachments: list[Attachment]
+) -> list[Notification]:
+    """Notify the other person of a direct room, and users mentioned who may read the room."""
+    pending: dict[int, tuple[User, str]] = {}
+    if room.kind == Room.Kind.DIRECT:
+        peer = User.objects.filter(memberships__room=room, is_active=True).exclude(pk=sender.pk).first()
+        if peer is not None:
+            kind = Notification.Kind.FILE_SHARED if attachments else Notification.Kind.DIRECT_MESSAGE
+            pending[peer.pk] = (peer, kind)
+    for user in _mentioned_readers(message.content, room, sender):
+        pending.setdefault(user.pk, (user, Notification.Kind.MENTION))
+    if not pending:
+        return []
+    rows = [
+        _message_notification(message, room, sender, user, kind)
+        for user, kind in pending.values()
+        if _wants(user, kind)
+    ]
+    return _store_and_push(rows)
+
+
+def _mentioned_readers(content: str, room: Room, sender: User) -> Iterable[User]:
+    names = mentioned_usernames(content)
+    if not names:
+        return []
+    by_name = reduce(operator.or_, (Q(username__iexact=name) for name in sorted(names)[:MAX_MENTIONS]))
+    users = User.objects.filter(by_name, is_active=True).exclude(pk=sender.pk)
+    if not room.is_public:
+        users = users.filter(memberships__room=room)
+    return list(users[:MAX_RECIPIENTS])
+
+
+def _wants(user: User, kind: str) -> bool:
+    key = PREFERENCE_FOR_KIND.get(kind)
+    settings_ = (user.preferences or {}).get("notifications", {})
+    return key is None or settings_.get(key, True) is not False
+
+
+def _message_notification(message: Message, room: Room, sender: User, user: User, kind: str) -> Notification:
+    who = sender.display_name or sender.username
+    titles = {
+        Notification.Kind.MENTION: f"{who} mentioned you in #{room.slug}",
+        Notification.Kind.DIRECT_MESSAGE: f"New message from {who}",
+        Notification.Kind.FILE_SHARED: f"{who} shared a file with you",
+    }
+    return Notification(
+        recipient=user,
+        kind=kind,
+        title=titles[kind],
+        body=message.content[:500],
+        data={"room": room.slug, "message_id": message.pk, "seq": message.seq},
+        actor=sender,
+    )
+
+
+def _store_and_push(rows: list[Notification]) -> list[Notification]:
+    """Insert in bulk, then push each to its recipient's sockets once the transaction commits."""
+    if not rows:
+        return []
+    with transaction.atomic():
+        created = Notification.objects.bulk_create(rows, batch_size=500)
+        for notification in created:
+            publish_frame(
+                groups.user(notification.recipient_id),
+                events.notification_created(notification),
+                audience="notifications",
+            )
+    return created
+
+
+def notification_send(
+    *, sender: User, to: list[int] | Literal["all"], title: str, body: str = ""
+) -> list[Notification]:
+    """A notification from a user: to given users who share a room with them, or to everyone
+    (administrators only)."""
+    title, body = _check_text(title, body)
+    if to == "all":
+        if not sender.is_staff:
+            raise PermissionDenied("Only administrators may notify everyone.")
+        recipients: list[User] = list(User.objects.filter(is_active=True).exclude(pk=sender.pk))
+    else:
+        recipients = _check_recipients(sender, to)
+    rows = [
+        Notification(
+            recipient=user,
+            kind=Notification.Kind.USER,
+            title=title,
+            body=body,
+            actor=sender,
+            data={"from": {"id": sender.pk, "username": sender.username}},
+        )
+        for user in recipients
+    ]
+    return _store_and_push(rows)
+
+
+def _check_text(title: object, body: object) -> tuple[str, str]:
+    if not isinstance(title, str) or not title.strip():
+        raise InvalidInput("title must be a non-empty string.", code="invalid_field")
+    if not isinstance(body, str):
+        raise InvalidInput("body must be a string.", code="invalid_field")
+    if len(title) > 200 or len(body) > 2000:
+        raise InvalidInput("title is limited to 200 characters and body to 2000.", code="too_long")
+    return title.strip(), body
+
+
+def _check_recipients(sender: User, to: object) -> list[User]:
+    valid_list = isinstance(to, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in to)
+    if not valid_list or not to or len(to) > MAX_RECIPIENTS:
+        raise InvalidInput(f'to must be "all" or a list of 1 to {MAX_RECIPIENTS} user ids.', code="invalid_field")
+    wanted = set(to) - {sender.pk}
+    recipients = users_sharing_a_room(user=sender, user_ids=sorted(wanted))
+    unknown = sorted(wanted - {user.pk for user in recipients})
+    if unknown:
+        raise InvalidInput(
+            "Unknown recipients, or recipients who share no room with you.",
+            code="invalid_recipients",
+            extra={"ids": unknown},
+        )
+    return recipients
+
+
+def notifications_mark_read(*, user: User, ids: list[int] | None = None, everything: bool = False) -> int:
+    """Mark the caller's notifications read (given ids, or all); other devices are told."""
+    if not everything and (
+        not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+    ):
+        raise InvalidInput('Send {"ids": [notification ids]} or {"all": true}.', code="invalid_field")
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if not everything:
+        unread = unread.filter(pk__in=ids[:1000])
+    with transaction.atomic():
+        changed = unread.update(read_at=timezone.now())
+        if changed:
+            publish_frame(
+                groups.user(user.pk), events.notifications_read(None if everything else ids), audience="notifications"
+            )
+    return changed
+
+
+def notify_purge(*, actor: User | None, rooms: list[Room] | None) -> list[Notification]:
+    """Tell members of purged rooms (None: every room) that history was deleted."""
+    memberships = Membership.objects.filter(user__is_active=True)
+    if rooms is not None:
+        memberships = memberships.filter(room__in=rooms)
+    if actor is not None:
+        memberships = memberships.exclude(user=actor)
+    user_ids = set(memberships.values_list("user_id", flat=True))
+    where = ", ".join(f"#{room.slug}" for room in rooms) if rooms else "every room"
+    rows = [
+        Notification(
+            recipient_id=user_id,
+            kind=Notification.Kind.MESSAGES_PURGED,
+            title=f"Messages deleted in {where}",
+            data={"rooms": [room.slug for room in rooms] if rooms else None},
+            actor=actor,
+        )
+        for user_id in sorted(user_ids)
+    ]
+    return _store_and_push(rows)

@@ -1,0 +1,72 @@
+"""Hard deletion of history, in batches, shared by the API, the admin and `manage.py purge_messages`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from chatsite.errors import PermissionDenied
+from messaging import events
+from messaging.models import Attachment, Message, Room
+from messaging.services.files import delete_stored_files
+from messaging.services.notifications import notify_purge
+from realtime import groups
+from realtime.publish import publish_frame
+from users.models import User
+
+Progress = Callable[[int, int], None]
+
+
+def purge_queryset(*, room: Room | None = None, older_than: datetime | None = None) -> QuerySet[Message]:
+    """The messages a purge with these filters deletes."""
+    messages = Message.objects.all()
+    if room is not None:
+        messages = messages.filter(room=room)
+    if older_than is not None:
+        messages = messages.filter(created_at__lt=older_than)
+    return messages
+
+
+def messages_purge(
+    *,
+    actor: User | None,
+    room: Room | None = None,
+    older_than: datetime | None = None,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> int:
+    """Delete messages (and their files) for good, ``batch_size`` per transaction; return how many.
+
+    ``actor`` None is the system (the management command). Seqs are never reused, so clients'
+    cursors stay valid. Sockets get ``messages_purged`` and room members a notification.
+    """
+    if actor is not None and not actor.is_staff:
+        raise PermissionDenied("Only administrators may delete messages in bulk.")
+    messages = purge_queryset(room=room, older_than=older_than)
+    total = messages.count()
+    deleted = 0
+    while deleted < total or total == 0:
+        with transaction.atomic():
+            ids = list(messages.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
+                break
+            files = list(Attachment.objects.filter(message_id__in=ids).exclude(file="").values_list("file", flat=True))
+            Message.objects.filter(pk__in=ids).delete()
+            transaction.on_commit(partial(delete_stored_files, files))
+        deleted += len(ids)
+        if progress:
+            progress(deleted, max(total, deleted))
+    if deleted:
+        _announce(actor, room)
+    return deleted
+
+
+def _announce(actor: User | None, room: Room | None) -> None:
+    with transaction.atomic():
+        group = groups.room(room.pk) if room else groups.everyone()
+        publish_frame(group, events.messages_purged(room), audience="messages", room=room.pk if room else None)
+        notify_purge(actor=actor, rooms=[room] if room else None)

@@ -1,0 +1,147 @@
+"""Rooms: creation, membership, direct-message rooms between two users, and read state."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from chatsite.errors import InvalidInput, NotFound
+from messaging.models import Membership, Room
+from messaging.selectors import RoomNotFound, membership_get
+from messaging.services.errors import NotRoomManager
+from realtime import groups
+from realtime.publish import publish_close
+from users.models import User
+
+CLOSE_ROOM_UNREADABLE = 4404
+CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
+
+
+def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind.PUBLIC, topic: str = "") -> Room:
+    """Create a public or private room; the creator becomes its owner."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("name must be 1 to 100 characters.", code="invalid_field")
+    if kind not in CREATABLE_KINDS:
+        raise InvalidInput(
+            "kind must be public or private (use /rooms/direct/ for direct messages).", code="invalid_field"
+        )
+    if len(topic or "") > 250:
+        raise InvalidInput("topic is limited to 250 characters.", code="too_long")
+    slug = _free_slug(slug.strip().lower() if slug else slugify(name)[:60], explicit=bool(slug))
+    try:
+        with transaction.atomic():
+            room = Room.objects.create(slug=slug, name=name, kind=kind, topic=topic or "", created_by=actor)
+            Membership.objects.create(room=room, user=actor, role=Membership.Role.OWNER)
+    except IntegrityError:
+        raise InvalidInput("A room with this slug already exists.", code="slug_taken") from None
+    return room
+
+
+def _free_slug(base: str, *, explicit: bool) -> str:
+    if not base or not all(c.isalnum() or c in "-_" for c in base) or len(base) > 64 or base.startswith("dm-"):
+        raise InvalidInput(
+            "slug must be letters, digits, - or _, at most 64, not starting with dm-.", code="invalid_field"
+        )
+    if not Room.objects.filter(slug=base).exists():
+        return base
+    if explicit:
+        raise InvalidInput("A room with this slug already exists.", code="slug_taken")
+    for number in range(2, 1000):
+        candidate = f"{base[:58]}-{number}"
+        if not Room.objects.filter(slug=candidate).exists():
+            return candidate
+    raise InvalidInput("Choose another name.", code="slug_taken")
+
+
+def room_join(*, actor: User, room: Room) -> Membership:
+    """Join a public room (idempotent); private rooms need an invitation from a manager."""
+    existing = membership_get(user=actor, room=room)
+    if existing:
+        return existing
+    if not room.is_public:
+        raise RoomNotFound()
+    membership, _ = Membership.objects.get_or_create(room=room, user=actor, defaults={"last_read_seq": room.last_seq})
+    return membership
+
+
+def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
+    """Add ``user`` to a room: its managers (owner, admins) or site administrators; public rooms also
+    let anyone add someone (they could join by themselves anyway)."""
+    if room.kind == Room.Kind.DIRECT:
+        raise InvalidInput("Direct rooms have exactly two members.", code="invalid_room")
+    _check_manager(actor, room, allow_public=True)
+    if not user.is_active:
+        raise NotFound("No such user.")
+    membership, _ = Membership.objects.get_or_create(room=room, user=user)
+    return membership
+
+
+def room_remove_member(*, actor: User, room: Room, user: User) -> None:
+    """Leave a room yourself, or remove someone as a manager. The last owner cannot leave a
+    private room with other members in it."""
+    if room.kind == Room.Kind.DIRECT:
+        raise InvalidInput("You cannot leave a direct conversation.", code="invalid_room")
+    if user.pk != actor.pk:
+        _check_manager(actor, room, allow_public=False)
+    membership = membership_get(user=user, room=room)
+    if membership is None:
+        raise NotFound("Not a member of this room.")
+    if membership.role == Membership.Role.OWNER and not room.is_public and _is_last_owner_with_company(room):
+        raise InvalidInput("Hand the room over to another owner before leaving.", code="last_owner")
+    with transaction.atomic():
+        membership.delete()
+        if not room.is_public:
+            # Whoever leaves a private room stops reading it at once, on every device.
+            publish_close(groups.user(user.pk), CLOSE_ROOM_UNREADABLE, room=room.pk)
+
+
+def _is_last_owner_with_company(room: Room) -> bool:
+    owners = Membership.objects.filter(room=room, role=Membership.Role.OWNER).count()
+    return owners == 1 and room.memberships.count() > 1
+
+
+def _check_manager(actor: User, room: Room, *, allow_public: bool) -> None:
+    if actor.is_staff or (allow_public and room.is_public):
+        return
+    membership = membership_get(user=actor, room=room)
+    if membership is None or not membership.can_manage:
+        raise NotRoomManager()
+
+
+def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
+    """The one direct room of two users (created on first use): ``(room, created)``."""
+    if other.pk == actor.pk:
+        raise InvalidInput("A direct conversation needs another person.", code="invalid_field")
+    if not other.is_active:
+        raise NotFound("No such user.")
+    low, high = sorted([actor.pk, other.pk])
+    key = f"{low}:{high}"
+    existing = Room.objects.filter(direct_key=key).first()
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            room = Room.objects.create(
+                slug=f"dm-{low}-{high}", name="Direct message", kind=Room.Kind.DIRECT, direct_key=key, created_by=actor
+            )
+            Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
+    except IntegrityError:
+        return Room.objects.get(direct_key=key), False
+    return room, True
+
+
+def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Membership:
+    """Advance the caller's read state to ``seq`` (default: the newest message); never backwards."""
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
+        raise InvalidInput("seq must be a non-negative integer.", code="invalid_field")
+    room.refresh_from_db(fields=["last_seq"])
+    target = room.last_seq if seq is None else min(seq, room.last_seq)
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            room=room, user=actor, defaults={"last_read_seq": target}
+        )
+        if not created and target > membership.last_read_seq:
+            Membership.objects.filter(pk=membership.pk, last_read_seq__lt=target).update(last_read_seq=target)
+            membership.last_read_seq = target
+    return membership

@@ -1,0 +1,1 @@
+"""REST adapters over messaging.services and messaging.selectors (one module per resource)."""

@@ -1,0 +1,77 @@
+"""File upload (bounded, type-checked, stored under random names) and download (access-checked)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from rest_framework import status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
+from rest_framework.views import APIView
+
+from chatsite.errors import PayloadTooLarge
+from messaging import events, selectors, services
+from messaging.serializers import UploadResponseSerializer
+
+ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
+
+
+class UploadThrottle(UserRateThrottle):
+    scope = "upload"
+
+
+class FileUploadView(APIView):
+    parser_classes = [MultiPartParser]
+    throttle_classes = [UploadThrottle]
+
+    @extend_schema(
+        summary='Upload one or more files (multipart parts "file" or "files")',
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+        responses={201: UploadResponseSerializer, 400: ERROR, 413: ERROR, 415: ERROR, 429: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        # Refuse by the declared length before reading a byte of the body.
+        if _declared_length(request) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
+            raise PayloadTooLarge(
+                f"Uploads are limited to {settings.CHAT_MAX_UPLOAD_REQUEST_BYTES} bytes per request.",
+                extra={"limit": settings.CHAT_MAX_UPLOAD_REQUEST_BYTES},
+            )
+        uploads = request.FILES.getlist("file") + request.FILES.getlist("files")
+        attachments = services.files_upload(uploader=request.user, uploads=uploads)
+        return Response({"files": [events.attachment_payload(a) for a in attachments]}, status=status.HTTP_201_CREATED)
+
+
+def _declared_length(request: Request) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+class FileDownloadView(APIView):
+    @extend_schema(
+        summary="Download a file (its uploader, or readers of a room where it is attached)",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERROR},
+    )
+    def get(self, request: Request, file_id: int) -> FileResponse:
+        attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=file_id)
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.original_name,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["Cache-Control"] = "private, max-age=3600"
+        return response

@@ -1,0 +1,123 @@
+"""Messages: history by seq cursors, send (idempotent on client_id), edit, delete, purge."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from messaging import selectors, services
+from messaging.selectors import MessagePage
+from messaging.serializers import (
+    DeletedSerializer,
+    HistoryQuerySerializer,
+    MessageCreateSerializer,
+    MessageEditSerializer,
+    MessagePageSerializer,
+    MessageSerializer,
+    PurgeQuerySerializer,
+)
+
+ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
+
+
+def _page_links(request: Request, page: MessagePage, limit: int | None) -> tuple[str | None, str | None]:
+    base = request.build_absolute_uri(request.path)
+    common = {"room": page.room.slug} | ({"limit": limit} if limit else {})
+    older = newer = None
+    if page.has_older and page.messages:
+        older = f"{base}?{urlencode(common | {'before': page.messages[0].seq})}"
+    if page.has_newer and page.messages:
+        newer = f"{base}?{urlencode(common | {'after': page.messages[-1].seq})}"
+    return older, newer
+
+
+class MessageListView(APIView):
+    @extend_schema(
+        operation_id="messages_list",
+        summary="History of a room (default: the 10 newest of general), oldest first, with is_mine",
+        parameters=[HistoryQuerySerializer],
+        responses={200: MessagePageSerializer, 400: ERROR, 401: ERROR, 404: ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        query = HistoryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        page = selectors.message_page(
+            user=request.user,
+            room_slug=params.get("room"),
+            before=params.get("before"),
+            after=params.get("after"),
+            limit=params.get("limit"),
+        )
+        older, newer = _page_links(request, page, params.get("limit"))
+        context = {"request": request, "room_slug": page.room.slug}
+        results = MessageSerializer(page.messages, many=True, context=context).data
+        return Response({"results": results, "next": newer, "previous": older})
+
+    @extend_schema(
+        summary="Send a message; the same client_id again returns the stored message (200)",
+        request=MessageCreateSerializer,
+        responses={201: MessageSerializer, 200: MessageSerializer, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        body = MessageCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = services.message_send(
+            sender=request.user,
+            room_slug=data.get("room"),
+            content=data["content"],
+            client_id=data.get("client_id"),
+            attachment_ids=data.get("attachments", []),
+            reply_to_id=data.get("reply_to"),
+        )
+        payload = MessageSerializer(result.message, context={"request": request}).data
+        return Response(payload, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(
+        operation_id="messages_purge",
+        summary="Delete every message (or a room's) for good (administrators)",
+        parameters=[PurgeQuerySerializer],
+        responses={200: DeletedSerializer, 403: ERROR, 404: ERROR},
+    )
+    def delete(self, request: Request) -> Response:
+        query = PurgeQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        room = None
+        if "room" in query.validated_data:
+            room = selectors.room_get_for_user(user=request.user, slug=query.validated_data["room"])
+        deleted = services.messages_purge(actor=request.user, room=room)
+        return Response({"deleted": deleted})
+
+
+class MessageDetailView(APIView):
+    @extend_schema(summary="One message", responses={200: MessageSerializer, 404: ERROR})
+    def get(self, request: Request, message_id: int) -> Response:
+        message = selectors.message_get_for_user(user=request.user, message_id=message_id)
+        return Response(MessageSerializer(message, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Edit a message (author or administrator); sockets get message_updated",
+        request=MessageEditSerializer,
+        responses={200: MessageSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def patch(self, request: Request, message_id: int) -> Response:
+        body = MessageEditSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        message = services.message_edit(
+            actor=request.user, message_id=message_id, content=body.validated_data["content"]
+        )
+        return Response(MessageSerializer(message, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Delete a message (author or administrator); sockets get message_deleted",
+        responses={204: None, 403: ERROR, 404: ERROR},
+    )
+    def delete(self, request: Request, message_id: int) -> Response:
+        services.message_delete(actor=request.user, message_id=message_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
