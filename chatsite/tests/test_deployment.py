@@ -1,0 +1,589 @@
+"""The scaled deployment's files (docker-compose.yml, Dockerfile, deploy/) checked without Docker.
+
+These read the files as data and compare them with each other and with settings.py, so a renamed variable,
+a dropped health check or a log format that leaks query strings (where WebSocket tokens travel) fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from django.conf import settings as django_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
+HEALTHCHECK_SCRIPT = ROOT / "deploy" / "healthcheck.py"
+SETTINGS_PY = ROOT / "chatsite" / "settings.py"
+
+WEB_ENV = {
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DJANGO_BEHIND_PROXY",
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    "DJANGO_MEDIA_ROOT",
+}
+QUERY_STRING_VARIABLES = re.compile(r"\$\{?(request|request_uri|args|query_string|is_args|arg_\w+|http_referer)\b")
+
+
+# --- Readers ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def service(compose: dict, name: str) -> dict:
+    return compose["services"][name]
+
+
+def environment(svc: dict) -> dict[str, str]:
+    env = svc.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def depends_on(svc: dict) -> dict[str, str]:
+    deps = svc.get("depends_on") or {}
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in deps.items()}
+
+
+def interpolate(value: str, given: dict[str, str]) -> str:
+    """Resolve compose's ``${NAME}``, ``${NAME:-default}`` and ``${NAME:?message}`` as compose would."""
+
+    def one(match: re.Match) -> str:
+        name, operator, operand = match.groups()
+        if given.get(name):
+            return given[name]
+        assert operator != "?", f"{name} is required"
+        return operand if operator == "-" else ""
+
+    return re.sub(r"\$\{(\w+)(?::?([-?])([^}]*))?\}", one, value)
+
+
+def healthcheck_command(svc: dict) -> str:
+    test = (svc.get("healthcheck") or {}).get("test") or []
+    return test if isinstance(test, str) else " ".join(test)
+
+
+def _env_name(node: ast.AST) -> str | None:
+    """The variable name an ``env_*("NAME", ...)``, ``os.environ.get("NAME")`` or ``os.environ["NAME"]`` reads."""
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+        func = node.func
+        helper = isinstance(func, ast.Name) and func.id.startswith("env_")
+        os_call = isinstance(func, ast.Attribute) and func.attr in {"get", "getenv"}
+        return node.args[0].value if helper or os_call else None
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "environ":
+        return node.slice.value if isinstance(node.slice, ast.Constant) else None
+    return None
+
+
+def settings_env_names() -> set[str]:
+    """Every environment variable name settings.py reads."""
+    names = {_env_name(node) for node in ast.walk(ast.parse(SETTINGS_PY.read_text()))}
+    return {name for name in names if isinstance(name, str)}
+
+
+@dataclass
+class Directive:
+    name: str
+    args: list[str]
+    block: list[Directive] | None = field(default=None)
+
+
+_NGINX_TOKEN = re.compile(r"""\s+|\#[^\n]*|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([{};])|([^\s{};'"]+)""")
+
+
+def parse_nginx(text: str) -> list[Directive]:
+    """A small nginx config parser: directives with their arguments and nested blocks."""
+    root: list[Directive] = []
+    stack, words = [root], []
+    for match in _NGINX_TOKEN.finditer(text):
+        single, double, punct, word = match.groups()
+        if punct == "{":
+            block: list[Directive] = []
+            stack[-1].append(Directive(words[0], words[1:], block))
+            stack.append(block)
+            words = []
+        elif punct == ";":
+            stack[-1].append(Directive(words[0], words[1:]))
+            words = []
+        elif punct == "}":
+            stack.pop()
+        elif word is not None or single is not None or double is not None:
+            words.append(next(part for part in (single, double, word) if part is not None))
+    assert len(stack) == 1, "unbalanced braces in nginx.conf"
+    return root
+
+
+def walk(nodes: list[Directive], name: str | None = None):
+    for node in nodes:
+        if name is None or node.name == name:
+            yield node
+        if node.block is not None:
+            yield from walk(node.block, name)
+
+
+def http_block(nginx: list[Directive]) -> list[Directive]:
+    (http,) = [node for node in nginx if node.name == "http"]
+    return http.block
+
+
+def values(block: list[Directive], name: str) -> list[list[str]]:
+    """Arguments of each ``name`` directive directly in ``block``."""
+    return [node.args for node in block if node.name == name]
+
+
+def proxy_headers(block: list[Directive]) -> dict[str, str]:
+    return {args[0].lower(): " ".join(args[1:]) for args in values(block, "proxy_set_header")}
+
+
+def nginx_seconds(value: str) -> int:
+    match = re.fullmatch(r"(\d+)(ms|s|m|h|d)?", value)
+    assert match, f"not an nginx time: {value}"
+    return int(match.group(1)) * {"ms": 0, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}[match.group(2)]
+
+
+def nginx_bytes(value: str) -> int:
+    match = re.fullmatch(r"(\d+)([kKmMgG]?)", value)
+    assert match, f"not an nginx size: {value}"
+    return int(match.group(1)) * 1024 ** {"": 0, "k": 1, "m": 2, "g": 3}[match.group(2).lower()]
+
+
+@pytest.fixture(scope="module")
+def nginx() -> list[Directive]:
+    return parse_nginx(NGINX_CONF.read_text())
+
+
+@pytest.fixture(scope="module")
+def server(nginx) -> list[Directive]:
+    servers = list(walk(nginx, "server"))
+    assert len(servers) == 1, "the proxy serves exactly one site"
+    return servers[0].block
+
+
+def location(server: list[Directive], *args: str) -> list[Directive]:
+    for node in server:
+        if node.name == "location" and node.args == list(args):
+            return node.block
+    raise AssertionError(f"no `location {' '.join(args)}` in nginx.conf")
+
+
+@pytest.fixture(scope="module")
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, rest) pairs, continuation lines joined, comments dropped."""
+    logical, pending = [], ""
+    for line in DOCKERFILE.read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1].strip()) for text in logical]
+
+
+def instructions(dockerfile, name: str) -> list[str]:
+    return [rest for instruction, rest in dockerfile if instruction == name]
+
+
+def exec_form(rest: str) -> list[str]:
+    command = json.loads(rest)
+    assert isinstance(command, list), f"use the exec (JSON) form: {rest}"
+    return command
+
+
+def dockerfile_healthcheck(dockerfile) -> list[str]:
+    (rest,) = instructions(dockerfile, "HEALTHCHECK")
+    return exec_form(rest[rest.index("CMD") + len("CMD") :].strip())
+
+
+# --- docker-compose.yml -----------------------------------------------------------------------------------
+
+
+def test_compose_defines_the_whole_topology(compose):
+    assert {"postgres", "redis", "migrate", "web", "proxy"} <= set(compose["services"])
+
+
+def test_services_start_only_when_what_they_need_is_ready(compose):
+    assert depends_on(service(compose, "migrate")) == {"postgres": "service_healthy"}
+    assert depends_on(service(compose, "web")) == {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+        "migrate": "service_completed_successfully",
+    }
+    assert depends_on(service(compose, "proxy")) == {"web": "service_healthy"}
+
+
+@pytest.mark.parametrize(
+    ("name", "probe"),
+    [("postgres", "pg_isready"), ("redis", "redis-cli ping"), ("web", "/healthz"), ("proxy", "/healthz")],
+)
+def test_long_running_services_have_health_checks(compose, name, probe):
+    check = service(compose, name).get("healthcheck") or {}
+
+    assert not check.get("disable")
+    assert probe in healthcheck_command(service(compose, name))
+    assert "curl" not in healthcheck_command(service(compose, name))
+
+
+def test_web_runs_replicas_that_share_one_media_volume(compose):
+    web = service(compose, "web")
+    media_root = environment(web)["DJANGO_MEDIA_ROOT"]
+    mounts = [str(volume).split(":") for volume in web.get("volumes", [])]
+
+    assert web["deploy"]["replicas"] >= 2
+    assert media_root == "/data/media"
+    assert [source for source, target, *_ in mounts if target == media_root] == ["media"]
+    assert "media" in compose["volumes"]
+
+
+def test_replicas_publish_no_fixed_port_or_name(compose):
+    web = service(compose, "web")
+
+    assert "ports" not in web
+    assert "container_name" not in web
+    for name in ("postgres", "redis", "web", "migrate"):
+        assert "ports" not in service(compose, name), f"only the proxy is reachable from outside: {name}"
+
+
+def test_postgres_16_keeps_its_data_on_a_named_volume(compose):
+    postgres = service(compose, "postgres")
+
+    assert postgres["image"].startswith("postgres:16")
+    assert any(str(volume).split(":")[:2] == ["pgdata", "/var/lib/postgresql/data"] for volume in postgres["volumes"])
+    assert "pgdata" in compose["volumes"]
+
+
+def test_redis_7_persists_nothing(compose):
+    redis = service(compose, "redis")
+    command = redis["command"] if isinstance(redis["command"], list) else redis["command"].split()
+
+    assert redis["image"].startswith("redis:7")
+    assert command[command.index("--save") + 1] in {"", '""'}
+    assert command[command.index("--appendonly") + 1] == "no"
+
+
+def test_migrate_is_a_one_shot_run_of_the_web_image(compose):
+    migrate, web = service(compose, "migrate"), service(compose, "web")
+
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate.get("restart", "no") == "no"
+    assert migrate["image"] == web["image"]
+    assert migrate.get("build") == web.get("build") == "."
+
+
+def test_compose_sets_only_variables_that_settings_reads(compose):
+    names = settings_env_names()
+    assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_MEDIA_ROOT"} <= names  # the parser works
+
+    for name in ("web", "migrate", "proxy"):
+        unknown = set(environment(service(compose, name))) - names
+        assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"
+    assert set(environment(service(compose, "web"))) >= WEB_ENV
+
+
+def test_web_is_wired_to_the_compose_services(compose):
+    env = environment(service(compose, "web"))
+
+    database = urlsplit(interpolate(env["DATABASE_URL"], {"POSTGRES_PASSWORD": "0123abcd"}))
+    redis = urlsplit(env["REDIS_URL"])
+    assert (database.scheme, database.hostname, database.port, database.path) == ("postgres", "postgres", 5432, "/chat")
+    postgres = environment(service(compose, "postgres"))
+    assert database.username == postgres["POSTGRES_USER"]
+    assert database.password == interpolate(postgres["POSTGRES_PASSWORD"], {"POSTGRES_PASSWORD": "0123abcd"})
+    assert database.path == "/" + postgres["POSTGRES_DB"]
+    assert (redis.scheme, redis.hostname) == ("redis", "redis")
+    assert env["DJANGO_BEHIND_PROXY"] == "true"
+    # `?` makes compose refuse to start without a key instead of running on an empty or default one.
+    assert re.fullmatch(r"\$\{DJANGO_SECRET_KEY:?\?[^}]+\}", env["DJANGO_SECRET_KEY"])
+
+
+def test_the_proxy_health_check_names_a_host_django_accepts(compose):
+    web, proxy = environment(service(compose, "web")), environment(service(compose, "proxy"))
+
+    assert proxy["DJANGO_ALLOWED_HOSTS"] == web["DJANGO_ALLOWED_HOSTS"]
+    assert "DJANGO_ALLOWED_HOSTS" in healthcheck_command(service(compose, "proxy"))
+
+
+def test_proxy_runs_nginx_with_the_whole_config_replaced(compose):
+    proxy = service(compose, "proxy")
+
+    assert proxy["image"].startswith("nginx:")
+    # Replacing nginx.conf (not adding to conf.d/) drops the image's default site and its `$request` log.
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert [str(port).rsplit(":", 1)[-1] for port in proxy["ports"]] == ["80"]
+
+
+# --- deploy/nginx.conf ------------------------------------------------------------------------------------
+
+
+def test_nginx_listens_where_compose_publishes(server):
+    assert values(server, "listen")[0][0] == "80"
+
+
+def test_nginx_upgrades_websockets(nginx, server):
+    ws = location(server, "/ws/")
+    headers = proxy_headers(ws)
+    maps = {node.args[1]: node.block for node in walk(nginx, "map") if node.args[0] == "$http_upgrade"}
+
+    assert values(ws, "proxy_http_version") == [["1.1"]]
+    assert headers["upgrade"] == "$http_upgrade"
+    connection = headers["connection"]
+    assert connection == "upgrade" or any(d.name == "default" and d.args == ["upgrade"] for d in maps[connection])
+    assert nginx_seconds(values(ws, "proxy_read_timeout")[0][0]) >= 3600
+    assert nginx_seconds(values(ws, "proxy_send_timeout")[0][0]) >= 3600
+
+
+def test_every_proxied_location_forwards_host_client_and_scheme(server):
+    proxied = [node.block for node in server if node.name == "location" and values(node.block, "proxy_pass")]
+
+    assert len(proxied) >= 2  # /ws/ and everything else
+    for block in proxied:
+        headers = proxy_headers(block)
+        assert headers["host"] in {"$host", "$http_host"}
+        # Overwritten, never $proxy_add_x_forwarded_for: daphne trusts the first address, throttles key on it.
+        assert headers["x-forwarded-for"] == "$remote_addr"
+        assert "x-forwarded-proto" in headers
+
+
+def test_nginx_balances_over_the_web_service_by_docker_dns(nginx, server, dockerfile):
+    targets = {args[0] for node in walk(nginx, "location") for args in values(node.block, "proxy_pass")}
+    variables = {args[0]: args[1] for args in values(server, "set")}
+    upstreams = {node.args[0]: node.block for node in walk(nginx, "upstream")}
+    resolved = set()
+    for target in targets:
+        target = variables.get(target, target)
+        host = urlsplit(target).netloc
+        resolved |= {args[0] for args in values(upstreams[host], "server")} if host in upstreams else {host}
+    cmd = exec_form(instructions(dockerfile, "CMD")[-1])
+
+    assert resolved == {f"web:{cmd[cmd.index('-p') + 1]}"}
+    if any(target.startswith("$") for target in targets):
+        assert any(args[0] == "127.0.0.11" for args in values(http_block(nginx), "resolver"))
+
+
+def test_nginx_body_limit_is_the_upload_request_limit(server):
+    assert nginx_bytes(values(server, "client_max_body_size")[0][0]) == django_settings.CHAT_MAX_UPLOAD_REQUEST_BYTES
+
+
+def test_nginx_refuses_a_too_large_body_with_json(server):
+    (error_page,) = [args for args in values(server, "error_page") if "413" in args]
+    target = error_page[-1]
+    block = location(server, target) if target.startswith("@") else location(server, "=", target)
+    (returned,) = values(block, "return")
+
+    assert values(block, "default_type") == [["application/json"]]
+    assert returned[0] == "413"
+    body = json.loads(returned[1])
+    assert body["code"] == "too_large"
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+
+
+def test_nginx_logs_never_contain_query_strings(nginx):
+    formats = {node.args[0]: "".join(node.args[1:]) for node in walk(nginx, "log_format")}
+    access_logs = [node.args for node in walk(nginx, "access_log")]
+
+    assert formats
+    for name, text in formats.items():
+        assert not QUERY_STRING_VARIABLES.search(text), f"log_format {name} can log a token: {text}"
+        assert "$uri" in text
+    # Without an http-level access_log nginx falls back to `combined`, which logs $request.
+    assert any(node.name == "access_log" for node in http_block(nginx))
+    for args in access_logs:
+        assert args == ["off"] or (len(args) >= 2 and args[1] in formats), f"access_log without our format: {args}"
+
+
+def test_nginx_error_log_omits_request_lines(nginx):
+    # nginx appends the request line, query string included, to every error-log line about a request.
+    levels = [args[1] if len(args) > 1 else "error" for args in (node.args for node in walk(nginx, "error_log"))]
+
+    assert levels
+    assert set(levels) <= {"crit", "alert", "emerg"}
+
+
+def test_nginx_serves_nothing_but_the_proxy(server):
+    for node in walk(server):
+        assert node.name not in {"root", "alias", "autoindex", "try_files", "include"}, node
+    for node in server:
+        if node.name == "location":
+            assert values(node.block, "proxy_pass") or values(node.block, "return"), node.args
+
+
+# --- Dockerfile and the health-check script ---------------------------------------------------------------
+
+
+def test_image_is_python_311_slim_running_as_a_non_root_user(dockerfile):
+    assert instructions(dockerfile, "FROM") == ["python:3.11-slim"]
+    user = instructions(dockerfile, "USER")[-1]
+    assert user.split(":")[0] not in {"root", "0"}
+    assert any("pip install -r requirements.txt" in run for run in instructions(dockerfile, "RUN"))
+
+
+def test_static_files_are_collected_at_build_with_a_placeholder_key(dockerfile):
+    (run,) = [run for run in instructions(dockerfile, "RUN") if "collectstatic" in run]
+
+    assert re.search(r"DJANGO_SECRET_KEY=\S+ python manage\.py collectstatic --noinput", run)
+
+
+def test_image_serves_through_the_token_redacting_entry_point(dockerfile):
+    cmd = exec_form(instructions(dockerfile, "CMD")[-1])
+
+    assert cmd[:3] == ["python", "-m", "chatsite.serve"]
+    # Every interface of the container: the proxy reaches the replicas over the compose network.
+    assert cmd[cmd.index("-b") + 1] == "0.0.0.0"  # noqa: S104
+    assert "--proxy-headers" in cmd
+
+
+def test_image_health_check_uses_python_on_healthz(dockerfile, compose):
+    command = dockerfile_healthcheck(dockerfile)
+    cmd = exec_form(instructions(dockerfile, "CMD")[-1])
+    url = urlsplit(command[-1])
+
+    assert command[0] == "python"
+    assert (url.hostname, url.port, url.path) == ("127.0.0.1", int(cmd[cmd.index("-p") + 1]), "/healthz")
+    assert service(compose, "web")["healthcheck"]["test"] == ["CMD", *command]
+    workdir = Path(instructions(dockerfile, "WORKDIR")[-1])
+    assert (ROOT / Path(command[1]).relative_to(workdir)).is_file()
+
+
+def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+
+    assert {".env", ".venv", ".git", "db.sqlite3*"} <= ignored
+    assert "deploy" not in ignored
+
+
+@pytest.fixture(scope="module")
+def healthcheck():
+    spec = importlib.util.spec_from_file_location("deploy_healthcheck", HEALTHCHECK_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("allowed", "host"),
+    [
+        ("chat.example.com,api.example.com", "chat.example.com"),
+        (" .example.com , other", "example.com"),
+        ("*", "localhost"),
+        ("", "localhost"),
+        (None, "localhost"),
+    ],
+)
+def test_health_check_sends_the_first_allowed_host(healthcheck, allowed, host):
+    assert healthcheck.health_host(allowed) == host
+
+
+class _Replica(BaseHTTPRequestHandler):
+    status = 200
+    hosts: list[str] = []
+
+    def do_GET(self):
+        type(self).hosts.append(self.headers["Host"])
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def replica():
+    _Replica.hosts = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Replica)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/healthz"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.mark.parametrize(("status", "exit_code"), [(200, 0), (503, 1), (301, 1)])
+def test_health_check_exit_status_follows_the_answer(healthcheck, replica, monkeypatch, status, exit_code):
+    monkeypatch.setattr(_Replica, "status", status)
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "chat.example.com")
+
+    assert healthcheck.main(["healthcheck.py", replica]) == exit_code
+    assert _Replica.hosts == ["chat.example.com"]
+
+
+def test_health_check_fails_when_nothing_listens(healthcheck, replica):
+    closed = replica.rsplit(":", 1)[0] + ":1/healthz"
+
+    assert healthcheck.main(["healthcheck.py", closed]) == 1
+
+
+# --- Production settings ----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_health_check_is_not_redirected_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/api/v1/users/").status_code == 301
+
+
+def _manage_check_deploy(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
+    prefixes = ("DJANGO_", "CHAT_", "DATABASE_", "REDIS_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(prefixes)}
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**env, **extra_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_passes_with_production_environment(tmp_path):
+    result = _manage_check_deploy(
+        {
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(60)[:60],
+            "DJANGO_DEBUG": "false",
+            "DJANGO_ALLOWED_HOSTS": "chat.example.com",
+            "DJANGO_BEHIND_PROXY": "true",
+            "DJANGO_SECURE_SSL_REDIRECT": "true",
+            "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+            "CHAT_SECURE_COOKIES": "true",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        }
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout + result.stderr
+
+
+def test_check_deploy_still_flags_development_defaults(tmp_path):
+    result = _manage_check_deploy({"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"})
+
+    assert result.returncode != 0
+    for warning in ("security.W004", "security.W008", "security.W009"):
+        assert warning in result.stderr
