@@ -21,13 +21,17 @@ from users.models import User
 Progress = Callable[[int, int], None]
 
 
-def purge_queryset(*, room: Room | None = None, older_than: datetime | None = None) -> QuerySet[Message]:
+def purge_queryset(
+    *, room: Room | None = None, older_than: datetime | None = None, ids: list[int] | None = None
+) -> QuerySet[Message]:
     """The messages a purge with these filters deletes."""
     messages = Message.objects.all()
     if room is not None:
         messages = messages.filter(room=room)
     if older_than is not None:
         messages = messages.filter(created_at__lt=older_than)
+    if ids is not None:
+        messages = messages.filter(pk__in=ids)
     return messages
 
 
@@ -36,6 +40,7 @@ def messages_purge(
     actor: User | None,
     room: Room | None = None,
     older_than: datetime | None = None,
+    ids: list[int] | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
 ) -> int:
@@ -46,7 +51,10 @@ def messages_purge(
     """
     if actor is not None and not actor.is_staff:
         raise PermissionDenied("Only administrators may delete messages in bulk.")
-    messages = purge_queryset(room=room, older_than=older_than)
+    messages = purge_queryset(room=room, older_than=older_than, ids=ids)
+    rooms = [room] if room else None
+    if ids is not None:
+        rooms = list(Room.objects.filter(messages__in=messages).distinct())
     total = messages.count()
     deleted = 0
     while deleted < total or total == 0:
@@ -61,12 +69,15 @@ def messages_purge(
         if progress:
             progress(deleted, max(total, deleted))
     if deleted:
-        _announce(actor, room)
+        _announce(actor, rooms)
     return deleted
 
 
-def _announce(actor: User | None, room: Room | None) -> None:
+def _announce(actor: User | None, rooms: list[Room] | None) -> None:
+    """One ``messages_purged`` per purged room (or one for all rooms), and members' notifications."""
     with transaction.atomic():
-        group = groups.room(room.pk) if room else groups.everyone()
-        publish_frame(group, events.messages_purged(room), audience="messages", room=room.pk if room else None)
-        notify_purge(actor=actor, rooms=[room] if room else None)
+        if rooms is None:
+            publish_frame(groups.everyone(), events.messages_purged(None), audience="messages")
+        for room in rooms or ():
+            publish_frame(groups.room(room.pk), events.messages_purged(room), audience="messages", room=room.pk)
+        notify_purge(actor=actor, rooms=rooms)
