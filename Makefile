@@ -43,3 +43,8 @@ migrations-check: $(VENV)/.dev ## Fail if models changed without a migration
 
 clean: ## Remove the virtualenv, the local database and collected static files
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles
+
+bench: $(VENV)/.dev ## Run the benchmarks (writes bench/results/latest.md)
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(PIP) install --quiet -r bench/requirements-plot.txt || echo "matplotlib could not be installed: the tables are written, the plot is skipped"
+	$(PY) -m bench.run --scenario all $(BENCH_ARGS)
