@@ -9,6 +9,7 @@ from rest_framework import serializers
 from chatsite.fields import StrictCharField
 from messaging import events
 from messaging.models import Membership, Message, Notification, Room
+from messaging.services.notifications import MAX_ID
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -76,7 +77,9 @@ class MessageCreateSerializer(serializers.Serializer):
     content = StrictCharField(allow_blank=True, trim_whitespace=False, required=False, default="")
     room = serializers.SlugField(max_length=64, required=False)
     client_id = StrictCharField(max_length=64, required=False, allow_blank=True, allow_null=True)
-    attachments = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=10)
+    attachments = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=10
+    )
     reply_to = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
 
@@ -102,11 +105,20 @@ class RoomSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StrictSlugField(serializers.SlugField):
+    """A SlugField that refuses numbers instead of turning them into text."""
+
+    def to_internal_value(self, data: object) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class RoomCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    slug = serializers.SlugField(max_length=64, required=False, allow_blank=True)
+    name = StrictCharField(max_length=100)
+    slug = StrictSlugField(max_length=64, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
-    topic = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+    topic = StrictCharField(max_length=250, required=False, allow_blank=True, default="")
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -148,7 +160,9 @@ class NotificationQuerySerializer(serializers.Serializer):
 
 
 class NotificationReadSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
+    )
     all = serializers.BooleanField(required=False, default=False)
 
     def validate(self, attrs: dict) -> dict:

@@ -38,6 +38,13 @@ class InvalidFileName(InvalidInput):
     default_detail = "The file needs a name."
 
 
+class EmptyFile(InvalidInput):
+    """The file has no content (0 bytes)."""
+
+    code = "empty_file"
+    default_detail = "The file is empty."
+
+
 def clean_file_name(name: str) -> str:
     """A display name safe anywhere: no directories, control or reserved characters, ≤ 255 chars."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
@@ -55,6 +62,8 @@ def _inspect(upload: UploadedFile) -> tuple[str, str, str]:
     if upload.size > settings.CHAT_MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{upload.name!r} is larger than {settings.CHAT_MAX_UPLOAD_BYTES} bytes.")
     name = clean_file_name(upload.name)
+    if not upload.size:
+        raise EmptyFile(f"{name!r} is empty.")
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
     content_type = sniff(head)
@@ -63,7 +72,8 @@ def _inspect(upload: UploadedFile) -> tuple[str, str, str]:
             f"{name!r} looks like {content_type}, which is not accepted.",
             extra={"allowed": sorted(settings.CHAT_UPLOAD_ALLOWED_TYPES)},
         )
-    digest = hashlib.sha256(head)
+    # chunks() starts again from the first byte, so the sniffed head must not be hashed separately.
+    digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)

@@ -24,6 +24,8 @@ from users.models import User
 # "@name" not preceded by a word character (so e-mail addresses are not mentions).
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 MAX_RECIPIENTS = 100
+# The largest primary key (a 64-bit signed column): larger numbers would crash the database driver.
+MAX_ID = 2**63 - 1
 MAX_MENTIONS = 20
 PREFERENCE_FOR_KIND = {
     Notification.Kind.MENTION: "mentions",
@@ -147,7 +149,7 @@ def _check_text(title: object, body: object) -> tuple[str, str]:
 
 
 def _check_recipients(sender: User, to: object) -> list[User]:
-    valid_list = isinstance(to, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in to)
+    valid_list = isinstance(to, list) and all(_is_id(i) for i in to)
     if not valid_list or not to or len(to) > MAX_RECIPIENTS:
         raise InvalidInput(f'to must be "all" or a list of 1 to {MAX_RECIPIENTS} user ids.', code="invalid_field")
     wanted = set(to) - {sender.pk}
@@ -162,11 +164,13 @@ def _check_recipients(sender: User, to: object) -> list[User]:
     return recipients
 
 
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
+
+
 def notifications_mark_read(*, user: User, ids: list[int] | None = None, everything: bool = False) -> int:
     """Mark the caller's notifications read (given ids, or all); other devices are told."""
-    if not everything and (
-        not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
-    ):
+    if not everything and (not isinstance(ids, list) or not ids or not all(_is_id(i) for i in ids)):
         raise InvalidInput('Send {"ids": [notification ids]} or {"all": true}.', code="invalid_field")
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if not everything:

@@ -28,7 +28,7 @@ def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind
         )
     if len(topic or "") > 250:
         raise InvalidInput("topic is limited to 250 characters.", code="too_long")
-    slug = _free_slug(slug.strip().lower() if slug else slugify(name)[:60], explicit=bool(slug))
+    slug = _free_slug(slug.strip().lower() if slug else _slug_from_name(name), explicit=bool(slug))
     try:
         with transaction.atomic():
             room = Room.objects.create(slug=slug, name=name, kind=kind, topic=topic or "", created_by=actor)
@@ -36,6 +36,15 @@ def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind
     except IntegrityError:
         raise InvalidInput("A room with this slug already exists.", code="slug_taken") from None
     return room
+
+
+def _slug_from_name(name: str) -> str:
+    """A valid slug for any name: names with no ASCII letters or digits, or that would look like a
+    direct room's slug, still get one."""
+    base = slugify(name)[:55].strip("-_")
+    if not base or base.startswith("dm-"):
+        base = f"room-{base}".rstrip("-")
+    return base
 
 
 def _free_slug(base: str, *, explicit: bool) -> str:

@@ -6,8 +6,9 @@ import io
 import itertools
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
-from messaging.models import Membership, Message, Room
+from messaging.models import Membership, Message, Notification, Room
 from messaging.services import message_send
 from users.models import User
 
@@ -57,3 +58,31 @@ def big_file(size: int, name: str = "big.txt") -> SimpleUploadedFile:
 
 def stream(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
+
+
+def make_notification(recipient: User, title: str | None = None, *, read: bool = False, **fields) -> Notification:
+    return Notification.objects.create(
+        recipient=recipient,
+        kind=fields.pop("kind", Notification.Kind.USER),
+        title=title or f"Notification {next(_numbers)}",
+        read_at=timezone.now() if read else None,
+        **fields,
+    )
+
+
+def multipart(parts: list[tuple[str, str, bytes]], *, boundary: str = "BoUnDaRy") -> tuple[bytes, str]:
+    """A raw multipart body of file parts ``(field, filename, content)`` sent exactly as given (the test
+    client would strip directories from file names), and its content type."""
+    body = b""
+    for field, filename, content in parts:
+        body += (
+            (
+                f"--{boundary}\r\n"
+                f'Content-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+                "Content-Type: application/octet-stream\r\n\r\n"
+            ).encode()
+            + content
+            + b"\r\n"
+        )
+    body += f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"

@@ -46,7 +46,7 @@ class NotificationListView(GenericAPIView):
     @extend_schema(
         summary='Notify users who share a room with you, or everyone ("all", administrators)',
         request=NotificationSendSerializer,
-        responses={201: NotificationSerializer(many=True), 400: ERROR, 403: ERROR, 429: ERROR},
+        responses={201: OpenApiResponse(description='{"sent": n}'), 400: ERROR, 403: ERROR, 429: ERROR},
     )
     def post(self, request: Request) -> Response:
         body = NotificationSendSerializer(data=request.data)
