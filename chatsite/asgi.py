@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, the realtime routes for WebSockets."""
+"""ASGI entry point: Django for HTTP, the realtime routes for WebSockets, the hub on the loop."""
 
 import os
 
@@ -10,6 +10,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from realtime.hub import HubStarter  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+application = HubStarter(ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application}))

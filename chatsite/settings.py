@@ -259,6 +259,7 @@ CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500, minimum=1)
 CHAT_SOCKET_RATE = env_float("CHAT_SOCKET_RATE", 10.0, minimum=0.1)  # frames per second, sustained
 CHAT_SOCKET_BURST = env_int("CHAT_SOCKET_BURST", 30, minimum=1)
 CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # refused frames before 4429
+CHAT_NOTIFICATION_SOCKET_RATE = env_float("CHAT_NOTIFICATION_SOCKET_RATE", 1.0, minimum=0.01)
 CHAT_TYPING_INTERVAL = env_float("CHAT_TYPING_INTERVAL", 2.0, minimum=0.0)
 CHAT_PRESENCE_HEARTBEAT = env_float("CHAT_PRESENCE_HEARTBEAT", 15.0, minimum=0.1)
 CHAT_PRESENCE_EXPIRY = env_float("CHAT_PRESENCE_EXPIRY", 45.0, minimum=0.2)
@@ -267,6 +268,9 @@ CHAT_PRESENCE_BACKEND = env_str(
     "realtime.presence.RedisPresence" if REDIS_URL else "realtime.presence.DatabasePresence",
 )
 CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
+# How often each process compares its rooms with the database and delivers what the layer lost.
+CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0, minimum=0.05)
+CHAT_UNREAD_INTERVAL = env_float("CHAT_UNREAD_INTERVAL", 0.5, minimum=0.01)
 CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
 
 CHAT_UPLOAD_ALLOWED_TYPES = env_list(

@@ -99,3 +99,8 @@ def notification_created(notification: Notification) -> dict[str, Any]:
 def notifications_read(ids: list[int] | None) -> dict[str, Any]:
     """Tell the user's other devices which notifications were read (None: all of them)."""
     return {"type": "notifications_read", "ids": ids}
+
+
+def unread(*, room_slug: str, count: int) -> dict[str, Any]:
+    """How many messages of others the user has not read in a room."""
+    return {"type": "unread", "room": room_slug, "count": count}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from chatsite.errors import NotFound
@@ -148,7 +148,13 @@ def room_list_for_user(*, user: User) -> QuerySet[Room]:
             unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
             direct_peer=Subquery(peer),
         )
-        .order_by("kind", "name", "slug")
+        # Public rooms first, general first among them; then private rooms; then direct messages.
+        .order_by(
+            Case(When(kind=Room.Kind.PUBLIC, then=0), When(kind=Room.Kind.PRIVATE, then=1), default=2),
+            Case(When(slug=GENERAL_ROOM_SLUG, then=0), default=1),
+            "name",
+            "slug",
+        )
     )
 
 

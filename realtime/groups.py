@@ -1,4 +1,4 @@
-"""The only place channel-layer group names are built.
+"""The only place channel-layer group names are built and read back.
 
 Group names are plain ASCII (channels-redis allows ``[a-zA-Z0-9._-]``, under 100 characters), so ids,
 never slugs or user input, go into them.
@@ -7,18 +7,28 @@ never slugs or user input, go into them.
 from __future__ import annotations
 
 EVERYONE = "chat.everyone"
+_ROOM = "chat.room."
+_USER = "chat.user."
 
 
 def room(room_id: int) -> str:
-    """Every process with a socket following this room."""
-    return f"chat.room.{int(room_id)}"
+    """Every process with a socket following this room (or counting its unread messages)."""
+    return f"{_ROOM}{int(room_id)}"
 
 
 def user(user_id: int) -> str:
     """Every process with a socket of this user (all their tabs and devices)."""
-    return f"chat.user.{int(user_id)}"
+    return f"{_USER}{int(user_id)}"
 
 
 def everyone() -> str:
     """Every process: presence changes and purges of all rooms."""
     return EVERYONE
+
+
+def room_id_of(group: str) -> int | None:
+    return int(group[len(_ROOM) :]) if group.startswith(_ROOM) else None
+
+
+def user_id_of(group: str) -> int | None:
+    return int(group[len(_USER) :]) if group.startswith(_USER) else None

@@ -1,7 +1,26 @@
 """WebSocket routes, wrapped in the origin policy and query-string token authentication."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from channels.routing import URLRouter
+from django.urls import re_path
 
-websocket_urlpatterns: list = []
+from realtime.consumers import MessagesConsumer, NotificationsConsumer
+from realtime.middleware import OriginPolicy, QueryTokenAuthMiddleware
 
-websocket_application = URLRouter(websocket_urlpatterns)
+
+async def unknown_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """Refuse the handshake of a path we do not serve (the client sees 403), without an error log."""
+    await receive()
+    await send({"type": "websocket.close", "code": 4404})
+
+
+websocket_urlpatterns = [
+    re_path(r"^ws/messages/?$", MessagesConsumer.as_asgi()),
+    re_path(r"^ws/notifications/?$", NotificationsConsumer.as_asgi()),
+    re_path(r"", unknown_path),
+]
+
+websocket_application = OriginPolicy(QueryTokenAuthMiddleware(URLRouter(websocket_urlpatterns)))

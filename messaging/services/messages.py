@@ -149,17 +149,22 @@ def _check_client_id(client_id: object) -> str:
 
 def _check_attachment_ids(attachment_ids: Sequence[int]) -> list[int]:
     ids = list(attachment_ids)
-    if len(ids) > MAX_ATTACHMENTS or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+    if len(ids) > MAX_ATTACHMENTS or not all(_is_id(i) for i in ids):
         raise UnknownAttachment(f"attachments must be a list of at most {MAX_ATTACHMENTS} file ids.")
     if len(set(ids)) != len(ids):
         raise UnknownAttachment("The same file is listed twice.")
     return ids
 
 
+def _is_id(value: object) -> bool:
+    """A positive integer that fits a database id (larger ones would crash the query)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+
+
 def _check_reply_to(room: Room, reply_to_id: int | None) -> Message | None:
     if reply_to_id is None:
         return None
-    reply_to = Message.objects.filter(room=room, pk=reply_to_id).first() if isinstance(reply_to_id, int) else None
+    reply_to = Message.objects.filter(room=room, pk=reply_to_id).first() if _is_id(reply_to_id) else None
     if reply_to is None:
         raise InvalidInput("reply_to must be a message of the same room.", code="invalid_field")
     return reply_to

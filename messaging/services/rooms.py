@@ -6,11 +6,12 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from chatsite.errors import InvalidInput, NotFound
+from messaging import events
 from messaging.models import Membership, Room
-from messaging.selectors import RoomNotFound, membership_get
+from messaging.selectors import RoomNotFound, membership_get, unread_counts
 from messaging.services.errors import NotRoomManager
 from realtime import groups
-from realtime.publish import publish_close
+from realtime.publish import publish_close, publish_frame, publish_track
 from users.models import User
 
 CLOSE_ROOM_UNREADABLE = 4404
@@ -70,7 +71,12 @@ def room_join(*, actor: User, room: Room) -> Membership:
         return existing
     if not room.is_public:
         raise RoomNotFound()
-    membership, _ = Membership.objects.get_or_create(room=room, user=actor, defaults={"last_read_seq": room.last_seq})
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(
+            room=room, user=actor, defaults={"last_read_seq": room.last_seq}
+        )
+        if created:
+            publish_track(actor.pk, room_id=room.pk, room_slug=room.slug)
     return membership
 
 
@@ -82,7 +88,10 @@ def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
     _check_manager(actor, room, allow_public=True)
     if not user.is_active:
         raise NotFound("No such user.")
-    membership, _ = Membership.objects.get_or_create(room=room, user=user)
+    with transaction.atomic():
+        membership, created = Membership.objects.get_or_create(room=room, user=user)
+        if created:
+            publish_track(user.pk, room_id=room.pk, room_slug=room.slug)
     return membership
 
 
@@ -135,6 +144,8 @@ def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
                 slug=f"dm-{low}-{high}", name="Direct message", kind=Room.Kind.DIRECT, direct_key=key, created_by=actor
             )
             Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
+            for user_id in (low, high):
+                publish_track(user_id, room_id=room.pk, room_slug=room.slug)
     except IntegrityError:
         return Room.objects.get(direct_key=key), False
     return room, True
@@ -153,4 +164,15 @@ def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Member
         if not created and target > membership.last_read_seq:
             Membership.objects.filter(pk=membership.pk, last_read_seq__lt=target).update(last_read_seq=target)
             membership.last_read_seq = target
+        if created:
+            publish_track(actor.pk, room_id=room.pk, room_slug=room.slug)
+        remaining = unread_counts(user=actor, rooms=[room]).get(room.pk, 0)
+        # Every device of the user learns the new count (and resets its own counter to it).
+        publish_frame(
+            groups.user(actor.pk),
+            events.unread(room_slug=room.slug, count=remaining),
+            audience="notifications",
+            unread_room=room.pk,
+            unread_count=remaining,
+        )
     return membership

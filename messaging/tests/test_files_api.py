@@ -498,3 +498,18 @@ def test_deleting_the_message_makes_its_files_404_and_removes_them_from_disk_aft
     assert download(reader, file_id)[0].status_code == 404
     assert download(author, file_id)[0].status_code == 404
     assert_nothing_stored(settings)
+
+
+def test_a_file_missing_on_disk_is_404_not_500(api, user):
+    import os
+
+    from messaging.services import files_upload
+    from messaging.tests.factories import png
+
+    attachment = files_upload(uploader=user, uploads=[png()])[0]
+    os.remove(attachment.file.path)
+
+    response = api.get(f"/api/v1/files/{attachment.pk}/")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

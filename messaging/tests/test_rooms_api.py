@@ -622,3 +622,17 @@ def test_marking_others_private_room_read_is_404(api, other_user):
 
     assert api.post(f"{URL}{private.slug}/read/").status_code == 404
     assert not Membership.objects.filter(room=private, user__username="alice").exists()
+
+
+def test_public_rooms_come_first_with_general_first_among_them(api, user, other_user):
+    from messaging.services import direct_room_get_or_create, room_create
+
+    room_create(actor=user, name="Aardvarks", kind="private")
+    room_create(actor=user, name="Alpha", kind="public")
+    direct_room_get_or_create(actor=user, other=other_user)
+
+    slugs = [room["slug"] for room in api.get("/api/v1/rooms/").json()["results"]]
+
+    assert slugs[:2] == ["general", "alpha"]
+    assert slugs[2] == "aardvarks"
+    assert slugs[3].startswith("dm-")

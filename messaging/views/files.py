@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
@@ -16,6 +18,7 @@ from chatsite.errors import PayloadTooLarge
 from messaging import events, selectors, services
 from messaging.serializers import UploadResponseSerializer
 
+logger = logging.getLogger(__name__)
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
 
 
@@ -65,8 +68,13 @@ class FileDownloadView(APIView):
     )
     def get(self, request: Request, file_id: int) -> FileResponse:
         attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=file_id)
+        try:
+            stored = attachment.file.open("rb")
+        except FileNotFoundError:
+            logger.error("Attachment %s has a row but no file on disk (%s)", attachment.pk, attachment.file.name)
+            raise selectors.AttachmentNotFound() from None
         response = FileResponse(
-            attachment.file.open("rb"),
+            stored,
             as_attachment=True,
             filename=attachment.original_name,
             content_type=attachment.content_type,

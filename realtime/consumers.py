@@ -1,0 +1,262 @@
+"""The two sockets: /ws/messages/ (one room) and /ws/notifications/ (everything personal).
+
+Consumers are thin: frames are parsed by ``realtime.protocol``, writes go through the same services as
+REST (through database_sync_to_async), and broadcasts arrive from the process's hub already
+serialized. A bad frame gets an ``error`` frame and the socket stays usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chatsite.errors import ApplicationError
+from messaging import events, selectors, services
+from messaging.models import Room
+from realtime import groups, presence, protocol
+from realtime.hub import Hub, get_hub
+from realtime.middleware import USER_GONE
+from realtime.protocol import ProtocolError
+from realtime.publish import encode, publish_frame_now
+from realtime.ratelimit import FloodGuard, Interval, TokenBucket
+
+logger = logging.getLogger(__name__)
+
+CLOSE_TOKEN_INVALID = 4401
+CLOSE_USER_GONE = 4403
+CLOSE_ROOM_UNREADABLE = 4404
+CLOSE_FLOODING = 4429
+
+
+class ChatSocket(AsyncWebsocketConsumer):
+    """What both sockets share: authentication close codes, rate limits, errors, hub registration."""
+
+    # The hub holds the process's only channel-layer subscription; a socket never reads the layer.
+    channel_layer_alias = None
+    kind = "all"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hub: Hub | None = None
+        self.room_id: int | None = None
+        self.unread: dict[int, int] = {}
+        self.registered = False
+        self._expiry: asyncio.TimerHandle | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' dispatch awaits close_old_connections through a thread hop before every handler;
+        # database work here always goes through database_sync_to_async, which does that itself.
+        handler = getattr(self, message["type"].replace(".", "_"), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self) -> None:
+        await self.accept()  # accept first, so a browser can read the close code that follows
+        user = self.scope.get("user")
+        failure = self.scope.get("auth_failure")
+        if failure or user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_USER_GONE if failure in USER_GONE else CLOSE_TOKEN_INVALID)
+            return
+        self.user = user
+        self.user_id, self.username = user.pk, user.username
+        self.client = presence.client_id(user.pk, self.scope.get("client"))
+        self.guard = FloodGuard(
+            TokenBucket(rate=settings.CHAT_SOCKET_RATE, burst=settings.CHAT_SOCKET_BURST),
+            limit=settings.CHAT_SOCKET_FLOOD_LIMIT,
+        )
+        self.hub = await get_hub()
+        if await self.open():
+            await self.hub.register(self)
+            self.registered = True
+            self._close_when_token_expires()
+
+    async def open(self) -> bool:
+        """Subscribe to what this socket follows; False when the socket was closed instead."""
+        raise NotImplementedError
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    async def disconnect(self, code: int) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        if self.hub is not None:
+            await self.hub.unregister(self)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.registered:
+            return
+        if not self.guard.admit():
+            if self.guard.flooding:
+                await self.close(code=CLOSE_FLOODING)
+            else:
+                await self.send_frame(protocol.error("rate_limited", "Too many frames; slow down."))
+            return
+        frame: dict[str, Any] = {}
+        try:
+            frame = protocol.decode(text_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
+            await self.handle(frame)
+        except ProtocolError as exc:
+            await self.send_frame(protocol.error(exc.code, exc.detail, **self.echo(frame)))
+        except ApplicationError as exc:
+            await self.send_frame(protocol.error(exc.code, exc.detail, **exc.extra, **self.echo(frame)))
+        except StopConsumer:
+            raise
+        except Exception:
+            logger.exception("Unexpected error handling a %s frame", self.kind)
+            await self.send_frame(protocol.error("server_error", "The server could not handle this frame."))
+
+    @staticmethod
+    def echo(frame: dict[str, Any]) -> dict[str, Any]:
+        """The client_id of a refused message, so the client knows which one failed."""
+        client_id = frame.get("client_id")
+        return {"client_id": client_id} if isinstance(client_id, str) and len(client_id) <= 64 else {}
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=encode(frame))
+
+    async def deliver(self, frame: str) -> None:
+        """A broadcast frame from the hub, serialized once for every recipient."""
+        await self.send(text_data=frame)
+
+    async def close_with(self, code: int) -> None:
+        await self.close(code=code)
+
+    def _close_when_token_expires(self) -> None:
+        expires_at = self.scope.get("token_expires_at")
+        if expires_at is None:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, expires_at - time.time())
+        self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=CLOSE_TOKEN_INVALID)))
+
+
+def query_params(scope: dict[str, Any]) -> dict[str, str]:
+    try:
+        parsed = parse_qs(scope.get("query_string", b"").decode("ascii"))
+    except UnicodeDecodeError:
+        return {}
+    return {key: values[0] for key, values in parsed.items()}
+
+
+class MessagesConsumer(ChatSocket):
+    """``/ws/messages/?token=&room=&last_seq=``: one room's messages, typing, edits and deletions."""
+
+    kind = "messages"
+
+    async def open(self) -> bool:
+        params = query_params(self.scope)
+        room = await _readable_room(self.user, params.get("room") or "general")
+        if room is None:
+            await self.close(code=CLOSE_ROOM_UNREADABLE)
+            return False
+        self.room, self.room_id = room, room.pk
+        self.typing_interval = Interval(settings.CHAT_TYPING_INTERVAL)
+        last_seq = _cursor(params.get("last_seq"))
+        # Live frames wait while the replay is read, so the client sees history, then what followed.
+        self.buffer: list[str] | None = []
+        start = await self.hub.follow(self, room_id=room.pk, slug=room.slug)
+        if last_seq is not None and last_seq < start:
+            await self.send_frame(await _replay(room, last_seq, start))
+        elif params.get("last_seq") not in (None, "") and last_seq is None:
+            await self.send_frame(protocol.error("invalid_field", "last_seq must be a non-negative integer."))
+        buffered, self.buffer = self.buffer, None
+        for frame in buffered:
+            await self.send(text_data=frame)
+        return True
+
+    async def deliver(self, frame: str) -> None:
+        if self.buffer is not None:
+            self.buffer.append(frame)
+        else:
+            await self.send(text_data=frame)
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        command = protocol.parse_messages_frame(frame)
+        if isinstance(command, protocol.Typing):
+            if self.typing_interval.ready():
+                typing = protocol.typing(user_id=self.user_id, username=self.username)
+                publish_frame_now(groups.room(self.room_id), typing, audience="messages", room=self.room_id)
+            return
+        result = await _send_message(
+            sender=self.user,
+            room=self.room,
+            content=command.content,
+            client_id=command.client_id,
+            attachment_ids=command.attachments,
+            reply_to_id=command.reply_to,
+        )
+        message = result.message
+        await self.send_frame(protocol.ack(client_id=message.client_id or None, message_id=message.pk, seq=message.seq))
+
+
+class NotificationsConsumer(ChatSocket):
+    """``/ws/notifications/?token=``: notifications, unread counts and presence, on every device."""
+
+    kind = "notifications"
+
+    async def open(self) -> bool:
+        state = await _unread_state(self.user)
+        self.unread = {room_id: count for room_id, (_slug, count) in state.items()}
+        self.bucket = TokenBucket(rate=settings.CHAT_NOTIFICATION_SOCKET_RATE, burst=5)
+        await self.hub.watch(self, {room_id: slug for room_id, (slug, _count) in state.items()})
+        for slug, count in state.values():
+            if count:
+                await self.send_frame(events.unread(room_slug=slug, count=count))
+        return True
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        command = protocol.parse_notifications_frame(frame)
+        if isinstance(command, protocol.SendNotification):
+            if not self.bucket.take():
+                raise ProtocolError("rate_limited", "Too many notifications; slow down.")
+            sent = await _send_notification(sender=self.user, to=command.to, title=command.title, body=command.body)
+            await self.send_frame({"type": "ack", "sent": len(sent)})
+            return
+        updated = await _mark_read(user=self.user, ids=command.ids, everything=command.ids is None)
+        await self.send_frame({"type": "ack", "updated": updated})
+
+
+def _cursor(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+@database_sync_to_async
+def _readable_room(user: Any, slug: str) -> Room | None:
+    if len(slug) > 64:
+        return None
+    try:
+        return selectors.room_get_for_user(user=user, slug=slug)
+    except selectors.RoomNotFound:
+        return None
+
+
+@database_sync_to_async
+def _replay(room: Room, last_seq: int, upto: int) -> dict[str, Any]:
+    limit = settings.CHAT_REPLAY_LIMIT
+    missed = [m for m in selectors.messages_after(room=room, after=last_seq, limit=limit + 1) if m.seq <= upto]
+    if len(missed) > limit:
+        return protocol.resync(last_seq=last_seq, latest_seq=upto)
+    return protocol.history([events.message_payload(m, room_slug=room.slug) for m in missed])
+
+
+@database_sync_to_async
+def _unread_state(user: Any) -> dict[int, tuple[str, int]]:
+    rooms = selectors.room_list_for_user(user=user).filter(is_member=True).values_list("pk", "slug", "unread")
+    return {pk: (slug, unread) for pk, slug, unread in rooms}
+
+
+_send_message = database_sync_to_async(services.message_send)
+_send_notification = database_sync_to_async(services.notification_send)
+_mark_read = database_sync_to_async(services.notifications_mark_read)

@@ -1,0 +1,475 @@
+"""The process's hub: one channel-layer subscription per process, fanning out to its local sockets.
+
+A tutorial-style consumer joins groups itself, so every broadcast is read from the layer and
+dispatched once per socket (a receive loop, a thread hop and a deserialization per recipient). Here
+the process holds one layer channel, joins each group once (for as long as one of its sockets needs
+it), receives each event once and hands the same pre-serialized frame to every local socket. Events
+published in this process reach its own sockets without a round trip through Redis.
+
+The hub also keeps delivery whole when the layer is not: room streams fill gaps from the database,
+a periodic sync catches up rooms whose events were lost (a Redis restart, a dropped publish), groups
+are re-joined on every heartbeat (a restarted Redis forgets them), and when the layer is down
+messages are still stored and acknowledged, and delivered to this process's sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+from messaging import events
+from realtime import groups, outbox, presence, protocol
+from realtime.process import PROCESS_ID
+from realtime.publish import encode, publish_frame_now
+from realtime.streams import Envelope, RoomStream, deliver_all
+
+logger = logging.getLogger(__name__)
+
+
+class Socket(Protocol):
+    kind: str  # "messages" or "notifications"
+    user_id: int
+    username: str
+    client: str
+    room_id: int | None
+    unread: dict[int, int]
+
+    async def deliver(self, frame: str) -> None: ...
+    async def close_with(self, code: int) -> None: ...
+
+
+class Hub:
+    """Registry of this process's sockets and its single subscription to the channel layer."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        layer = get_channel_layer()
+        # The in-memory layer reaches no other process; local delivery already covers this one.
+        self.layer = None if layer is None or isinstance(layer, InMemoryChannelLayer) else layer
+        self.layer_ok = True
+        self.channel: str | None = None
+        self.presence = presence.get_backend()
+        self.streams: dict[int, RoomStream] = {}
+        self.users: dict[int, set[Socket]] = defaultdict(set)
+        self.sockets: set[Socket] = set()
+        self.following: dict[tuple[int, int], int] = defaultdict(int)  # (user, room) -> message sockets
+        self.joined: set[str] = set()
+        self.group_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.rooms_of: dict[Socket, set[int]] = defaultdict(set)
+        self.inbox: asyncio.Queue[Envelope] = asyncio.Queue()
+        self.to_layer: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=10_000)
+        self.dirty_unread: set[tuple[Socket, int]] = set()
+        self.tasks: list[asyncio.Task] = []
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        outbox.bind(self.loop, self.submit)
+        spawn = self.loop.create_task
+        self.tasks = [spawn(self._deliver_loop()), spawn(self._heartbeat_loop()), spawn(self._sync_loop()),
+                      spawn(self._unread_loop())]  # fmt: skip
+        if self.layer is not None:
+            self.channel = await self.layer.new_channel("hub")
+            await self._join(groups.everyone())
+            self.tasks += [spawn(self._receive_loop()), spawn(self._publish_loop())]
+
+    async def stop(self) -> None:
+        outbox.unbind(self.loop)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        # A cancelled await leaves its database call running in the sync thread; wait for it.
+        await database_sync_to_async(_nothing)()
+        if self.layer is not None and self.channel:
+            for group in list(self.joined):
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.layer.group_discard(group, self.channel), settings.CHAT_LAYER_TIMEOUT)
+        with contextlib.suppress(Exception):
+            await self.presence.close()
+
+    # --- sockets -----------------------------------------------------------------------------------
+
+    async def register(self, socket: Socket) -> None:
+        """Count the socket in presence and subscribe to its user's group; announce a first socket."""
+        first_here = not self.users[socket.user_id]
+        self.users[socket.user_id].add(socket)
+        self.sockets.add(socket)
+        if first_here:
+            await self._join(groups.user(socket.user_id))
+        if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
+            self._announce(socket, online=True)
+
+    async def unregister(self, socket: Socket) -> None:
+        if socket not in self.sockets:
+            return
+        self.sockets.discard(socket)
+        self.users[socket.user_id].discard(socket)
+        if socket.room_id is not None and socket.kind == "messages":
+            self.following[(socket.user_id, socket.room_id)] -= 1
+        for room_id in self.rooms_of.pop(socket, set()):
+            self.dirty_unread.discard((socket, room_id))
+            stream = self.streams.get(room_id)
+            if stream is None:
+                continue
+            stream.followers.discard(socket)
+            stream.watchers.discard(socket)
+            if stream.empty:
+                await self._drop_stream(stream)
+        if not self.users[socket.user_id]:
+            del self.users[socket.user_id]
+            await self._leave(groups.user(socket.user_id))
+        if await self._presence_call(self.presence.remove, client=socket.client, user_id=socket.user_id):
+            self._announce(socket, online=False)
+
+    async def follow(self, socket: Socket, *, room_id: int, slug: str) -> int:
+        """Subscribe ``socket`` to a room; return the seq after which live delivery starts."""
+        stream = await self._stream(room_id, slug)
+        stream.followers.add(socket)
+        self.rooms_of[socket].add(room_id)
+        self.following[(socket.user_id, room_id)] += 1
+        return stream.delivered
+
+    async def watch(self, socket: Socket, rooms: dict[int, str]) -> None:
+        """Count unread messages of ``rooms`` (id -> slug) for a notification socket."""
+        for room_id, slug in rooms.items():
+            (await self._stream(room_id, slug)).watchers.add(socket)
+            self.rooms_of[socket].add(room_id)
+
+    async def _stream(self, room_id: int, slug: str) -> RoomStream:
+        while True:
+            stream = self.streams.get(room_id)
+            if stream is None:
+                stream = RoomStream(room_id=room_id, slug=slug, fetch=_fetch_frames, on_message=self._count_unread)
+                self.streams[room_id] = stream
+                try:
+                    # Subscribe first, then read where the room is: nothing committed after the read is missed.
+                    await self._join(groups.room(room_id))
+                    stream.start_at(await _room_last_seq(room_id))
+                except BaseException:
+                    del self.streams[room_id]
+                    stream.ready.set()  # wake the waiters; they find the stream gone and retry
+                    raise
+            await stream.ready.wait()
+            if self.streams.get(room_id) is stream:
+                return stream
+
+    async def _drop_stream(self, stream: RoomStream) -> None:
+        if self.streams.get(stream.room_id) is stream:
+            del self.streams[stream.room_id]
+            await self._leave(groups.room(stream.room_id))
+
+    def _announce(self, socket: Socket, *, online: bool) -> None:
+        frame = protocol.presence(user_id=socket.user_id, username=socket.username, online=online)
+        publish_frame_now(groups.everyone(), frame, audience="notifications")
+
+    # --- events ------------------------------------------------------------------------------------
+
+    def submit(self, envelope: Envelope) -> None:
+        """An event committed in this process (called on the loop): local delivery now, others via the layer."""
+        self.inbox.put_nowait(envelope)
+        if self.layer is not None and self.layer_ok:
+            try:
+                self.to_layer.put_nowait(envelope)
+            except asyncio.QueueFull:
+                logger.warning("Channel layer backlog full: dropping an event (its message is stored)")
+
+    async def _deliver_loop(self) -> None:
+        while True:
+            envelope = await self.inbox.get()
+            try:
+                await self._route(envelope)
+            except Exception:
+                logger.exception("Failed to route an event to local sockets")
+
+    async def _route(self, envelope: Envelope) -> None:
+        group = envelope["group"]
+        if envelope.get("close") is not None:
+            await self._close(group, envelope["close"], envelope.get("room"))
+            return
+        if (room_id := groups.room_id_of(group)) is not None:
+            stream = self.streams.get(room_id)
+            for sockets, frame in stream.offer(envelope) if stream else ():
+                await deliver_all(sockets, frame)
+            return
+        if envelope.get("track") is not None:
+            # Subscribing reads the database: keep it off the delivery loop.
+            self.loop.create_task(self._track(groups.user_id_of(group), envelope["track"], envelope["slug"]))
+            return
+        await deliver_all(self._audience(group, envelope), envelope["frame"])
+        if envelope.get("unread_room") is not None:
+            self._reset_unread(groups.user_id_of(group), envelope["unread_room"], envelope.get("unread_count", 0))
+
+    def _audience(self, group: str, envelope: Envelope) -> set[Socket]:
+        user_id = groups.user_id_of(group)
+        sockets = self.users.get(user_id, set()) if user_id is not None else self.sockets
+        audience = envelope.get("audience", "all")
+        return sockets if audience == "all" else {s for s in sockets if s.kind == audience}
+
+    async def _close(self, group: str, code: int, room_id: int | None) -> None:
+        user_id = groups.user_id_of(group)
+        sockets = self.users.get(user_id, set()) if user_id is not None else self.sockets
+        for socket in list(sockets):
+            if room_id is None or (socket.kind == "messages" and socket.room_id == room_id):
+                await socket.close_with(code)
+
+    async def _track(self, user_id: int | None, room_id: int, slug: str) -> None:
+        """Start counting a room the user just joined, from its unread count once subscribed."""
+        notification_sockets = [s for s in self.users.get(user_id, ()) if s.kind == "notifications"]
+        if not notification_sockets:
+            return
+        try:
+            for socket in notification_sockets:
+                await self.watch(socket, {room_id: slug})
+            count = await _unread_count(user_id, room_id)
+        except Exception:
+            logger.warning("Could not start counting unread messages of room %s", room_id, exc_info=True)
+            return
+        for socket in notification_sockets:
+            socket.unread[room_id] = count
+            if count:
+                self.dirty_unread.add((socket, room_id))
+
+    # --- unread counts -----------------------------------------------------------------------------
+
+    def _count_unread(self, stream: RoomStream, sender: int | None) -> None:
+        for socket in stream.watchers:
+            if socket.user_id != sender and not self.following.get((socket.user_id, stream.room_id)):
+                socket.unread[stream.room_id] = socket.unread.get(stream.room_id, 0) + 1
+                self.dirty_unread.add((socket, stream.room_id))
+
+    def _reset_unread(self, user_id: int | None, room_id: int, count: int) -> None:
+        for socket in self.users.get(user_id, ()):
+            if socket.kind == "notifications":
+                socket.unread[room_id] = count
+                self.dirty_unread.discard((socket, room_id))
+
+    async def _unread_loop(self) -> None:
+        """Coalesce unread counts: at most one frame per socket and room per interval."""
+        while True:
+            await asyncio.sleep(settings.CHAT_UNREAD_INTERVAL)
+            dirty, self.dirty_unread = self.dirty_unread, set()
+            for socket, room_id in dirty:
+                stream = self.streams.get(room_id)
+                if stream is not None and socket in self.sockets:
+                    frame = encode(events.unread(room_slug=stream.slug, count=socket.unread.get(room_id, 0)))
+                    await deliver_all({socket}, frame)
+
+    # --- the channel layer ---------------------------------------------------------------------------
+
+    async def _join(self, group: str) -> None:
+        self.joined.add(group)
+        if self.layer is None or not self.channel:
+            return
+        # Joins and leaves of a group apply in call order and only while still wanted, so a leave
+        # racing a new join can never strand this process outside a group it needs.
+        async with self.group_locks[group]:
+            if group in self.joined:
+                await self._layer_call(self.layer.group_add(group, self.channel))
+
+    async def _leave(self, group: str) -> None:
+        self.joined.discard(group)
+        if self.layer is None or not self.channel:
+            return
+        async with self.group_locks[group]:
+            if group not in self.joined:
+                await self._layer_call(self.layer.group_discard(group, self.channel))
+                self.group_locks.pop(group, None)
+
+    async def _layer_call(self, call: Any) -> bool:
+        try:
+            await asyncio.wait_for(call, settings.CHAT_LAYER_TIMEOUT)
+        except Exception:
+            self._layer_failed()
+            return False
+        return True
+
+    def _layer_failed(self) -> None:
+        if self.layer_ok:
+            logger.warning("Channel layer unreachable: local delivery continues, other processes catch up later")
+        self.layer_ok = False
+
+    async def _receive_loop(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                envelope = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._layer_failed()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                await self._recover()
+                continue
+            backoff = 0.1
+            if envelope.get("origin") != PROCESS_ID:
+                self.inbox.put_nowait(envelope)
+
+    async def _recover(self) -> None:
+        """Re-join every group (a restarted Redis forgot them) and catch up what was missed meanwhile."""
+        for group in list(self.joined):
+            if not await self._layer_call(self.layer.group_add(group, self.channel)):
+                return
+        if not self.layer_ok:
+            logger.warning("Channel layer reachable again: groups re-joined, catching up from the database")
+        self.layer_ok = True
+        await self._sync_rooms()
+
+    async def _publish_loop(self) -> None:
+        while True:
+            envelope = await self.to_layer.get()
+            if not self.layer_ok:
+                continue  # stored already; other processes catch up from the database
+            await self._layer_call(self.layer.group_send(envelope["group"], envelope))
+
+    # --- periodic work -------------------------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.CHAT_PRESENCE_HEARTBEAT)
+            try:
+                await self._heartbeat()
+            except Exception:
+                logger.warning("Presence heartbeat failed", exc_info=True)
+
+    async def _heartbeat(self) -> None:
+        beat = await self.presence.heartbeat()
+        if not beat.was_registered:
+            # Our entries were expired (a long pause) or wiped (a Redis restart): register them again.
+            for socket in list(self.sockets):
+                if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
+                    self._announce(socket, online=True)
+        for user_id in beat.offline_user_ids:
+            frame = protocol.presence(user_id=user_id, username=await _username(user_id), online=False)
+            publish_frame_now(groups.everyone(), frame, audience="notifications")
+        if self.layer is not None:
+            await self._recover()
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.CHAT_HUB_SYNC_INTERVAL)
+            try:
+                await self._sync_rooms()
+            except Exception:
+                logger.warning("Room catch-up failed", exc_info=True)
+
+    async def _sync_rooms(self) -> None:
+        """Deliver stored messages a stream has not seen (lost publishes): one query for all rooms."""
+        if not self.streams:
+            return
+        latest = await _rooms_last_seq(list(self.streams))
+        for room_id, last_seq in latest.items():
+            stream = self.streams.get(room_id)
+            if stream is not None and last_seq > stream.delivered:
+                await stream.catch_up(last_seq)
+
+    async def _presence_call(self, method: Any, **kwargs: Any) -> bool:
+        try:
+            return await method(**kwargs)
+        except Exception:
+            logger.warning("Presence store unreachable", exc_info=True)
+            return False
+
+
+# --- database reads (through database_sync_to_async: the ORM never runs on the event loop) ---------------
+
+
+def _nothing() -> None:
+    return None
+
+
+@database_sync_to_async
+def _room_last_seq(room_id: int) -> int:
+    from messaging.models import Room
+
+    return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
+
+
+@database_sync_to_async
+def _rooms_last_seq(room_ids: list[int]) -> dict[int, int]:
+    from messaging.models import Room
+
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
+
+
+@database_sync_to_async
+def _fetch_frames(room_id: int, after: int, upto: int) -> list[tuple[int, str, int | None]]:
+    from messaging.models import Room
+    from messaging.selectors import messages_after
+
+    room = Room.objects.get(pk=room_id)
+    rows = [m for m in messages_after(room=room, after=after, limit=upto - after) if m.seq <= upto]
+    return [(m.seq, encode(events.message_created(m, room_slug=room.slug)), m.sender_id) for m in rows]
+
+
+@database_sync_to_async
+def _unread_count(user_id: int, room_id: int) -> int:
+    from messaging.models import Room
+    from messaging.selectors import unread_counts
+    from users.models import User
+
+    user = User.objects.get(pk=user_id)
+    return unread_counts(user=user, rooms=[Room(pk=room_id)]).get(room_id, 0)
+
+
+@database_sync_to_async
+def _username(user_id: int) -> str:
+    from users.models import User
+
+    return User.objects.filter(pk=user_id).values_list("username", flat=True).first() or ""
+
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+_starting: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
+
+
+async def get_hub() -> Hub:
+    """The hub of the running event loop, started on first use."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is not None:
+        return hub
+    if loop in _starting:
+        return await _starting[loop]
+    future: asyncio.Future = loop.create_future()
+    _starting[loop] = future
+    hub = Hub(loop)
+    try:
+        await hub.start()
+    except BaseException as exc:
+        future.set_exception(exc)
+        del _starting[loop]
+        raise
+    _hubs[loop] = hub
+    del _starting[loop]
+    future.set_result(hub)
+    return hub
+
+
+async def stop_hub() -> None:
+    """Stop the running loop's hub (tests, shutdown)."""
+    hub = _hubs.pop(asyncio.get_running_loop(), None)
+    if hub is not None:
+        await hub.stop()
+
+
+class HubStarter:
+    """ASGI wrapper that starts the hub on the server's loop before the first request, so events
+    committed by HTTP requests are handed to the loop and never sent from a database thread."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if asyncio.get_running_loop() not in _hubs and scope.get("type") in {"http", "websocket"}:
+            await get_hub()
+        return await self.inner(scope, receive, send)

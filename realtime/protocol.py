@@ -1,0 +1,187 @@
+"""The WebSocket protocol: parsing of client frames into commands, and the protocol's own frames.
+
+Every client frame is checked here before anything else sees it; a bad frame becomes a ProtocolError
+whose code the consumer sends back in an ``error`` frame, and the socket stays open.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+MAX_CLIENT_ID = 64
+MAX_ATTACHMENTS = 10
+MAX_IDS = 1000
+
+
+class ProtocolError(Exception):
+    """A frame the server cannot act on; ``code`` is one of DESIGN.md's error codes."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class SendMessage:
+    content: str
+    client_id: str | None = None
+    attachments: list[int] = field(default_factory=list)
+    reply_to: int | None = None
+
+
+@dataclass(frozen=True)
+class Typing:
+    pass
+
+
+@dataclass(frozen=True)
+class SendNotification:
+    to: list[int] | Literal["all"]
+    title: str
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class MarkRead:
+    ids: list[int] | None  # None: all
+
+
+Command = SendMessage | Typing | SendNotification | MarkRead
+
+
+def decode(text: str | None, *, max_bytes: int) -> dict[str, Any]:
+    """The JSON object in a text frame; ``too_long`` / ``invalid_json`` / ``invalid_frame`` otherwise."""
+    if text is None:
+        raise ProtocolError("binary_frame", "Frames must be JSON text, not binary.")
+    # len(text) is a lower bound of the UTF-8 size, so most frames skip the encode.
+    if len(text) > max_bytes or (len(text) * 4 > max_bytes and len(text.encode()) > max_bytes):
+        raise ProtocolError("too_long", f"Frames are limited to {max_bytes} bytes.")
+    try:
+        frame = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ProtocolError("invalid_json", "The frame is not valid JSON.") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError("invalid_frame", "A frame must be a JSON object with a type.")
+    return frame
+
+
+def parse_messages_frame(frame: dict[str, Any]) -> SendMessage | Typing:
+    """A client frame on /ws/messages/: ``message`` or ``typing``."""
+    kind = frame.get("type")
+    if kind == "message":
+        return SendMessage(
+            content=_string(frame, "content", required=True, limit=None),
+            client_id=_optional_string(frame, "client_id", limit=MAX_CLIENT_ID),
+            attachments=_int_list(frame, "attachments", limit=MAX_ATTACHMENTS),
+            reply_to=_optional_int(frame, "reply_to"),
+        )
+    if kind == "typing":
+        return Typing()
+    raise _unknown(kind, ("message", "typing"))
+
+
+def parse_notifications_frame(frame: dict[str, Any]) -> SendNotification | MarkRead:
+    """A client frame on /ws/notifications/: ``notification`` or ``read``."""
+    kind = frame.get("type")
+    if kind == "notification":
+        to = frame.get("to")
+        if to != "all":
+            to = _int_list(frame, "to", limit=100, required=True)
+            if not to:
+                raise ProtocolError("invalid_field", 'to must be "all" or a non-empty list of user ids.')
+        return SendNotification(
+            to=to,
+            title=_string(frame, "title", required=True, limit=200),
+            body=_string(frame, "body", required=False, limit=2000),
+        )
+    if kind == "read":
+        if frame.get("all") is True:
+            return MarkRead(ids=None)
+        ids = _int_list(frame, "ids", limit=MAX_IDS, required=True)
+        if not ids:
+            raise ProtocolError(
+                "invalid_field", 'Send {"type": "read", "ids": [...]} or {"type": "read", "all": true}.'
+            )
+        return MarkRead(ids=ids)
+    raise _unknown(kind, ("notification", "read"))
+
+
+def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
+    if kind is None:
+        return ProtocolError("unknown_type", f"The frame has no type; expected one of {', '.join(known)}.")
+    return ProtocolError("unknown_type", f"Unknown frame type {str(kind)[:40]!r}; expected one of {', '.join(known)}.")
+
+
+def _string(frame: dict[str, Any], name: str, *, required: bool, limit: int | None) -> str:
+    value = frame.get(name, None if required else "")
+    if not isinstance(value, str):
+        raise ProtocolError("invalid_field", f"{name} must be a string.")
+    if limit is not None and len(value) > limit:
+        raise ProtocolError("too_long", f"{name} is limited to {limit} characters.")
+    return value
+
+
+def _optional_string(frame: dict[str, Any], name: str, *, limit: int) -> str | None:
+    value = frame.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ProtocolError("invalid_field", f"{name} must be a string of at most {limit} characters.")
+    return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _optional_int(frame: dict[str, Any], name: str) -> int | None:
+    value = frame.get(name)
+    if value is None:
+        return None
+    if not _is_int(value) or value < 1:
+        raise ProtocolError("invalid_field", f"{name} must be a positive integer.")
+    return value
+
+
+def _int_list(frame: dict[str, Any], name: str, *, limit: int, required: bool = False) -> list[int]:
+    value = frame.get(name)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or len(value) > limit or not all(_is_int(i) and i > 0 for i in value):
+        raise ProtocolError("invalid_field", f"{name} must be a list of at most {limit} positive integers.")
+    return value
+
+
+# --- Server frames of the protocol itself (domain events are built by messaging.events) --------------
+
+
+def error(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "detail": detail, **extra}
+
+
+def ack(*, client_id: str | None, message_id: int, seq: int) -> dict[str, Any]:
+    return {"type": "ack", "client_id": client_id, "id": message_id, "seq": seq}
+
+
+def history(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "history", "messages": messages}
+
+
+def resync(*, last_seq: int, latest_seq: int) -> dict[str, Any]:
+    """Too much was missed to replay: the client pages the gap over REST (``after=last_seq``)."""
+    return {"type": "resync", "last_seq": last_seq, "latest_seq": latest_seq}
+
+
+def typing(*, user_id: int, username: str) -> dict[str, Any]:
+    return {"type": "typing", "user": {"id": user_id, "username": username}}
+
+
+def presence(*, user_id: int, username: str, online: bool) -> dict[str, Any]:
+    return {
+        "type": "presence",
+        "user": {"id": user_id, "username": username},
+        "status": "online" if online else "offline",
+    }

@@ -1,0 +1,125 @@
+"""One room's event stream inside a process: in seq order, each message once, gaps filled from the database.
+
+The channel layer delivers at most once and, across processes, not necessarily in commit order. Seqs
+are gapless and allocated in commit order, so a stream that has delivered seq N knows that N+1 is next:
+an event further ahead waits briefly for the missing one, then the gap is read from the database,
+where every acknowledged message already is. Duplicates (a message already delivered from the
+database, or echoed by the layer) are dropped by seq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from realtime.hub import Socket
+
+logger = logging.getLogger(__name__)
+
+GAP_GRACE_SECONDS = 0.2
+CATCH_UP_BATCH = 1000  # a longer gap is read over several catch-ups
+
+Envelope = dict[str, Any]
+FetchFrames = Callable[[int, int, int], Awaitable[list[tuple[int, str, int | None]]]]
+
+
+class RoomStream:
+    """The followers (message sockets) and watchers (notification sockets counting unread) of a room
+    in this process, and the sequencer that feeds them."""
+
+    def __init__(
+        self, *, room_id: int, slug: str, fetch: FetchFrames, on_message: Callable[[RoomStream, int | None], None]
+    ):
+        self.room_id, self.slug = room_id, slug
+        self.followers: set[Socket] = set()
+        self.watchers: set[Socket] = set()
+        self.delivered = 0
+        self.ready = asyncio.Event()
+        self._fetch = fetch
+        self._on_message = on_message
+        self._pending: dict[int, Envelope] = {}
+        self._early: list[Envelope] = []
+        self._filling: asyncio.Task | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.followers and not self.watchers
+
+    def start_at(self, last_seq: int) -> None:
+        """Begin after ``last_seq`` (read once the process is subscribed), then replay what arrived early."""
+        self.delivered = max(self.delivered, last_seq)
+        self.ready.set()
+        early, self._early = self._early, []
+        for envelope in early:
+            self.offer(envelope)
+
+    def offer(self, envelope: Envelope) -> list[tuple[set[Socket], str]]:
+        """Accept an event; return the deliveries it releases, as (sockets, frame) in order."""
+        if not self.ready.is_set():
+            self._early.append(envelope)
+            return []
+        seq = envelope.get("seq")
+        if seq is None:
+            return [(self.followers, envelope["frame"])]
+        if seq <= self.delivered:
+            return []
+        self._pending[seq] = envelope
+        released = self._release()
+        if self._pending and self._filling is None:
+            self._filling = asyncio.get_running_loop().create_task(self._fill_after_grace())
+        return released
+
+    def _release(self) -> list[tuple[set[Socket], str]]:
+        released = []
+        while (envelope := self._pending.pop(self.delivered + 1, None)) is not None:
+            self.delivered += 1
+            self._on_message(self, envelope.get("sender"))
+            released.append((self.followers, envelope["frame"]))
+        return released
+
+    async def _fill_after_grace(self) -> None:
+        try:
+            await asyncio.sleep(GAP_GRACE_SECONDS)
+            if self._pending:
+                await self.catch_up(max(self._pending))
+        finally:
+            self._filling = None
+            if self._pending:
+                self._filling = asyncio.get_running_loop().create_task(self._fill_after_grace())
+
+    async def catch_up(self, upto: int) -> None:
+        """Deliver every stored message in (delivered, upto] that was missed, then what was waiting."""
+        upto = min(upto, self.delivered + CATCH_UP_BATCH)
+        if upto <= self.delivered:
+            return
+        try:
+            rows = await self._fetch(self.room_id, self.delivered, upto)
+        except Exception:
+            logger.warning("Could not read room %s from the database to fill a gap", self.room_id, exc_info=True)
+            return
+        for seq, frame, sender in rows:
+            if seq > self.delivered and seq not in self._pending:
+                self._pending[seq] = {"seq": seq, "frame": frame, "sender": sender}
+        deliveries = []
+        # Whatever is still missing below ``upto`` was deleted for good since (purged): skip it.
+        for seq in sorted(s for s in self._pending if s <= upto):
+            envelope = self._pending.pop(seq)
+            self.delivered = seq
+            self._on_message(self, envelope.get("sender"))
+            deliveries.append((self.followers, envelope["frame"]))
+        self.delivered = max(self.delivered, upto)
+        deliveries.extend(self._release())
+        for sockets, frame in deliveries:
+            await deliver_all(sockets, frame)
+
+
+async def deliver_all(sockets: set[Socket], frame: str) -> None:
+    """Hand one pre-serialized frame to each socket; one failing socket never stops the others."""
+    for socket in tuple(sockets):
+        try:
+            await socket.deliver(frame)
+        except Exception:
+            logger.debug("Delivery to a closing socket failed", exc_info=True)

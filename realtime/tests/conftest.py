@@ -1,0 +1,92 @@
+"""Fixtures for socket tests: the real ASGI application (origin policy, token middleware, router, hub)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from urllib.parse import urlencode
+
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from realtime.hub import stop_hub
+from users.tests.factories import token_for
+
+_ports = itertools.count(40000)
+
+
+@pytest.fixture
+def general_room(transactional_db):
+    from messaging.tests.factories import general
+
+    return general()
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_hub(settings, transactional_db):
+    """A hub per test, stopped before the database is flushed (its tasks use the database)."""
+    settings.CHAT_PRESENCE_HEARTBEAT = 30
+    settings.CHAT_HUB_SYNC_INTERVAL = 30
+    settings.CHAT_UNREAD_INTERVAL = 0.05
+    yield
+    await stop_hub()
+
+
+class Client(WebsocketCommunicator):
+    """A WebsocketCommunicator with JSON helpers and the close code it was sent."""
+
+    async def frame(self, timeout: float = 2) -> dict:
+        return json.loads(await self.receive_from(timeout))
+
+    async def frames_until(self, frame_type: str, timeout: float = 2) -> list[dict]:
+        seen = []
+        while True:
+            frame = await self.frame(timeout)
+            seen.append(frame)
+            if frame["type"] == frame_type:
+                return seen
+
+    async def closed_with(self, timeout: float = 2) -> int | None:
+        while True:
+            output = await self.receive_output(timeout)
+            if output["type"] == "websocket.close":
+                return output.get("code")
+
+    async def send(self, **frame) -> None:
+        await self.send_to(text_data=json.dumps(frame))
+
+
+def make_socket(
+    path: str = "/ws/messages/", *, user=None, token: str | None = None, origin: str | None = None, **params
+) -> Client:
+    from chatsite.asgi import application
+
+    query = {key: value for key, value in params.items() if value is not None}
+    if token is None and user is not None:
+        token = token_for(user)
+    if token is not None:
+        query = {"token": token, **query}
+    headers = [(b"origin", origin.encode())] if origin else []
+    client = Client(application, f"{path}?{urlencode(query)}", headers=headers)
+    client.scope["client"] = ["127.0.0.1", next(_ports)]
+    return client
+
+
+async def registered_sockets() -> int:
+    from realtime.hub import get_hub
+
+    return len((await get_hub()).sockets)
+
+
+async def open_socket(path: str = "/ws/messages/", **kwargs) -> Client:
+    """Connect and wait until the hub has registered the socket (it follows its room, counts in presence)."""
+    before = await registered_sockets()
+    client = make_socket(path, **kwargs)
+    connected, _ = await client.connect()
+    assert connected
+    for _ in range(200):
+        if await registered_sockets() > before:
+            return client
+        await asyncio.sleep(0.01)
+    raise AssertionError("the socket was accepted but never registered")

@@ -1,0 +1,215 @@
+import pytest
+from channels.db import database_sync_to_async
+
+from messaging.models import Notification
+from messaging.services import direct_room_get_or_create, room_join, room_mark_read
+from messaging.tests.factories import make_room, send
+from realtime.tests.conftest import open_socket
+from users.tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+send_async = database_sync_to_async(send)
+
+
+async def frames_of_type(client, frame_type, count=1, timeout=2):
+    found = []
+    while len(found) < count:
+        frame = await client.frame(timeout)
+        if frame["type"] == frame_type:
+            found.append(frame)
+    return found
+
+
+async def test_a_mention_reaches_every_device_of_the_mentioned_user(general_room, user, other_user):
+    phone = await open_socket("/ws/notifications/", user=other_user)
+    laptop = await open_socket("/ws/notifications/", user=other_user)
+
+    await send_async(user, "ping @bob")
+
+    for device in (phone, laptop):
+        (frame,) = await frames_of_type(device, "notification")
+        assert frame["notification"]["kind"] == "mention"
+        assert frame["notification"]["data"]["room"] == "general"
+        assert frame["notification"]["read_at"] is None
+    await phone.disconnect()
+    await laptop.disconnect()
+
+
+async def test_notifications_are_stored_for_offline_users(general_room, user, other_user):
+    await send_async(user, "@bob are you there?")
+
+    assert await database_sync_to_async(Notification.objects.filter(recipient=other_user).count)() == 1
+
+
+async def test_direct_messages_notify_the_other_person(general_room, user, other_user):
+    room, _ = await database_sync_to_async(direct_room_get_or_create)(actor=user, other=other_user)
+    bob = await open_socket("/ws/notifications/", user=other_user)
+
+    await send_async(user, "psst", room=room)
+
+    (frame,) = await frames_of_type(bob, "notification")
+    assert frame["notification"]["kind"] == "direct_message"
+    await bob.disconnect()
+
+
+async def test_unread_counts_of_joined_rooms_are_pushed_and_coalesced(general_room, user, other_user):
+    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
+    bob = await open_socket("/ws/notifications/", user=other_user)
+
+    for i in range(3):
+        await send_async(user, f"m{i}")
+
+    frames = await frames_of_type(bob, "unread")
+    while frames[-1]["count"] < 3:
+        frames += await frames_of_type(bob, "unread")
+    assert frames[-1] == {"type": "unread", "room": "general", "count": 3}
+    assert len(frames) <= 3
+
+
+async def test_unread_counts_start_from_the_database_and_reset_on_read(general_room, user, other_user):
+    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
+    await send_async(user, "while you were away")
+
+    bob = await open_socket("/ws/notifications/", user=other_user)
+    (initial,) = await frames_of_type(bob, "unread")
+    await database_sync_to_async(room_mark_read)(actor=other_user, room=general_room)
+    (after_read,) = await frames_of_type(bob, "unread")
+
+    assert initial == {"type": "unread", "room": "general", "count": 1}
+    assert after_read == {"type": "unread", "room": "general", "count": 0}
+    await bob.disconnect()
+
+
+async def test_own_messages_and_the_room_being_read_do_not_count(general_room, user, other_user):
+    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
+    bob_notes = await open_socket("/ws/notifications/", user=other_user)
+    await frames_of_type(bob_notes, "presence")  # bob's own arrival
+    bob_room = await open_socket(user=other_user)
+
+    await send_async(other_user, "my own")
+    await send_async(user, "seen live in the open room")
+
+    assert await bob_notes.receive_nothing(0.3)
+    await bob_notes.disconnect()
+    await bob_room.disconnect()
+
+
+async def test_a_room_joined_after_connecting_is_counted_too(general_room, user, other_user):
+    bob = await open_socket("/ws/notifications/", user=other_user)
+    room = await database_sync_to_async(make_room)(slug="later")
+    await database_sync_to_async(room_join)(actor=other_user, room=room)
+
+    await send_async(user, "hello", room=room)
+
+    (frame,) = await frames_of_type(bob, "unread")
+    assert frame == {"type": "unread", "room": "later", "count": 1}
+    await bob.disconnect()
+
+
+async def test_presence_goes_out_on_first_open_and_last_close_only(general_room, user, other_user):
+    watcher = await open_socket("/ws/notifications/", user=user)
+    (own,) = await frames_of_type(watcher, "presence")
+    assert own["user"]["id"] == user.pk
+
+    bob1 = await open_socket(user=other_user)
+    bob2 = await open_socket("/ws/notifications/", user=other_user)
+    (online,) = await frames_of_type(watcher, "presence")
+    await bob1.disconnect()
+    assert await watcher.receive_nothing(0.2)
+    await bob2.disconnect()
+    (offline,) = await frames_of_type(watcher, "presence")
+
+    assert online == {"type": "presence", "user": {"id": other_user.pk, "username": "bob"}, "status": "online"}
+    assert offline["status"] == "offline"
+    await watcher.disconnect()
+
+
+async def test_a_user_can_notify_someone_they_share_a_room_with(general_room, user, other_user):
+    alice = await open_socket("/ws/notifications/", user=user)
+    bob = await open_socket("/ws/notifications/", user=other_user)
+
+    await alice.send(type="notification", to=[other_user.pk], title="Lunch?", body="12:30")
+
+    assert (await frames_of_type(alice, "ack"))[0] == {"type": "ack", "sent": 1}
+    (frame,) = await frames_of_type(bob, "notification")
+    assert frame["notification"]["kind"] == "user"
+    assert frame["notification"]["title"] == "Lunch?"
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_only_admins_notify_everyone(general_room, user, staff_user):
+    carol = await database_sync_to_async(make_user)("carol")
+    alice = await open_socket("/ws/notifications/", user=user)
+    root = await open_socket("/ws/notifications/", user=staff_user)
+    carol_socket = await open_socket("/ws/notifications/", user=carol)
+
+    await alice.send(type="notification", to="all", title="Everyone!")
+    refused = (await frames_of_type(alice, "error"))[0]
+    await root.send(type="notification", to="all", title="Maintenance at 18:00")
+    sent = (await frames_of_type(root, "ack"))[0]
+
+    assert refused["code"] == "permission_denied"
+    assert sent["sent"] == 2
+    assert (await frames_of_type(carol_socket, "notification"))[0]["notification"]["title"] == "Maintenance at 18:00"
+    for client in (alice, root, carol_socket):
+        await client.disconnect()
+
+
+async def test_read_marks_notifications_and_tells_other_devices(general_room, user, other_user):
+    await send_async(user, "@bob one")
+    await send_async(user, "@bob two")
+    phone = await open_socket("/ws/notifications/", user=other_user)
+    laptop = await open_socket("/ws/notifications/", user=other_user)
+
+    await phone.send(type="read", all=True)
+
+    assert (await frames_of_type(phone, "ack"))[0] == {"type": "ack", "updated": 2}
+    assert (await frames_of_type(laptop, "notifications_read"))[0] == {"type": "notifications_read", "ids": None}
+    await phone.disconnect()
+    await laptop.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "notification", "to": [], "title": "x"}, "invalid_field"),
+        ({"type": "notification", "to": "someone", "title": "x"}, "invalid_field"),
+        ({"type": "notification", "to": [True], "title": "x"}, "invalid_field"),
+        ({"type": "notification", "to": [1], "title": 5}, "invalid_field"),
+        ({"type": "notification", "to": [1]}, "invalid_field"),
+        ({"type": "notification", "to": [1], "title": "x" * 201}, "too_long"),
+        ({"type": "notification", "to": [424242], "title": "x"}, "invalid_recipients"),
+        ({"type": "read"}, "invalid_field"),
+        ({"type": "read", "ids": "1"}, "invalid_field"),
+        ({"type": "read", "ids": []}, "invalid_field"),
+        ({"type": "message", "content": "wrong socket"}, "unknown_type"),
+    ],
+)
+async def test_bad_notification_frames_get_error_frames(general_room, user, frame, code):
+    alice = await open_socket("/ws/notifications/", user=user)
+
+    await alice.send(**frame)
+
+    assert (await frames_of_type(alice, "error"))[0]["code"] == code
+    await alice.send(type="read", all=True)
+    assert (await frames_of_type(alice, "ack"))[0]["type"] == "ack"
+    await alice.disconnect()
+
+
+async def test_notification_frames_are_rate_limited(general_room, user, other_user, settings):
+    settings.CHAT_NOTIFICATION_SOCKET_RATE = 0.01
+    alice = await open_socket("/ws/notifications/", user=user)
+
+    codes = []
+    for _ in range(7):
+        await alice.send(type="notification", to=[other_user.pk], title="spam")
+        frame = await alice.frame()
+        while frame["type"] not in {"ack", "error"}:
+            frame = await alice.frame()
+        codes.append(frame.get("code", "ack"))
+
+    assert codes[:5] == ["ack"] * 5
+    assert codes[5:] == ["rate_limited", "rate_limited"]
+    await alice.disconnect()
