@@ -1,0 +1,10 @@
+"""HTTP routes of the realtime app (mounted at the site root by chatsite.urls)."""
+
+from django.urls import path
+
+from realtime import views
+
+urlpatterns = [
+    path("api/v1/connected-users/", views.ConnectedUsersView.as_view(), name="connected-users"),
+    path("connected_users", views.ConnectedClientsView.as_view(), name="connected-clients"),
+]
