@@ -16,7 +16,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -75,33 +75,59 @@ class ConnectResult:
 
 @dataclass
 class TrafficResult:
-    """One measured window: deliveries plus what it cost the server and the load generator."""
+    """One measured window: deliveries plus what it cost the server, Redis and the load generator.
+
+    ``received_in_window`` counts every frame that arrived during the window, whenever it was sent: the
+    rate a saturated server really sustains (its backlog would otherwise drain into the drain period and
+    look delivered). CPU per delivery divides the CPU from the window's start to the drain's end by the
+    frames received over that same span, so neither backlog nor drain skews it.
+    """
 
     deliveries: Deliveries
+    received_in_window: int
+    received_until_drained: int
     sent_per_s: float
     acks: int
     ack_p50_ms: float
     ack_p99_ms: float
     errors: dict[str, int]
     closed_sockets: int
-    server_cpu_s: float
+    cpu_in_window: dict[str, float]
+    cpu_until_drained: dict[str, float]
     loadgen_cpu_pct: float
 
     def as_dict(self) -> dict[str, object]:
         d = self.deliveries
-        cpu_us = self.server_cpu_s * 1e6 / d.delivered if d.delivered else float("nan")
-        return {
+        row: dict[str, object] = {
             **d.as_dict(),
+            "received_per_s": self.received_in_window / d.window_s,
             "sent_per_s": self.sent_per_s,
             "acks": self.acks,
             "ack_p50_ms": self.ack_p50_ms,
             "ack_p99_ms": self.ack_p99_ms,
             "errors": dict(self.errors),
             "closed_sockets": self.closed_sockets,
-            "server_cpu_pct": 100 * self.server_cpu_s / d.window_s if d.window_s else float("nan"),
-            "server_cpu_us_per_delivery": cpu_us,
             "loadgen_cpu_pct": self.loadgen_cpu_pct,
         }
+        for name, seconds in self.cpu_in_window.items():
+            row[f"{name}_cpu_pct"] = 100 * seconds / d.window_s
+        for name, seconds in self.cpu_until_drained.items():
+            frames = self.received_until_drained
+            row[f"{name}_cpu_us_per_delivery"] = seconds * 1e6 / frames if frames else float("nan")
+        return row
+
+
+CpuProbes = Mapping[str, Callable[[], float | None]]
+
+
+def _read(probes: CpuProbes) -> dict[str, float]:
+    """CPU seconds of each probe that answers (a probe answering None, e.g. no Redis, is left out)."""
+    readings = {name: probe() for name, probe in probes.items()}
+    return {name: value for name, value in readings.items() if value is not None}
+
+
+def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in before.keys() & after.keys()}
 
 
 def socket_url(base: str, token: str) -> str:
@@ -262,7 +288,7 @@ class Fleet:
         warmup_s: float,
         duration_s: float,
         drain_s: float,
-        server_cpu: Callable[[], float],
+        cpu: CpuProbes,
         seed: int = 1,
     ) -> TrafficResult:
         """Send from ``senders`` at ``rate``/s each; measure the window after ``warmup_s`` for ``duration_s``."""
@@ -278,17 +304,22 @@ class Fleet:
             asyncio.create_task(self._send_loop(c, rate, end_ns, log, rng.uniform(0, 1.0 / rate))) for c in senders
         ]
         await asyncio.sleep(max(0.0, (start_ns - time.time_ns()) / 1e9))
-        cpu0, own0 = server_cpu(), procfs.self_cpu_seconds()
+        cpu0, own0 = _read(cpu), procfs.self_cpu_seconds()
         await asyncio.sleep(max(0.0, (end_ns - time.time_ns()) / 1e9))
-        cpu1, own1 = server_cpu(), procfs.self_cpu_seconds()
+        cpu1, own1 = _read(cpu), procfs.self_cpu_seconds()
         await asyncio.gather(*tasks)
         await asyncio.sleep(drain_s)
-        return self._result(log, receivers, (start_ns, end_ns), cpu1 - cpu0, own1 - own0)
+        cpu2 = _read(cpu)
+        result = self._result(log, receivers, (start_ns, end_ns), own1 - own0)
+        result.cpu_in_window, result.cpu_until_drained = _spent(cpu0, cpu1), _spent(cpu0, cpu2)
+        return result
 
     def _result(
-        self, log: list[str], receivers: list[Client], window: tuple[int, int], server_cpu_s: float, own_cpu_s: float
+        self, log: list[str], receivers: list[Client], window: tuple[int, int], own_cpu_s: float
     ) -> TrafficResult:
         deliveries = account(log, (c.receipts for c in receivers), receivers=len(receivers), window=window)
+        start, end = window
+        arrivals = [t for c in receivers for _, t in c.receipts if t >= start]
         sent_at = {f"c{m[len(MARKER_PREFIX) :]}": ns for m in log if window[0] <= (ns := marker_sent_ns(m)) < window[1]}
         ack_ms = [(now - sent_at[cid]) / 1e6 for c in receivers for cid, now in c.acks if cid in sent_at]
         errors: dict[str, int] = {}
@@ -298,13 +329,16 @@ class Fleet:
         acks = latency_summary(ack_ms)
         return TrafficResult(
             deliveries=deliveries,
+            received_in_window=sum(1 for t in arrivals if t < end),
+            received_until_drained=len(arrivals),
             sent_per_s=deliveries.sent / deliveries.window_s,
             acks=len(ack_ms),
             ack_p50_ms=acks["p50_ms"],
             ack_p99_ms=acks["p99_ms"],
             errors=errors,
             closed_sockets=sum(1 for c in receivers if c.closed),
-            server_cpu_s=server_cpu_s,
+            cpu_in_window={},
+            cpu_until_drained={},
             loadgen_cpu_pct=100 * own_cpu_s / deliveries.window_s,
         )
 
@@ -331,7 +365,7 @@ async def _main(args: argparse.Namespace) -> None:
             warmup_s=args.warmup,
             duration_s=args.duration,
             drain_s=args.drain,
-            server_cpu=lambda: 0.0,
+            cpu={},
         )
         print(json.dumps(traffic.as_dict(), indent=2))
     finally:

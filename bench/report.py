@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,20 +49,20 @@ def pair(first: str, second: str, digits: int = 1) -> Callable[[Mapping[str, Any
 
 COLUMNS: dict[str, list[Column]] = {
     "fanout": [
-        ("delivered/s", col("delivered_per_s", 0)),
+        ("delivered/s", col("received_per_s", 0)),
         ("lost", col("lost", 0)),
         ("dup", col("duplicates", 0)),
         ("p50 / p99 ms", pair("p50_ms", "p99_ms")),
         ("server CPU %", col("server_cpu_pct", 0)),
         ("CPU µs/delivery", col("server_cpu_us_per_delivery", 2)),
         ("Redis µs/delivery", col("redis_cpu_us_per_delivery", 2)),
-        ("throughput x baseline", versus("delivered_per_s")),
+        ("throughput x baseline", versus("received_per_s")),
         ("CPU/delivery x baseline", versus("server_cpu_us_per_delivery")),
         ("loadgen CPU %", col("loadgen_cpu_pct", 0)),
     ],
     "capacity": [
         ("clients at p95 ≤ limit", col("capacity_clients", 0)),
-        ("delivered/s there", col("delivered_per_s", 0)),
+        ("delivered/s there", col("received_per_s", 0)),
         ("p95 ms there", col("p95_ms")),
         ("CPU µs/delivery there", col("server_cpu_us_per_delivery", 2)),
         ("stopped at clients", col("stopped_at_clients", 0)),
@@ -152,17 +153,17 @@ def write(results: Results, directory: Path) -> list[Path]:
 def _bars(results: Results) -> list[tuple[str, dict[str, float]]]:
     """(panel title, {target: value}) for the headline number of every scenario case."""
     headline = {
-        "fanout": ("delivered_per_s", "delivered/s"),
-        "capacity": ("capacity_clients", "clients"),
-        "connect": ("connections_per_s", "connections/s"),
-        "rest": ("post_per_s", "POST/s"),
+        "fanout": [("received_per_s", "delivered/s"), ("server_cpu_us_per_delivery", "server CPU µs/delivery")],
+        "capacity": [("capacity_clients", "clients at p95 ≤ 500 ms")],
+        "connect": [("connections_per_s", "connections/s"), ("rss_kib_per_connection", "RSS KiB/connection")],
+        "rest": [("post_per_s", "POST/s"), ("get_per_s", "GET/s")],
     }
     panels = []
     for scenario, cases in results["scenarios"].items():
-        key, unit = headline[scenario]
         for label, case in cases.items():
-            values = {t: float(o["median"][key]) for t, o in case.items() if o.get("median")}
-            panels.append((f"{scenario} {label}\n{unit}".strip(), values))
+            for key, unit in headline[scenario]:
+                values = {t: float(o["median"].get(key, math.nan)) for t, o in case.items() if o.get("median")}
+                panels.append((f"{unit}\n{textwrap.fill(f'{scenario}: {label}', 38)}", values))
     return panels
 
 
@@ -177,8 +178,12 @@ def plot(results: Results, path: Path) -> Path | None:
     panels = _bars(results)
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.8), squeeze=False)
-    for ax, (title, values) in zip(axes[0], panels, strict=True):
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.8 * columns, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels) :]:
+        ax.set_visible(False)
+    for ax, (title, values) in zip(axes.flat, panels, strict=False):
         ax.bar(range(len(values)), list(values.values()), color="#4c72b0")
         ax.set_xticks(range(len(values)), list(values), rotation=45, ha="right", fontsize=7)
         ax.set_title(title, fontsize=8)

@@ -8,6 +8,7 @@ markers as socket messages, so the listening sockets measure post-to-delivery la
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import time
@@ -103,31 +104,41 @@ async def _phase(live: Live, load: RestLoad, method: str, seconds: float, log: l
 
 
 async def rest(live: Live, load: RestLoad, *, duration_s: float, drain_s: float) -> dict[str, object]:
-    """POST for ``duration_s`` with ``load.listeners`` sockets listening, then GET history for as long."""
+    """POST for ``duration_s`` with ``load.listeners`` sockets listening, then GET history for as long.
+
+    When no socket can listen (the target has no WebSocket route yet), the requests are still measured
+    and the delivery columns stay empty, with the reason in ``listen_failures``.
+    """
     fleet = Fleet(live.ws_urls, live.tokens)
     try:
         connected = await fleet.connect(load.listeners)
-        if connected.connected == 0:
-            raise FleetError(f"no listening socket connected: {connected.failures}")
-        await fleet.settle()
+        with contextlib.suppress(FleetError):
+            await fleet.settle()
         fleet.reset_records()
         log: list[str] = []
         start_ns = time.time_ns()
         row = await _phase(live, load, "POST", duration_s, log)
         end_ns = time.time_ns()
         await asyncio.sleep(drain_s)
-        listeners = fleet.open_clients()
-        delivered = account(log, (c.receipts for c in listeners), receivers=len(listeners), window=(start_ns, end_ns))
-        row |= {
-            "listeners": len(listeners),
-            "posted": delivered.sent,
-            "delivered": delivered.delivered,
-            "lost": delivered.lost,
-            "duplicates": delivered.duplicates,
-            "delivery_p50_ms": delivered.p50_ms,
-            "delivery_p99_ms": delivered.p99_ms,
-        }
+        row |= _deliveries(fleet, log, (start_ns, end_ns))
+        row["listen_failures"] = connected.failures or fleet.close_codes()
         row |= await _phase(live, load, "GET", duration_s, [])
     finally:
         await fleet.close()
     return row
+
+
+def _deliveries(fleet: Fleet, log: list[str], window: tuple[int, int]) -> dict[str, object]:
+    listeners = fleet.open_clients()
+    if not listeners:
+        return {"listeners": 0, "posted": len(log)}
+    delivered = account(log, (c.receipts for c in listeners), receivers=len(listeners), window=window)
+    return {
+        "listeners": len(listeners),
+        "posted": delivered.sent,
+        "delivered": delivered.delivered,
+        "lost": delivered.lost,
+        "duplicates": delivered.duplicates,
+        "delivery_p50_ms": delivered.p50_ms,
+        "delivery_p99_ms": delivered.p99_ms,
+    }

@@ -95,8 +95,8 @@ def _fanout_case(load: Load, timing: Timing) -> Case:
 
 def _summary(scenario: str, row: dict[str, object]) -> str:
     keys = {
-        "fanout": ("delivered_per_s", "lost", "duplicates", "p99_ms", "server_cpu_us_per_delivery", "loadgen_cpu_pct"),
-        "capacity": ("capacity_clients", "delivered_per_s", "stopped_at_clients", "loadgen_bound"),
+        "fanout": ("received_per_s", "lost", "duplicates", "p99_ms", "server_cpu_us_per_delivery", "loadgen_cpu_pct"),
+        "capacity": ("capacity_clients", "received_per_s", "stopped_at_clients", "loadgen_bound"),
         "connect": ("connected", "connections_per_s", "rss_kib_per_connection", "reached_by_broadcast"),
         "rest": ("post_per_s", "post_p99_ms", "lost", "get_per_s", "get_p99_ms"),
     }[scenario]

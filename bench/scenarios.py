@@ -10,7 +10,7 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bench.loadgen import Fleet, FleetError
@@ -50,11 +50,16 @@ class Timing:
     drain_s: float
 
 
-def redis_cpu(live: Live) -> float | None:
-    try:
-        return live.redis_cpu()
-    except Exception:  # Redis's own CPU is a bonus column; never fail a run over it
-        return None
+def cpu_probes(live: Live) -> dict[str, Callable[[], float | None]]:
+    """The server's process tree, and Redis's own CPU for the Redis targets."""
+
+    def redis() -> float | None:
+        try:
+            return live.redis_cpu()
+        except Exception:  # Redis's CPU is a bonus column; never fail a run over it
+            return None
+
+    return {"server": live.server_cpu, "redis": redis}
 
 
 async def fanout(live: Live, load: Load, timing: Timing) -> dict[str, object]:
@@ -65,22 +70,18 @@ async def fanout(live: Live, load: Load, timing: Timing) -> dict[str, object]:
         if connected.connected == 0:
             raise FleetError(f"no socket connected: {connected.failures}")
         await fleet.settle()
-        redis0 = redis_cpu(live)
         result = await fleet.traffic(
             senders=fleet.open_clients()[: load.senders],
             rate=load.rate,
             warmup_s=timing.warmup_s,
             duration_s=timing.duration_s,
             drain_s=timing.drain_s,
-            server_cpu=live.server_cpu,
+            cpu=cpu_probes(live),
         )
-        redis1 = redis_cpu(live)
     finally:
         await fleet.close()
     row = result.as_dict() | {"clients": connected.connected, "connect_failures": connected.failures}
     row["offered_per_s"] = load.deliveries_per_s
-    if redis0 is not None and redis1 is not None and result.deliveries.delivered:
-        row["redis_cpu_us_per_delivery"] = (redis1 - redis0) * 1e6 / result.deliveries.delivered
     return row
 
 
@@ -115,7 +116,7 @@ async def capacity(
                 warmup_s=timing.warmup_s,
                 duration_s=timing.duration_s,
                 drain_s=timing.drain_s,
-                server_cpu=live.server_cpu,
+                cpu=cpu_probes(live),
                 seed=clients,
             )
             row = result.as_dict() | {"clients": len(fleet.open_clients())}
@@ -136,7 +137,7 @@ def _capacity_row(
     loadgen = last.get("loadgen_cpu_pct", 0.0)
     return {
         "capacity_clients": best["clients"] if best else 0,
-        "delivered_per_s": best["delivered_per_s"] if best else math.nan,
+        "received_per_s": best["received_per_s"] if best else math.nan,
         "p95_ms": best["p95_ms"] if best else math.nan,
         "server_cpu_us_per_delivery": best["server_cpu_us_per_delivery"] if best else math.nan,
         "stopped_at_clients": last.get("clients") if failed else None,
@@ -148,7 +149,7 @@ def _capacity_row(
         "steps": [
             {
                 k: step.get(k)
-                for k in ("clients", "delivered_per_s", "p95_ms", "lost", "loadgen_cpu_pct", "server_cpu_pct")
+                for k in ("clients", "received_per_s", "p95_ms", "lost", "loadgen_cpu_pct", "server_cpu_pct")
             }
             for step in history
         ],
@@ -165,10 +166,10 @@ async def connect_burst(live: Live, count: int, *, concurrency: int = 100) -> di
     rss0, cpu0 = live.server_rss(), live.server_cpu()
     try:
         result = await fleet.connect(count, concurrency=concurrency)
-        cpu1 = live.server_cpu()
         if result.connected == 0:
             raise FleetError(f"no socket connected: {result.failures}")
-        await fleet.settle(1.0)
+        await fleet.settle(1.0)  # work a server defers past the handshake (presence) counts too
+        cpu1 = live.server_cpu()
         open_clients = fleet.open_clients()
         rss1 = live.server_rss()
         reached = await _reach_all(fleet)
