@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from bench.loadgen import Fleet
+from bench.loadgen import Client, Fleet
 from bench.stats import account, find_marker, make_marker, medians, percentile, ratio
 
 SECOND = 1_000_000_000
@@ -91,3 +91,16 @@ def test_medians_take_numbers_across_runs_and_ratios_guard_against_zero() -> Non
     assert merged == {"rate": 2.0, "codes": {"a": 1}}
     assert ratio(2.0, 4.0) == 0.5
     assert math.isnan(ratio(1.0, 0.0))
+
+
+def test_throughput_counts_arrivals_in_the_window_and_cpu_spans_the_drain() -> None:
+    fleet = Fleet(["ws://x"], ["t"])
+    early, inside = sent(0, WINDOW[0] - SECOND), sent(1, WINDOW[0] + SECOND)
+    client = Client(index=0, ws=None)  # type: ignore[arg-type]
+    # early (warm-up) arrives inside the window; inside arrives during the drain.
+    client.receipts += [(early, WINDOW[0] + 1), (inside, WINDOW[1] + 1)]
+
+    result = fleet._result([early, inside], [client], WINDOW, own_cpu_s=1.0)
+
+    assert (result.received_in_window, result.received_until_drained) == (1, 2)
+    assert (result.deliveries.sent, result.deliveries.delivered, result.deliveries.lost) == (1, 1, 0)

@@ -78,6 +78,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("CPU ms/conn", col("server_cpu_ms_per_connection", 2)),
         ("RSS KiB/conn", col("rss_kib_per_connection")),
         ("reached by a broadcast", col("reached_by_broadcast", 0)),
+        ("loadgen CPU %", col("loadgen_cpu_pct", 0)),
         ("conn/s x baseline", versus("connections_per_s")),
         ("KiB/conn x baseline", versus("rss_kib_per_connection")),
     ],

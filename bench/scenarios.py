@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from bench import procfs
 from bench.loadgen import Fleet, FleetError
 from bench.stats import latency_summary, make_marker
 from bench.targets import Live
@@ -163,9 +164,10 @@ async def connect_burst(live: Live, count: int, *, concurrency: int = 100) -> di
     await warm.close()
     await asyncio.sleep(0.5)
     fleet = Fleet(live.ws_urls, live.tokens)
-    rss0, cpu0 = live.server_rss(), live.server_cpu()
+    rss0, cpu0, own0 = live.server_rss(), live.server_cpu(), procfs.self_cpu_seconds()
     try:
         result = await fleet.connect(count, concurrency=concurrency)
+        own1 = procfs.self_cpu_seconds()
         if result.connected == 0:
             raise FleetError(f"no socket connected: {result.failures}")
         await fleet.settle(1.0)  # work a server defers past the handshake (presence) counts too
@@ -189,6 +191,7 @@ async def connect_burst(live: Live, count: int, *, concurrency: int = 100) -> di
         "rss_kib_per_connection": (rss1 - rss0) / 1024 / len(open_clients) if open_clients else math.nan,
         "rss_mib_idle": rss1 / 2**20,
         "reached_by_broadcast": reached,
+        "loadgen_cpu_pct": 100 * (own1 - own0) / result.elapsed_s if result.elapsed_s else math.nan,
     }
 
 
