@@ -214,8 +214,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "back_chat on Django",
     "DESCRIPTION": (
-        "REST API of the chat backend. The WebSocket protocol is described by the AsyncAPI document at "
-        "/api/asyncapi.yaml."
+        "REST API of the chat backend. The WebSocket protocol (`/ws/messages/`, `/ws/notifications/`) is "
+        "described by the AsyncAPI 3 document at [/api/asyncapi.yaml](/api/asyncapi.yaml)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from channels.testing import WebsocketCommunicator
 
+from realtime.asyncapi import validate_server_frame
 from realtime.hub import stop_hub
 from users.tests.factories import token_for
 
@@ -37,7 +38,10 @@ class Client(WebsocketCommunicator):
     """A WebsocketCommunicator with JSON helpers and the close code it was sent."""
 
     async def frame(self, timeout: float = 2) -> dict:
-        return json.loads(await self.receive_from(timeout))
+        """The next server frame, checked against its socket's schemas in the AsyncAPI document."""
+        frame = json.loads(await self.receive_from(timeout))
+        validate_server_frame(frame, channel=self.scope["path"])
+        return frame
 
     async def frames_until(self, frame_type: str, timeout: float = 2) -> list[dict]:
         seen = []
