@@ -84,9 +84,10 @@ class Hub:
         outbox.unbind(self.loop)
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self.tasks:
+            _done, stuck = await asyncio.wait(self.tasks, timeout=settings.CHAT_LAYER_TIMEOUT)
+            for task in stuck:
+                logger.warning("Hub task %s did not stop", task.get_coro())
         # A cancelled await leaves its database call running in the sync thread; wait for it.
         await database_sync_to_async(_nothing)()
         if self.layer is not None and self.channel:
@@ -94,7 +95,7 @@ class Hub:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.layer.group_discard(group, self.channel), settings.CHAT_LAYER_TIMEOUT)
         with contextlib.suppress(Exception):
-            await self.presence.close()
+            await asyncio.wait_for(self.presence.close(), settings.CHAT_LAYER_TIMEOUT)
 
     # --- sockets -----------------------------------------------------------------------------------
 

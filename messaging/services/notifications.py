@@ -90,11 +90,17 @@ def _message_notification(message: Message, room: Room, sender: User, user: User
     return Notification(
         recipient=user,
         kind=kind,
-        title=titles[kind],
+        title=_fit_title(titles[kind]),
         body=message.content[:500],
         data={"room": room.slug, "message_id": message.pk, "seq": message.seq},
         actor=sender,
     )
+
+
+def _fit_title(title: str) -> str:
+    """Titles built from names can outgrow the column (a 150-character display name, many rooms)."""
+    limit = Notification._meta.get_field("title").max_length
+    return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
 def _store_and_push(rows: list[Notification]) -> list[Notification]:
@@ -197,7 +203,7 @@ def notify_purge(*, actor: User | None, rooms: list[Room] | None) -> list[Notifi
         Notification(
             recipient_id=user_id,
             kind=Notification.Kind.MESSAGES_PURGED,
-            title=f"Messages deleted in {where}",
+            title=_fit_title(f"Messages deleted in {where}"),
             data={"rooms": [room.slug for room in rooms] if rooms else None},
             actor=actor,
         )

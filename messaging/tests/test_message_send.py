@@ -237,3 +237,15 @@ def test_concurrent_senders_get_gapless_unique_seqs(transactional_db):
     assert errors == []
     seqs = sorted(Message.objects.filter(room=general()).values_list("seq", flat=True))
     assert seqs == list(range(1, 61))
+
+
+def test_generated_titles_fit_their_column_whatever_the_names(user, other_user):
+    user.display_name = "D" * 150
+    user.save()
+    room = make_room(slug="s" * 64)
+
+    send(user, "@bob look", room=room)
+
+    title = Notification.objects.get().title
+    assert len(title) <= 200
+    assert title.endswith("…")

@@ -8,6 +8,7 @@ import json
 from urllib.parse import urlencode
 
 import pytest
+from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from realtime.asyncapi import validate_server_frame
@@ -32,6 +33,10 @@ async def _fresh_hub(settings, transactional_db):
     settings.CHAT_UNREAD_INTERVAL = 0.05
     yield
     await stop_hub()
+    # channels-redis binds a layer's receive state to one event loop; each test runs its own loop.
+    layer = channel_layers.backends.pop("default", None)
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
 
 
 class Client(WebsocketCommunicator):
