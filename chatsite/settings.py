@@ -120,7 +120,10 @@ if CHAT_CHANNEL_LAYER not in {"core", "pubsub"}:
 # a capacity that large never drops in practice, and a drop would be healed from the database.
 CHAT_LAYER_CAPACITY = env_int("CHAT_LAYER_CAPACITY", 10_000, minimum=100)
 CHAT_REDIS_POOL_SIZE = env_int("CHAT_REDIS_POOL_SIZE", 200, minimum=10)
+# Redis calls a process makes at once (group joins, presence); below the pool size, which raises when full.
+CHAT_REDIS_CONCURRENCY = env_int("CHAT_REDIS_CONCURRENCY", 64, minimum=1)
 CHAT_LAYER_PREFIX = env_str("CHAT_LAYER_PREFIX", "chat")
+CHAT_GROUP_EXPIRY = env_int("CHAT_GROUP_EXPIRY", 120, minimum=1)
 
 if REDIS_URL:
     CACHES = {
@@ -147,7 +150,9 @@ if REDIS_URL:
                     "prefix": CHAT_LAYER_PREFIX,
                     "capacity": CHAT_LAYER_CAPACITY,
                     "expiry": 60,
-                    "group_expiry": 86400,
+                    # Hubs re-join their groups on every presence heartbeat, so a killed process's
+                    # channel drops out of every group after this long (channels-redis trims on send).
+                    "group_expiry": CHAT_GROUP_EXPIRY,
                 },
             }
         }

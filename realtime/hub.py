@@ -67,6 +67,9 @@ class Hub:
         self.to_layer: asyncio.Queue[Envelope] = asyncio.Queue(maxsize=10_000)
         self.dirty_unread: set[tuple[Socket, int]] = set()
         self.tasks: list[asyncio.Task] = []
+        # redis-py raises instead of waiting when its pool is exhausted (a connect burst would make
+        # group_add fail and leave sockets deaf), so concurrent Redis calls wait for a slot here.
+        self.redis_slots = asyncio.Semaphore(settings.CHAT_REDIS_CONCURRENCY)
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -287,7 +290,8 @@ class Hub:
 
     async def _layer_call(self, call: Any) -> bool:
         try:
-            await asyncio.wait_for(call, settings.CHAT_LAYER_TIMEOUT)
+            async with self.redis_slots:
+                await asyncio.wait_for(call, settings.CHAT_LAYER_TIMEOUT)
         except Exception:
             self._layer_failed()
             return False
@@ -316,10 +320,11 @@ class Hub:
                 self.inbox.put_nowait(envelope)
 
     async def _recover(self) -> None:
-        """Re-join every group (a restarted Redis forgot them) and catch up what was missed meanwhile."""
-        for group in list(self.joined):
-            if not await self._layer_call(self.layer.group_add(group, self.channel)):
-                return
+        """Re-join every group (a restarted Redis forgot them, and memberships not renewed expire after
+        CHAT_GROUP_EXPIRY) and catch up what was missed meanwhile."""
+        joined = await asyncio.gather(*(self._layer_call(self.layer.group_add(g, self.channel)) for g in self.joined))
+        if not all(joined):
+            return
         if not self.layer_ok:
             logger.warning("Channel layer reachable again: groups re-joined, catching up from the database")
         self.layer_ok = True
@@ -375,7 +380,8 @@ class Hub:
 
     async def _presence_call(self, method: Any, **kwargs: Any) -> bool:
         try:
-            return await method(**kwargs)
+            async with self.redis_slots:
+                return await asyncio.wait_for(method(**kwargs), settings.CHAT_LAYER_TIMEOUT * 5)
         except Exception:
             logger.warning("Presence store unreachable", exc_info=True)
             return False

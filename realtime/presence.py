@@ -115,7 +115,12 @@ class RedisPresence:
             import redis.asyncio as aioredis
 
             timeout = settings.CHAT_LAYER_TIMEOUT
-            self._client = aioredis.from_url(self.url, socket_timeout=timeout, socket_connect_timeout=timeout)
+            self._client = aioredis.from_url(
+                self.url,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
+                max_connections=settings.CHAT_REDIS_POOL_SIZE,
+            )
             self._add = self._client.register_script(_ADD)
             self._remove = self._client.register_script(_REMOVE)
             self._heartbeat = self._client.register_script(_HEARTBEAT)

@@ -1,0 +1,300 @@
+"""Two real daphne processes sharing one database and one Redis, driven by a real WebSocket client.
+
+Skipped with a reason when redis-server is not installed (failed instead under CHAT_REQUIRE_SERVICES).
+The database is a SQLite file, or a fresh PostgreSQL database when the suite runs on PostgreSQL: the
+test database of pytest-django lives in this process only and other processes cannot see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import time
+import uuid
+
+import pytest
+import websockets
+
+from conftest import services_required
+from realtime.tests.e2e import RedisServer, Server, migrate, server_env, unique, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer()
+    if server.binary is None:
+        if services_required():
+            pytest.fail("redis-server is not installed and CHAT_REQUIRE_SERVICES is set")
+        pytest.skip("redis-server is not installed: end-to-end tests need a private Redis")
+    server.start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture(scope="module")
+def database_url(tmp_path_factory):
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith("postgres"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
+        migrate(url)
+        yield url
+        return
+    import psycopg
+
+    base, _, _name = configured.rpartition("/")
+    name = unique("chat_e2e_")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        migrate(f"{base}/{name}")
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def cluster(redis_server, database_url, tmp_path_factory):
+    """Processes A and B on one database and one Redis."""
+    logs = tmp_path_factory.mktemp("e2e-logs")
+    env = server_env(database_url=database_url, redis_url=redis_server.url, prefix=unique("e2e"))
+    servers = {name: Server(name=name, env=env, log_dir=logs) for name in ("a", "b")}
+    try:
+        for server in servers.values():
+            server.start()
+        yield servers
+    finally:
+        for server in servers.values():
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def people(cluster):
+    """Three users and their access tokens, created over the API of process A."""
+    a = cluster["a"]
+    return {name: a.sign_up(unique(name)) for name in ("ana", "ben", "cid")}
+
+
+async def connect(server: Server, token: str, path: str = "/ws/messages/", **params):
+    query = "&".join(f"{key}={value}" for key, value in {"token": token, **params}.items())
+    return await websockets.connect(f"{server.ws}{path}?{query}", open_timeout=10)
+
+
+async def next_frame(ws, frame_type: str, timeout: float = 5) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def test_a_message_sent_to_one_process_reaches_a_client_on_the_other(cluster, people):
+    _, ana_token = people["ana"]
+    _, ben_token = people["ben"]
+    sender = await connect(cluster["a"], ana_token)
+    receiver = await connect(cluster["b"], ben_token)
+
+    await sender.send(json.dumps({"type": "message", "content": "across processes", "client_id": "x1"}))
+    ack = await next_frame(sender, "ack")
+    frame = await next_frame(receiver, "message")
+
+    assert frame["message"]["id"] == ack["id"]
+    assert frame["message"]["content"] == "across processes"
+    await sender.close()
+    await receiver.close()
+
+
+async def test_presence_on_one_process_lists_a_user_connected_to_the_other(cluster, people):
+    ben_id, ben_token = people["ben"]
+    _, ana_token = people["ana"]
+    ben_on_b = await connect(cluster["b"], ben_token)
+
+    def listed() -> bool:
+        _, users = cluster["a"].request("GET", "/api/v1/connected-users/", token=ana_token)
+        return any(user["id"] == ben_id for user in users)
+
+    await asyncio.to_thread(wait_until, listed, timeout=5, what="ben in A's presence")
+    _, clients = cluster["a"].request("GET", "/connected_users", token=ana_token)
+    assert any(client.startswith(f"{ben_id}@127.0.0.1:") for client in clients["clients"])
+    await ben_on_b.close()
+
+
+async def test_many_sockets_opening_and_closing_leave_no_stale_group_members(cluster, people, redis_server):
+    tokens = [token for _, token in people.values()]
+    prefix = cluster["a"].env["CHAT_LAYER_PREFIX"]
+
+    async def churn(index: int) -> None:
+        ws = await connect(cluster["a"], tokens[index % len(tokens)], room="general")
+        await ws.close()
+
+    for wave in range(5):
+        await asyncio.gather(*(churn(wave * 100 + i) for i in range(100)))
+
+    def settled() -> bool:
+        groups = [key for key in redis_server.keys(f"{prefix}:group:*") if not key.endswith("chat.everyone")]
+        return all(not redis_server.zmembers(key) for key in groups)
+
+    await asyncio.to_thread(wait_until, settled, timeout=10, what="room and user groups to empty")
+    everyone = redis_server.zmembers(f"{prefix}:group:chat.everyone")
+    assert len(everyone) == 2  # one subscription per process, never one per socket
+    _, clients = cluster["a"].request("GET", "/connected_users", token=tokens[0])
+    assert clients["clients"] == []
+
+
+async def test_a_killed_process_leaves_presence_and_groups_within_the_expiry(cluster, people, tmp_path, redis_server):
+    cid_id, cid_token = people["cid"]
+    _, ana_token = people["ana"]
+    doomed = Server(name="doomed", env=cluster["a"].env, log_dir=tmp_path)
+    doomed.start()
+    try:
+        watcher = await connect(cluster["a"], ana_token, "/ws/notifications/")
+        cid_socket = await connect(doomed, cid_token)
+        online = await next_frame(watcher, "presence")
+        while online["user"]["id"] != cid_id:
+            online = await next_frame(watcher, "presence")
+
+        doomed.kill()
+        killed_at = time.monotonic()
+        offline = await next_frame(watcher, "presence", timeout=10)
+        while offline["user"]["id"] != cid_id:
+            offline = await next_frame(watcher, "presence", timeout=10)
+        gone_after = time.monotonic() - killed_at
+
+        _, users = cluster["a"].request("GET", "/api/v1/connected-users/", token=ana_token)
+        assert offline["status"] == "offline"
+        assert cid_id not in {user["id"] for user in users}
+        assert gone_after < 2 + 0.5 * 2 + 1  # expiry + two heartbeats + margin
+        await watcher.close()
+        del cid_socket
+
+        # Its hub stopped renewing its group memberships: they lapse after CHAT_GROUP_EXPIRY (3 s).
+        prefix = cluster["a"].env["CHAT_LAYER_PREFIX"]
+        everyone = f"{prefix}:group:chat.everyone"
+        await asyncio.sleep(3.5)
+        poke = await connect(cluster["a"], ana_token, "/ws/notifications/")  # a presence send trims the group
+        await next_frame(poke, "presence")
+        assert len(redis_server.zmembers(everyone)) == 2
+        await poke.close()
+    finally:
+        doomed.stop()
+
+
+async def test_a_redis_restart_during_traffic_loses_and_duplicates_nothing(cluster, people, redis_server):
+    _, ana_token = people["ana"]
+    _, ben_token = people["ben"]
+    room = unique("restart")
+    status, _ = cluster["a"].request("POST", "/api/v1/rooms/", {"name": room, "slug": room}, token=ana_token)
+    assert status == 201
+    receivers = {name: Receiver(cluster[name], ben_token, room) for name in ("a", "b")}
+    for receiver in receivers.values():
+        await receiver.start()
+    sender = await connect(cluster["a"], ana_token, room=room)
+    acked: dict[str, int] = {}
+
+    async def send_batch(count: int) -> None:
+        for _ in range(count):
+            client_id = uuid.uuid4().hex
+            await sender.send(json.dumps({"type": "message", "content": client_id, "client_id": client_id}))
+            ack = await next_frame(sender, "ack", timeout=10)
+            acked[ack["client_id"]] = ack["seq"]
+            await asyncio.sleep(0.01)
+
+    await send_batch(50)
+    redis_server.kill()
+    await send_batch(50)  # Redis is down: messages are still stored and acknowledged
+    redis_server.start()
+    await send_batch(50)
+
+    stored = await asyncio.to_thread(stored_contents, cluster["a"], ana_token, room)
+    for receiver in receivers.values():
+        await receiver.catch_up(expected=len(acked), timeout=20)
+    await sender.close()
+
+    print(
+        f"\nredis restart: sent 150, acked {len(acked)}, stored {len(stored)}, "
+        + ", ".join(
+            f"delivered to {name} {len(r.seen)} (reconnects {r.reconnects}, duplicates {r.duplicates})"
+            for name, r in receivers.items()
+        )
+    )
+    assert len(acked) == 150
+    assert sorted(stored) == sorted(acked)
+    for receiver in receivers.values():
+        assert receiver.duplicates == 0
+        assert sorted(receiver.seen) == sorted(acked)
+        await receiver.stop()
+
+
+def stored_contents(server: Server, token: str, room: str) -> list[str]:
+    contents, after = [], 0
+    while True:
+        status, page = server.request("GET", f"/api/v1/messages/?room={room}&after={after}&limit=100", token=token)
+        assert status == 200, page
+        contents += [message["content"] for message in page["results"]]
+        if not page["next"]:
+            return contents
+        after = page["results"][-1]["seq"]
+
+
+class Receiver:
+    """A client that follows a room, reconnects with last_seq whenever its socket closes, and counts
+    every message it sees (by content, which is unique per message)."""
+
+    def __init__(self, server: Server, token: str, room: str) -> None:
+        self.server, self.token, self.room = server, token, room
+        self.seen: dict[str, int] = {}
+        self.duplicates = 0
+        self.reconnects = 0
+        self.last_seq = 0
+        self.task: asyncio.Task | None = None
+        self.arrived = asyncio.Event()
+
+    async def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        first = True
+        while True:
+            try:
+                params = {"room": self.room} | ({} if first else {"last_seq": self.last_seq})
+                async with await connect(self.server, self.token, **params) as ws:
+                    first = False
+                    async for raw in ws:
+                        self._take(json.loads(raw))
+            except (OSError, websockets.ConnectionClosed, TimeoutError):
+                pass
+            self.reconnects += 1
+            await asyncio.sleep(0.2)
+
+    def _take(self, frame: dict) -> None:
+        messages = frame["messages"] if frame["type"] == "history" else [frame.get("message")]
+        for message in messages if frame["type"] in {"message", "history"} else []:
+            if message["content"] in self.seen:
+                self.duplicates += 1
+            self.seen[message["content"]] = message["seq"]
+            self.last_seq = max(self.last_seq, message["seq"])
+            self.arrived.set()
+
+    async def catch_up(self, *, expected: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < expected and time.monotonic() < deadline:
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), deadline - time.monotonic())
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+
+
+async def test_tokens_never_appear_in_the_server_logs(cluster, people):
+    tokens = [token for _, token in people.values()]
+
+    logs = "".join(server.log_path.read_text() for server in cluster.values())
+
+    assert "WSCONNECT /ws/messages/" in logs or "/ws/messages/" in logs  # the access log is on
+    assert not any(token in logs for token in tokens)
