@@ -7,6 +7,7 @@ from typing import Any
 from channels.routing import URLRouter
 from django.urls import re_path
 
+from realtime.compat import LegacyMessagesConsumer, LegacyNotificationsConsumer
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
 from realtime.middleware import OriginPolicy, QueryTokenAuthMiddleware
 
@@ -18,8 +19,11 @@ async def unknown_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 websocket_urlpatterns = [
-    re_path(r"^ws/messages/?$", MessagesConsumer.as_asgi()),
-    re_path(r"^ws/notifications/?$", NotificationsConsumer.as_asgi()),
+    re_path(r"^ws/messages/$", MessagesConsumer.as_asgi()),
+    re_path(r"^ws/notifications/$", NotificationsConsumer.as_asgi()),
+    # back_chat's paths (no trailing slash): its frames and message shape too, see realtime/compat.py.
+    re_path(r"^ws/messages$", LegacyMessagesConsumer.as_asgi()),
+    re_path(r"^ws/notifications$", LegacyNotificationsConsumer.as_asgi()),
     re_path(r"", unknown_path),
 ]
 

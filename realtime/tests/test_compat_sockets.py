@@ -1,0 +1,327 @@
+"""back_chat's sockets (/ws/messages, /ws/notifications without the slash), driven as its clients did.
+
+Legacy message frames are not in the AsyncAPI document, so they are read raw (``legacy_frame``);
+acks, errors and notifications are the new protocol's and are checked against it as everywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+
+from messaging.models import Message
+from messaging.services import message_delete
+from messaging.tests.factories import send
+from realtime import compat
+from realtime.asyncapi import validate_server_frame
+from realtime.protocol import ProtocolError
+from realtime.tests.conftest import make_socket, open_socket
+from users.tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LEGACY, NEW = "/ws/messages", "/ws/messages/"
+LEGACY_NOTIFICATIONS = "/ws/notifications"
+LEGACY_KEYS = {"user_id", "content", "timestamp", "mtype", "isMine", "id", "seq", "room", "sender", "attachments"}
+
+send_async = database_sync_to_async(send)
+
+
+def back_chat_frame(content: str, **extra) -> dict:
+    """What back_chat's web client sent."""
+    return {"user_id": "null", "content": content, "timestamp": "2024-05-01T10:00:00.000Z", "mtype": "message"} | extra
+
+
+async def raw(client, timeout: float = 2) -> dict:
+    return json.loads(await client.receive_from(timeout))
+
+
+async def legacy_frame(client, timeout: float = 2) -> dict:
+    """The next back_chat-shaped message frame; the new protocol's frames before it (acks) must be valid."""
+    while True:
+        frame = await raw(client, timeout)
+        if "mtype" in frame:
+            return frame
+        validate_server_frame(frame, channel="messages")
+
+
+async def new_frame_of_type(client, frame_type: str, timeout: float = 2) -> dict:
+    """The next frame of ``frame_type`` on a legacy socket (skipping legacy messages), checked against the document."""
+    while True:
+        frame = await raw(client, timeout)
+        if frame.get("type") == frame_type:
+            validate_server_frame(frame, channel=client.scope["path"])
+            return frame
+
+
+async def stored() -> list[tuple[str, str]]:
+    rows = Message.objects.select_related("sender").order_by("seq")
+    return await database_sync_to_async(lambda: [(m.sender.username, m.content) for m in rows])()
+
+
+# --- /ws/messages -----------------------------------------------------------------------------------------
+
+
+async def test_a_back_chat_frame_reaches_legacy_and_new_clients_each_in_their_shape(general_room, user, other_user):
+    alice = await open_socket(LEGACY, user=user)
+    bob_legacy = await open_socket(LEGACY, user=other_user)
+    bob_new = await open_socket(NEW, user=other_user)
+
+    await alice.send_to(text_data=json.dumps(back_chat_frame("hi")))
+
+    # The ack and the broadcast may come in either order.
+    first, second = await raw(alice), await raw(alice)
+    [ack] = [frame for frame in (first, second) if frame.get("type") == "ack"]
+    [mine] = [frame for frame in (first, second) if "mtype" in frame]
+    validate_server_frame(ack, channel="messages")
+    theirs = await legacy_frame(bob_legacy)
+    modern = await bob_new.frame()
+    assert set(mine) == set(theirs) == LEGACY_KEYS
+    assert mine["isMine"] is True
+    assert theirs["isMine"] is False
+    assert {key: value for key, value in mine.items() if key != "isMine"} == {
+        key: value for key, value in theirs.items() if key != "isMine"
+    }
+    assert (mine["user_id"], mine["content"], mine["mtype"]) == ("alice", "hi", "message")
+    assert modern["type"] == "message"
+    assert modern["message"]["content"] == "hi"
+    assert modern["message"]["sender"]["id"] == user.pk
+    assert mine["timestamp"] == modern["message"]["created_at"]
+    assert ack["id"] == mine["id"] == modern["message"]["id"]
+    assert await stored() == [("alice", "hi")]
+    for client in (alice, bob_legacy, bob_new):
+        await client.disconnect()
+
+
+async def test_a_spoofed_user_id_and_timestamp_are_ignored(general_room, user, other_user):
+    alice = await open_socket(LEGACY, user=user)
+    bob = await open_socket(LEGACY, user=other_user)
+
+    await alice.send_to(text_data=json.dumps(back_chat_frame("I am bob", user_id="bob", timestamp="1999-01-01")))
+
+    seen_by_bob = await legacy_frame(bob)
+    assert seen_by_bob["user_id"] == "alice"
+    assert seen_by_bob["sender"]["id"] == user.pk
+    assert seen_by_bob["isMine"] is False
+    assert not seen_by_bob["timestamp"].startswith("1999")
+    assert await stored() == [("alice", "I am bob")]
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_frame_without_mtype_is_a_message_too(general_room, user):
+    alice = await open_socket(LEGACY, user=user)
+
+    await alice.send_to(text_data=json.dumps({"content": "just content"}))
+
+    assert (await legacy_frame(alice))["content"] == "just content"
+    await alice.disconnect()
+
+
+async def test_new_protocol_frames_work_on_the_legacy_path(general_room, user, other_user):
+    alice = await open_socket(LEGACY, user=user)
+    bob = await open_socket(NEW, user=other_user)
+
+    await alice.send(type="message", content="new style", client_id="c1")
+    await alice.send(type="message", content="new style", client_id="c1")  # a retry: stored once
+
+    first, second = await new_frame_of_type(alice, "ack"), await new_frame_of_type(alice, "ack")
+    assert first == second == {"type": "ack", "client_id": "c1", "id": first["id"], "seq": 1}
+    assert (await bob.frame())["message"]["client_id"] == "c1"
+    assert await bob.receive_nothing(0.2)
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_legacy_frame_may_carry_a_client_id_for_safe_retries(general_room, user):
+    alice = await open_socket(LEGACY, user=user)
+
+    for _ in range(2):
+        await alice.send_to(text_data=json.dumps(back_chat_frame("once", client_id="retry")))
+        assert (await new_frame_of_type(alice, "ack"))["client_id"] == "retry"
+
+    assert await stored() == [("alice", "once")]
+    await alice.disconnect()
+
+
+async def test_messages_posted_elsewhere_reach_legacy_clients_in_their_shape(general_room, user, other_user):
+    alice = await open_socket(LEGACY, user=user)
+
+    await send_async(other_user, "over REST")
+    await send_async(user, "mine over REST")
+
+    first, second = await legacy_frame(alice), await legacy_frame(alice)
+    assert (first["user_id"], first["content"], first["isMine"]) == ("bob", "over REST", False)
+    assert (second["user_id"], second["isMine"]) == ("alice", True)
+    assert second["seq"] == first["seq"] + 1
+    await alice.disconnect()
+
+
+async def test_typing_is_not_sent_to_legacy_clients_other_events_stay_json(general_room, user, other_user):
+    alice = await open_socket(LEGACY, user=user)
+    bob = await open_socket(NEW, user=other_user)
+    message = await send_async(other_user, "to be deleted")
+    assert (await legacy_frame(alice))["id"] == message.pk
+
+    await bob.send(type="typing")
+    assert await alice.receive_nothing(0.3)
+    await database_sync_to_async(message_delete)(actor=other_user, message_id=message.pk)
+
+    deleted = await new_frame_of_type(alice, "message_deleted")
+    assert deleted["id"] == message.pk
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+BAD_LEGACY_FRAMES = [
+    ("not json", "invalid_json"),
+    ("[1, 2]", "invalid_frame"),
+    ('{"user_id": "null", "mtype": "message"}', "invalid_field"),
+    ('{"user_id": "null", "content": 42, "mtype": "message"}', "invalid_field"),
+    ('{"user_id": "null", "content": null, "mtype": "message"}', "invalid_field"),
+    ('{"user_id": "null", "content": "", "mtype": "message"}', "empty"),
+    ('{"user_id": "null", "content": "x", "mtype": "connect"}', "unknown_type"),
+    ('{"user_id": "null", "content": "x", "mtype": 7}', "unknown_type"),
+    ('{"content": "' + "x" * 4001 + '", "mtype": "message"}', "too_long"),
+    ('{"content": "hi", "client_id": 7}', "invalid_field"),
+    ('{"user_id": "null", "timestamp": "now"}', "unknown_type"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), BAD_LEGACY_FRAMES)
+async def test_bad_frames_get_an_error_frame_and_the_socket_stays_usable(general_room, user, text, code):
+    alice = await open_socket(LEGACY, user=user)
+
+    await alice.send_to(text_data=text)
+    error = await new_frame_of_type(alice, "error")
+    await alice.send_to(text_data=json.dumps(back_chat_frame("after the error")))
+    after = await legacy_frame(alice)
+
+    assert error["code"] == code
+    assert error["detail"]
+    assert after["seq"] == 1  # nothing was stored by the bad frame
+    assert await stored() == [("alice", "after the error")]
+    await alice.disconnect()
+
+
+async def test_binary_frames_get_an_error_frame(general_room, user):
+    alice = await open_socket(LEGACY, user=user)
+
+    await alice.send_to(bytes_data=b'{"content": "hi", "mtype": "message"}')
+
+    assert (await new_frame_of_type(alice, "error"))["code"] == "binary_frame"
+    await alice.disconnect()
+
+
+@pytest.mark.parametrize("path", [LEGACY, LEGACY_NOTIFICATIONS])
+async def test_the_legacy_sockets_need_a_valid_token(general_room, path):
+    for token in (None, "not-a-token"):
+        client = make_socket(path, token=token)
+        connected, _ = await client.connect()
+        assert connected
+        assert await client.closed_with() == 4401
+        await client.disconnect()
+
+
+async def test_an_unknown_room_closes_with_4404_like_the_new_path(general_room, user):
+    client = make_socket(LEGACY, user=user, room="nowhere")
+    await client.connect()
+
+    assert await client.closed_with() == 4404
+    await client.disconnect()
+
+
+# --- /ws/notifications ---------------------------------------------------------------------------------------
+
+
+async def test_notifications_still_arrive_on_the_legacy_path(general_room, user, other_user):
+    bob = await open_socket(LEGACY_NOTIFICATIONS, user=other_user)
+
+    await send_async(user, "ping @bob")
+
+    frame = await new_frame_of_type(bob, "notification")
+    assert frame["notification"]["kind"] == "mention"
+    await bob.disconnect()
+
+
+async def test_a_back_chat_notification_goes_to_everyone_and_only_admins_may_send_it(general_room, user, staff_user):
+    carol = await database_sync_to_async(make_user)("carol")
+    alice = await open_socket(LEGACY_NOTIFICATIONS, user=user)
+    root = await open_socket(LEGACY_NOTIFICATIONS, user=staff_user)
+    carol_socket = await open_socket("/ws/notifications/", user=carol)
+
+    await alice.send_to(text_data=json.dumps(back_chat_frame("Everyone!")))
+    refused = await new_frame_of_type(alice, "error")
+    await root.send_to(text_data=json.dumps(back_chat_frame("Maintenance at 18:00\nAbout an hour.")))
+    sent = await new_frame_of_type(root, "ack")
+
+    assert refused["code"] == "permission_denied"
+    assert sent == {"type": "ack", "sent": 2}
+    notification = (await carol_socket.frames_until("notification"))[-1]["notification"]
+    assert (notification["title"], notification["body"]) == ("Maintenance at 18:00", "About an hour.")
+    for client in (alice, root, carol_socket):
+        await client.disconnect()
+
+
+async def test_new_frames_and_bad_frames_on_the_legacy_notifications_path(general_room, user):
+    alice = await open_socket(LEGACY_NOTIFICATIONS, user=user)
+
+    await alice.send_to(text_data="{not json")
+    error = await new_frame_of_type(alice, "error")
+    await alice.send(type="read", all=True)
+    ack = await new_frame_of_type(alice, "ack")
+
+    assert error["code"] == "invalid_json"
+    assert ack == {"type": "ack", "updated": 0}
+    await alice.disconnect()
+
+
+# --- the translations themselves --------------------------------------------------------------------------------
+
+
+def test_a_back_chat_frame_becomes_a_new_message_frame_keeping_only_what_the_server_trusts():
+    assert compat.message_frame(back_chat_frame("hi", attachments=[3])) == {
+        "type": "message",
+        "content": "hi",
+        "attachments": [3],
+    }
+    new = {"type": "typing", "content": "ignored"}
+    assert compat.message_frame(new) is new
+
+
+def test_a_long_back_chat_notification_keeps_its_whole_text_in_the_body():
+    frame = compat.notification_frame({"content": "x" * 250, "mtype": "message"})
+
+    assert (len(frame["title"]), frame["body"]) == (200, "x" * 250)
+    with pytest.raises(ProtocolError):
+        compat.notification_frame({"content": ["x"]})
+
+
+def test_a_hub_frame_is_reshaped_once_for_all_legacy_recipients():
+    compat._reshaped.cache_clear()
+    payload = {
+        "id": 9, "seq": 4, "room": "general", "sender": {"id": 1, "username": "ana", "display_name": ""},
+        "content": "hey", "created_at": "2025-01-01T00:00:00Z", "edited_at": None, "client_id": None,
+        "reply_to": None, "deleted": False, "attachments": [],
+    }  # fmt: skip
+    frame = json.dumps({"type": "message", "message": payload})
+
+    texts = [compat.legacy_text(frame, recipient_id=recipient) for recipient in (1, 2, 3)]
+
+    assert json.loads(texts[0])["isMine"] is True
+    assert json.loads(texts[1])["isMine"] is json.loads(texts[2])["isMine"] is False
+    assert texts[1] is texts[2]
+    assert compat._reshaped.cache_info().misses == 1
+    assert compat.legacy_text('{"type":"typing","user":{"id":1,"username":"ana"}}', recipient_id=2) is None
+    purged = '{"type":"messages_purged","room":null}'
+    assert compat.legacy_text(purged, recipient_id=2) is purged
+
+
+def test_legacy_message_sockets_never_take_the_direct_write_of_shared_bytes():
+    socket = compat.LegacyMessagesConsumer()
+    socket.wire = object()  # as if daphne's connection were at hand
+    socket.buffer = None
+
+    assert socket.direct() is None
