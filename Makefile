@@ -28,6 +28,7 @@ run: $(VENV)/.runtime ## Serve on http://127.0.0.1:8000 (SQLite + in-memory laye
 	CHAT_SECURE_COOKIES=$${CHAT_SECURE_COOKIES:-false} $(PY) -m chatsite.serve -b $(HOST) -p $(PORT)
 
 test: $(VENV)/.dev ## Install everything and run the whole test suite
+	./scripts/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev ## ruff lint and format check

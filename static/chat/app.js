@@ -1,0 +1,281 @@
+// The page's entry point: sign in (or resume with the refresh cookie), then wire the pieces together:
+// side panel, notifications, the open room (#/r/<slug>), the composer and the personal socket.
+
+import { ApiError, get, post } from "./api.js";
+import * as auth from "./auth.js";
+import { Composer } from "./composer.js";
+import { Conversation } from "./conversation.js";
+import { $, announce, displayName } from "./dom.js";
+import { Notifications } from "./notifications.js";
+import { forgetAll } from "./outbox.js";
+import { Panel } from "./panels.js";
+import { roomHref, roomLabel, Sidebar } from "./sidebar.js";
+import * as signin from "./signin.js";
+import { backoff, ReconnectingSocket } from "./socket.js";
+import * as status from "./status.js";
+import { Timeline } from "./timeline.js";
+import { Typing } from "./typing.js";
+
+const limits = JSON.parse($("chat-limits").textContent);
+const finePointer = window.matchMedia("(pointer: fine)").matches;
+
+class ChatApp {
+  constructor(me) {
+    this.me = me;
+    this.conversation = null;
+    this.slug = null;
+    this.timeline = new Timeline({ list: $("messages"), scroller: $("scroller"), jump: $("jump-latest"), me });
+    this.sidebar = new Sidebar({ me, onDirect: (user) => this.openDirect(user) });
+    this.drawer = new Panel({
+      panel: $("sidebar"),
+      toggle: $("sidebar-toggle"),
+      scrim: $("sidebar-scrim"),
+      focusOnOpen: () => $("sidebar").querySelector("a, button, input"),
+    });
+    this.panel = new Panel({
+      panel: $("notifications-panel"),
+      toggle: $("notifications-toggle"),
+      focusOnOpen: () => $("notifications-list").querySelector("button") || $("notifications-panel"),
+    });
+    $("notifications-close").addEventListener("click", () => this.panel.close());
+    this.notifications = new Notifications({ panel: this.panel });
+    this.typing = new Typing($("typing"));
+    this.composer = new Composer({
+      limits,
+      onSend: (content, files) => this.conversation?.send(content, files),
+      onTyping: () => this.conversation?.typing(),
+      candidates: (prefix) => this.sidebar.candidates(prefix),
+    });
+    this.personal = new ReconnectingSocket({
+      path: "/ws/notifications/",
+      onFrame: (frame) => this.onPersonalFrame(frame),
+      onOpen: () => this.onPersonalOpen(),
+      onState: (state, detail) => status.report("personal", state, detail),
+      onFatal: () => auth.signedOut("user_gone"),
+    });
+    this.onHash = () => this.route();
+    $("scroller").addEventListener("scroll", () => {
+      if ($("scroller").scrollTop < 150) this.loadOlder();
+    });
+    $("load-older").addEventListener("click", () => this.loadOlder());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this.conversation?.markRead();
+    });
+  }
+
+  async start() {
+    $("me").textContent = displayName(this.me);
+    $("app").hidden = false;
+    const loaded = await Promise.allSettled([
+      this.sidebar.loadRooms(),
+      this.sidebar.loadOnline(),
+      this.notifications.load(),
+    ]);
+    // Whatever failed to load is loaded again once the personal socket is up.
+    this.personalOpened = loaded.some((result) => result.status === "rejected");
+    this.personal.start();
+    window.addEventListener("hashchange", this.onHash);
+    await this.route();
+  }
+
+  stop() {
+    window.removeEventListener("hashchange", this.onHash);
+    this.personal.stop();
+    this.conversation?.close();
+    this.conversation = null;
+  }
+
+  // --- rooms --------------------------------------------------------------------------------------
+
+  async route() {
+    const match = location.hash.match(/^#\/r\/([A-Za-z0-9_-]{1,64})$/);
+    const slug = match ? match[1] : "general";
+    this.drawer.close({ restoreFocus: false });
+    if (slug === this.slug) return;
+    try {
+      await this.openRoom(slug);
+    } catch (error) {
+      this.notice(`Could not open the room: ${error.message}`);
+    }
+  }
+
+  async openRoom(slug) {
+    const navigation = (this.navigation = (this.navigation || 0) + 1);
+    let room = this.sidebar.room(slug);
+    if (!room) {
+      try {
+        room = await get(`/api/v1/rooms/${encodeURIComponent(slug)}/`);
+        if (navigation !== this.navigation) return; // another room was chosen meanwhile
+        this.sidebar.addRoom(room);
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 404 || slug === "general") throw error;
+        this.notice(`There is no room “${slug}”, or you may not read it.`);
+        location.hash = roomHref("general");
+        return;
+      }
+    }
+    this.conversation?.close();
+    this.slug = slug;
+    this.typing.clear();
+    $("room-title").textContent = roomLabel(room);
+    $("room-topic").textContent = room.topic || "";
+    this.composer.setRoomLabel(roomLabel(room));
+    this.sidebar.setActive(slug);
+    const conversation = new Conversation({
+      room,
+      me: this.me,
+      timeline: this.timeline,
+      onState: (state, detail) => {
+        status.report("room", state, detail);
+        // Which room's socket is live, for styling and for the browser tests.
+        Object.assign($("conversation").dataset, { room: slug, socket: state });
+      },
+      onGone: (gone) => this.roomGone(gone),
+      onTyping: (user) => this.typing.add(user),
+      onIncoming: (messages, options) => this.incoming(messages, options),
+      onOlderState: (state) => this.olderState(state),
+    });
+    this.conversation = conversation;
+    await conversation.open();
+    if (finePointer && navigation === this.navigation) this.composer.focus();
+  }
+
+  roomGone(slug) {
+    this.sidebar.removeRoom(slug);
+    this.notice(`The room you were in is no longer available.`);
+    this.slug = null;
+    if (location.hash === roomHref("general")) this.route();
+    else location.hash = roomHref("general");
+  }
+
+  async openDirect(user) {
+    try {
+      const room = await post("/api/v1/rooms/direct/", { user: user.id });
+      this.sidebar.addRoom(room);
+      location.hash = roomHref(room.slug);
+    } catch (error) {
+      this.notice(error.message);
+    }
+  }
+
+  notice(text) {
+    const box = $("room-notice");
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(this.noticeTimer);
+    this.noticeTimer = setTimeout(() => (box.hidden = true), 8000);
+  }
+
+  // --- history ------------------------------------------------------------------------------------
+
+  loadOlder() {
+    this.conversation?.loadOlder().catch(() => this.notice("Could not load older messages."));
+  }
+
+  olderState({ hasOlder, loading }) {
+    $("load-older").hidden = !hasOlder;
+    $("load-older").textContent = loading ? "Loading older messages…" : "Load older messages";
+    $("load-older").disabled = loading;
+    $("history-start").hidden = hasOlder;
+    // Too few messages to scroll: fetch more so that scrolling up can ask for the rest.
+    const scroller = $("scroller");
+    if (hasOlder && !loading && scroller.scrollHeight <= scroller.clientHeight + 20) setTimeout(() => this.loadOlder(), 0);
+  }
+
+  incoming(messages, { replayed }) {
+    const others = messages.filter((message) => !message.sender || message.sender.id !== this.me.id);
+    for (const message of others) if (message.sender) this.typing.remove(message.sender.id);
+    if (!others.length) return;
+    if (replayed && others.length > 3) {
+      announce(`${others.length} new messages.`);
+      return;
+    }
+    for (const message of others) {
+      const text = message.content || `${message.attachments.length} file(s)`;
+      announce(`${displayName(message.sender)}: ${text.slice(0, 200)}`);
+    }
+  }
+
+  // --- the personal socket ------------------------------------------------------------------------
+
+  onPersonalOpen() {
+    // After the first connection, catch up on what changed while we were away.
+    if (this.personalOpened) {
+      this.sidebar.loadOnline().catch(() => {});
+      this.sidebar.loadRooms().then(() => this.sidebar.setActive(this.slug)).catch(() => {});
+      this.notifications.load().catch(() => {});
+    }
+    this.personalOpened = true;
+  }
+
+  onPersonalFrame(frame) {
+    switch (frame.type) {
+      case "notification":
+        this.notifications.add(frame.notification);
+        if (frame.notification.data?.room && !this.sidebar.room(frame.notification.data.room)) {
+          this.sidebar.loadRooms().then(() => this.sidebar.setActive(this.slug)).catch(() => {});
+        }
+        break;
+      case "notifications_read":
+        this.notifications.read(frame.ids);
+        break;
+      case "unread":
+        this.sidebar.setUnread(frame.room, frame.count);
+        break;
+      case "presence":
+        this.sidebar.presence(frame);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+// --- boot -----------------------------------------------------------------------------------------
+
+let app = null;
+let started = false;
+
+async function start() {
+  started = true;
+  signin.hide();
+  const me = await get("/api/v1/users/me/");
+  app = new ChatApp(me);
+  await app.start();
+}
+
+async function boot() {
+  signin.setup({
+    signupOpen: limits.signup_open,
+    // A second sign-in in the same page starts from a clean page (the refresh cookie signs it in).
+    onSignedIn: () => (started ? location.reload() : start().catch(failed)),
+  });
+  auth.onSignedOut((reason) => {
+    app?.stop();
+    app = null;
+    signin.show(reason);
+  });
+  $("signout").addEventListener("click", () => {
+    forgetAll();
+    auth.signOut().catch(() => {});
+  });
+  let restored = null;
+  for (let attempt = 0; restored === null; attempt += 1) {
+    try {
+      restored = await auth.restore();
+    } catch {
+      $("boot").textContent = "Cannot reach the server. Retrying…";
+      await new Promise((resolve) => setTimeout(resolve, backoff(Math.min(attempt, 5))));
+    }
+  }
+  $("boot").hidden = true;
+  if (restored) await start();
+  else signin.show();
+}
+
+function failed(error) {
+  $("boot").hidden = false;
+  $("boot").textContent = `Something went wrong: ${error.message}. Reload the page to try again.`;
+}
+
+boot().catch(failed);

@@ -1,0 +1,302 @@
+// The open room: its history over REST (newest page, then older pages on scroll), its socket
+// (/ws/messages/ resuming with last_seq), and our outgoing messages until the server acknowledges them.
+
+import { ApiError, get, post } from "./api.js";
+import * as auth from "./auth.js";
+import { Outbox } from "./outbox.js";
+import { backoff, CLOSE, ReconnectingSocket } from "./socket.js";
+
+const PAGE = 30;
+const ACK_TIMEOUT = 8000;
+const TYPING_INTERVAL = 2000;
+const PERMANENT = new Set(["empty", "too_long", "invalid_attachment", "client_id_conflict", "invalid_field", "permission_denied", "not_found"]);
+
+export class Conversation {
+  /**
+   * room: {slug, ...}; timeline: Timeline; callbacks: onState(state, detail), onGone(slug),
+   * onTyping(user), onIncoming(messages, {replayed}), onOlderState({hasOlder, loading}).
+   */
+  constructor({ room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState }) {
+    Object.assign(this, { room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState });
+    this.slug = room.slug;
+    this.cursor = 0;
+    this.syncing = false;
+    this.hasOlder = false;
+    this.loadingOlder = false;
+    this.closed = false;
+    this.lastTyping = 0;
+    this.readSeq = 0;
+    this.readTimer = null;
+    this.outbox = new Outbox(me.id, this.slug);
+  }
+
+  async open() {
+    this.timeline.reset();
+    const page = await this.firstPage();
+    if (this.closed || page === null) return;
+    this.timeline.addNewer(page.results, { follow: true });
+    this.cursor = this.timeline.lastSeq;
+    this.setOlder(page.previous !== null);
+    this.showOutbox();
+    this.socket = new ReconnectingSocket({
+      path: "/ws/messages/",
+      params: () => ({ room: this.slug, last_seq: String(this.cursor) }),
+      onFrame: (frame) => this.onFrame(frame),
+      onOpen: () => this.flush(),
+      onState: (state, detail) => this.onState(state, detail),
+      onFatal: (code) => (code === CLOSE.ROOM_GONE ? this.onGone(this.slug) : auth.signedOut("user_gone")),
+    });
+    this.socket.start();
+    this.ackTimer = setInterval(() => this.resendStale(), ACK_TIMEOUT / 2);
+    this.markRead();
+  }
+
+  /** The newest page, retried with backoff while the server cannot be reached; null if the room is gone. */
+  async firstPage() {
+    for (let attempt = 0; !this.closed; attempt += 1) {
+      try {
+        return await get(`/api/v1/messages/?room=${encodeURIComponent(this.slug)}&limit=${PAGE}`);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          this.onGone(this.slug);
+          return null;
+        }
+        if (error instanceof ApiError && error.status >= 400 && error.status < 500) throw error;
+        if (this.closed) break;
+        const delay = backoff(attempt);
+        this.onState("waiting", { delay, until: Date.now() + delay });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+    return null;
+  }
+
+  close() {
+    this.closed = true;
+    clearInterval(this.ackTimer);
+    clearTimeout(this.readTimer);
+    this.socket?.stop();
+    if (auth.token()) this.flushOverRest();
+  }
+
+  // --- history ------------------------------------------------------------------------------------
+
+  setOlder(hasOlder) {
+    this.hasOlder = hasOlder;
+    this.onOlderState({ hasOlder, loading: this.loadingOlder });
+  }
+
+  async loadOlder() {
+    if (!this.hasOlder || this.loadingOlder || this.timeline.firstSeq === null) return;
+    this.loadingOlder = true;
+    this.setOlder(true);
+    try {
+      const url = `/api/v1/messages/?room=${encodeURIComponent(this.slug)}&before=${this.timeline.firstSeq}&limit=${PAGE}`;
+      const page = await get(url);
+      if (this.closed) return;
+      this.timeline.addOlder(page.results);
+      this.loadingOlder = false;
+      this.setOlder(page.previous !== null);
+    } catch (error) {
+      this.loadingOlder = false;
+      this.setOlder(true);
+      throw error;
+    }
+  }
+
+  /** After a resync frame: page the gap over REST with after=, then go on from the socket. */
+  async resync(from, upto) {
+    this.syncing = true;
+    let after = from;
+    try {
+      while (after < upto && !this.closed) {
+        const page = await get(`/api/v1/messages/?room=${encodeURIComponent(this.slug)}&after=${after}&limit=100`);
+        if (this.closed || !page.results.length) break;
+        this.receive(page.results, { replayed: true });
+        after = page.results[page.results.length - 1].seq;
+        this.cursor = Math.max(this.cursor, after);
+        if (!page.next) break;
+      }
+      this.cursor = Math.max(this.cursor, upto, this.timeline.lastSeq);
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  async reload() {
+    const page = await get(`/api/v1/messages/?room=${encodeURIComponent(this.slug)}&limit=${PAGE}`);
+    if (this.closed) return;
+    this.timeline.reset();
+    this.timeline.addNewer(page.results, { follow: true });
+    this.cursor = Math.max(this.cursor, this.timeline.lastSeq);
+    this.setOlder(page.previous !== null);
+    this.showOutbox();
+  }
+
+  /** Messages left unsent (by a lost connection or a reload), unless the server already has them. */
+  showOutbox() {
+    for (const entry of this.outbox.entries) {
+      if (this.timeline.shows(entry.client_id)) this.outbox.remove(entry.client_id);
+      else this.showPending(entry);
+    }
+  }
+
+  // --- frames -------------------------------------------------------------------------------------
+
+  onFrame(frame) {
+    switch (frame.type) {
+      case "message":
+        this.receive([frame.message], { replayed: false });
+        break;
+      case "history":
+        this.receive(frame.messages, { replayed: true });
+        break;
+      case "resync":
+        // On failure, reconnecting resumes from how far the paging got.
+        this.resync(frame.last_seq, frame.latest_seq).catch(() => this.socket.ws?.close(4000, "resync failed"));
+        break;
+      case "ack":
+        this.acked(frame);
+        break;
+      case "error":
+        this.refused(frame);
+        break;
+      case "typing":
+        if (frame.user.id !== this.me.id) this.onTyping(frame.user);
+        break;
+      case "message_updated":
+        this.timeline.update(frame.message);
+        break;
+      case "message_deleted":
+        this.timeline.markDeleted(frame.id);
+        break;
+      case "messages_purged":
+        if (frame.room === null || frame.room === this.slug) this.reload().catch(() => {});
+        break;
+      default:
+        break; // frames we do not know are ignored, as the protocol asks
+    }
+  }
+
+  receive(messages, { replayed }) {
+    for (const message of messages) {
+      if (message.client_id && message.sender && message.sender.id === this.me.id) this.outbox.remove(message.client_id);
+    }
+    const added = this.timeline.addNewer(messages);
+    if (!this.syncing) this.cursor = Math.max(this.cursor, this.timeline.lastSeq);
+    if (added.length) {
+      this.onIncoming(added, { replayed });
+      this.markRead();
+    }
+  }
+
+  // --- sending ------------------------------------------------------------------------------------
+
+  send(content, files = []) {
+    const entry = this.outbox.add({ content, attachments: files.map((file) => file.id), files });
+    this.showPending(entry);
+    this.transmit(entry);
+    return entry;
+  }
+
+  showPending(entry) {
+    this.timeline.addPending(entry, { onRetry: () => this.retry(entry.client_id), onDiscard: () => this.discard(entry.client_id) });
+  }
+
+  transmit(entry) {
+    const frame = { type: "message", content: entry.content, client_id: entry.client_id };
+    if (entry.attachments.length) frame.attachments = entry.attachments;
+    const sent = this.socket && this.socket.send(frame);
+    this.outbox.update(entry.client_id, { state: sent ? "sending" : "queued", sentAt: Date.now(), error: "" });
+    this.timeline.pendingState(entry.client_id, sent ? "sending" : "queued");
+  }
+
+  /** The socket (re)opened: everything unacknowledged goes again, with the same client_id. */
+  flush() {
+    for (const entry of this.outbox.entries) if (entry.state !== "failed") this.transmit(entry);
+  }
+
+  resendStale() {
+    const now = Date.now();
+    for (const entry of this.outbox.entries) {
+      if (entry.state === "sending" && now - entry.sentAt > ACK_TIMEOUT) this.transmit(entry);
+    }
+  }
+
+  retry(clientId) {
+    const entry = this.outbox.get(clientId);
+    if (entry) this.transmit(entry);
+  }
+
+  discard(clientId) {
+    this.outbox.remove(clientId);
+    this.timeline.removePending(clientId);
+  }
+
+  acked({ client_id: clientId, id }) {
+    if (!clientId) return;
+    this.outbox.remove(clientId);
+    if (this.timeline.byId.has(id)) {
+      this.timeline.removePending(clientId);
+      return;
+    }
+    // The broadcast normally follows; a retry of an already stored message is not broadcast again.
+    setTimeout(() => this.fetchMissing(id, clientId), 1500);
+  }
+
+  async fetchMissing(id, clientId) {
+    if (this.closed || this.timeline.byId.has(id)) return;
+    try {
+      const message = await get(`/api/v1/messages/${id}/`);
+      this.receive([message], { replayed: true });
+    } catch {
+      this.timeline.removePending(clientId);
+    }
+  }
+
+  refused(frame) {
+    const entry = frame.client_id && this.outbox.get(frame.client_id);
+    if (!entry) return;
+    if (!PERMANENT.has(frame.code) && frame.code !== "server_error") return; // resent after ACK_TIMEOUT
+    this.outbox.update(entry.client_id, { state: "failed", error: frame.detail || frame.code });
+    this.timeline.pendingState(entry.client_id, "failed", frame.detail || frame.code);
+  }
+
+  /** When the room's socket is gone for good, deliver what is left over REST (same client_ids). */
+  flushOverRest() {
+    for (const entry of this.outbox.entries) {
+      if (entry.state === "failed") continue;
+      const body = { room: this.slug, content: entry.content, client_id: entry.client_id };
+      if (entry.attachments.length) body.attachments = entry.attachments;
+      post("/api/v1/messages/", body)
+        .then(() => this.outbox.remove(entry.client_id))
+        .catch((error) => {
+          if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 401) {
+            this.outbox.update(entry.client_id, { state: "failed", error: error.message });
+          }
+        });
+    }
+  }
+
+  // --- typing and read state ------------------------------------------------------------------------
+
+  typing() {
+    const now = Date.now();
+    if (now - this.lastTyping < TYPING_INTERVAL) return;
+    this.lastTyping = now;
+    this.socket?.send({ type: "typing" });
+  }
+
+  /** Mark read up to the newest message shown, once things settle, while the page is visible. */
+  markRead() {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => {
+      const seq = this.timeline.lastSeq;
+      if (this.closed || document.visibilityState !== "visible" || seq <= this.readSeq) return;
+      this.readSeq = seq;
+      post(`/api/v1/rooms/${encodeURIComponent(this.slug)}/read/`, { seq }).catch(() => {
+        this.readSeq = 0;
+      });
+    }, 600);
+  }
+}

@@ -1,0 +1,165 @@
+// A WebSocket that reconnects by itself: exponential backoff with jitter, close codes from the
+// protocol (4401 refresh then reconnect, 4403 signed out, 4404 room gone, 4429 slow down), and an
+// immediate retry when the browser comes back online or the tab becomes visible again.
+
+import * as auth from "./auth.js";
+
+const BASE_DELAY = 500;
+const MAX_DELAY = 15000;
+const FLOOD_DELAY = 20000;
+const STABLE_AFTER = 5000;
+const sockets = new Set();
+
+export const CLOSE = { TOKEN: 4401, USER_GONE: 4403, ROOM_GONE: 4404, FLOODING: 4429 };
+
+/** Full-jitter backoff: a random delay between half and all of min(MAX, BASE * 2^attempt). */
+export function backoff(attempt) {
+  const ceiling = Math.min(MAX_DELAY, BASE_DELAY * 2 ** attempt);
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+export class ReconnectingSocket {
+  /**
+   * path: "/ws/messages/"; params(): extra query parameters for the next connection (e.g. last_seq);
+   * onFrame(frame); onOpen(); onState(state, detail) with state connecting|open|waiting|offline|stopped;
+   * onFatal(code) for 4403 and 4404, after which the socket stays stopped.
+   */
+  constructor({ path, params = () => ({}), onFrame, onOpen = () => {}, onState = () => {}, onFatal = () => {} }) {
+    Object.assign(this, { path, params, onFrame, onOpen, onState, onFatal });
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = null;
+    this.stopped = true;
+    this.state = "stopped";
+    this.openedAt = 0;
+    this.tokenRetries = 0;
+  }
+
+  start() {
+    this.stopped = false;
+    sockets.add(this);
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    sockets.delete(this);
+    clearTimeout(this.timer);
+    this.detach(1000);
+    this.setState("stopped");
+  }
+
+  get isOpen() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(frame) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Reconnect now (network back, tab visible again), unless already open or connecting. */
+  reconnectNow() {
+    if (this.stopped || this.ws) return;
+    clearTimeout(this.timer);
+    this.attempt = 0;
+    this.connect();
+  }
+
+  /** Drop the connection on purpose (the browser went offline); reconnectNow() resumes. */
+  suspend() {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.detach(1000);
+    this.setState("offline");
+  }
+
+  setState(state, detail = {}) {
+    this.state = state;
+    this.onState(state, detail);
+  }
+
+  url() {
+    const query = new URLSearchParams({ token: auth.token() || "", ...this.params() });
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}${this.path}?${query}`;
+  }
+
+  connect() {
+    if (this.stopped) return;
+    if (!navigator.onLine) {
+      this.setState("offline");
+      return;
+    }
+    this.setState("connecting");
+    this.usedToken = auth.token();
+    const ws = new WebSocket(this.url());
+    this.ws = ws;
+    ws.addEventListener("open", () => {
+      if (ws !== this.ws) return;
+      this.openedAt = Date.now();
+      this.setState("open");
+      this.onOpen();
+    });
+    ws.addEventListener("message", (event) => {
+      if (ws !== this.ws) return;
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.onFrame(frame);
+    });
+    ws.addEventListener("close", (event) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.closed(event.code);
+    });
+  }
+
+  detach(code) {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(code);
+  }
+
+  async closed(code) {
+    if (this.stopped) return;
+    if (this.openedAt && Date.now() - this.openedAt > STABLE_AFTER) {
+      this.attempt = 0;
+      this.tokenRetries = 0;
+    }
+    this.openedAt = 0;
+    if (code === CLOSE.USER_GONE || code === CLOSE.ROOM_GONE) {
+      this.stop();
+      this.onFatal(code);
+      return;
+    }
+    if (code === CLOSE.TOKEN && this.tokenRetries < 2) {
+      // The token expired on the open socket (or was refused): refresh, then straight back in.
+      this.tokenRetries += 1;
+      this.setState("connecting");
+      if (auth.token() === this.usedToken) {
+        try {
+          await auth.refresh();
+        } catch (error) {
+          if (error instanceof auth.AuthError) return; // signed out: the app stops everything
+        }
+      }
+      if (!this.stopped && !this.ws) this.connect();
+      return;
+    }
+    const delay = code === CLOSE.FLOODING ? FLOOD_DELAY : backoff(this.attempt);
+    this.attempt += 1;
+    this.setState("waiting", { delay, until: Date.now() + delay });
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+}
+
+window.addEventListener("offline", () => sockets.forEach((socket) => socket.suspend()));
+window.addEventListener("online", () => sockets.forEach((socket) => socket.reconnectNow()));
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") sockets.forEach((socket) => socket.reconnectNow());
+});
