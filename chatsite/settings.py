@@ -96,6 +96,9 @@ TEMPLATES = [
 DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # Database work runs on one sync thread (thread-sensitive executor), so keeping its connection
+    # open is safe, and opening a SQLite connection (with its PRAGMAs) per query is not cheap.
+    _db["CONN_MAX_AGE"] = None
     _db.setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",

@@ -27,6 +27,7 @@ from realtime.middleware import USER_GONE
 from realtime.protocol import ProtocolError
 from realtime.publish import encode, publish_frame_now
 from realtime.ratelimit import FloodGuard, Interval, TokenBucket
+from realtime.wire import daphne_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ CLOSE_TOKEN_INVALID = 4401
 CLOSE_USER_GONE = 4403
 CLOSE_ROOM_UNREADABLE = 4404
 CLOSE_FLOODING = 4429
+CLOSE_TOO_SLOW = 1013  # "try again later": reconnect with last_seq once the backlog is gone
 
 
 class ChatSocket(AsyncWebsocketConsumer):
@@ -49,6 +51,8 @@ class ChatSocket(AsyncWebsocketConsumer):
         self.room_id: int | None = None
         self.unread: dict[int, int] = {}
         self.registered = False
+        self.wire: Any | None = None
+        self.closing_slow = False
         self._expiry: asyncio.TimerHandle | None = None
 
     async def dispatch(self, message: dict[str, Any]) -> None:
@@ -67,13 +71,14 @@ class ChatSocket(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_USER_GONE if failure in USER_GONE else CLOSE_TOKEN_INVALID)
             return
         self.user = user
-        self.user_id, self.username = user.pk, user.username
+        self.user_id, self.username, self.display_name = user.pk, user.username, user.display_name
         self.client = presence.client_id(user.pk, self.scope.get("client"))
         self.guard = FloodGuard(
             TokenBucket(rate=settings.CHAT_SOCKET_RATE, burst=settings.CHAT_SOCKET_BURST),
             limit=settings.CHAT_SOCKET_FLOOD_LIMIT,
         )
         self.hub = await get_hub()
+        self.wire = daphne_protocol(self.base_send)
         if await self.open():
             await self.hub.register(self)
             self.registered = True
@@ -126,7 +131,18 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     async def deliver(self, frame: str) -> None:
         """A broadcast frame from the hub, serialized once for every recipient."""
-        await self.send(text_data=frame)
+        await self.base_send({"type": "websocket.send", "text": frame})
+
+    def direct(self) -> Any | None:
+        """The daphne connection to write prepared broadcast frames to (None: use ASGI send)."""
+        return self.wire
+
+    def too_slow(self) -> None:
+        """The client reads slower than the room talks: close it rather than buffer without bound."""
+        if not self.closing_slow:
+            self.closing_slow = True
+            logger.info("Closing a socket of user %s that fell too far behind", self.user_id)
+            asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
 
     async def close_with(self, code: int) -> None:
         await self.close(code=code)
@@ -174,11 +190,14 @@ class MessagesConsumer(ChatSocket):
             await self.send(text_data=frame)
         return True
 
+    def direct(self) -> Any | None:
+        return None if self.buffer is not None else self.wire
+
     async def deliver(self, frame: str) -> None:
         if self.buffer is not None:
             self.buffer.append(frame)
         else:
-            await self.send(text_data=frame)
+            await self.base_send({"type": "websocket.send", "text": frame})
 
     async def handle(self, frame: dict[str, Any]) -> None:
         command = protocol.parse_messages_frame(frame)

@@ -37,10 +37,13 @@ class Socket(Protocol):
     kind: str  # "messages" or "notifications"
     user_id: int
     username: str
+    display_name: str
     client: str
     room_id: int | None
     unread: dict[int, int]
 
+    def direct(self) -> Any | None: ...  # the daphne protocol to write prepared frames to, if any
+    def too_slow(self) -> None: ...
     async def deliver(self, frame: str) -> None: ...
     async def close_with(self, code: int) -> None: ...
 
@@ -172,7 +175,9 @@ class Hub:
             await self._leave(groups.room(stream.room_id))
 
     def _announce(self, socket: Socket, *, online: bool) -> None:
-        frame = protocol.presence(user_id=socket.user_id, username=socket.username, online=online)
+        frame = protocol.presence(
+            user_id=socket.user_id, username=socket.username, display_name=socket.display_name, online=online
+        )
         publish_frame_now(groups.everyone(), frame, audience="notifications")
 
     # --- events ------------------------------------------------------------------------------------
@@ -355,7 +360,8 @@ class Hub:
                 if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
                     self._announce(socket, online=True)
         for user_id in beat.offline_user_ids:
-            frame = protocol.presence(user_id=user_id, username=await _username(user_id), online=False)
+            username, display_name = await _names(user_id)
+            frame = protocol.presence(user_id=user_id, username=username, display_name=display_name, online=False)
             publish_frame_now(groups.everyone(), frame, audience="notifications")
         if self.layer is not None:
             await self._recover()
@@ -429,10 +435,11 @@ def _unread_count(user_id: int, room_id: int) -> int:
 
 
 @database_sync_to_async
-def _username(user_id: int) -> str:
+def _names(user_id: int) -> tuple[str, str]:
+    """Username and display name (empty for a user deleted since)."""
     from users.models import User
 
-    return User.objects.filter(pk=user_id).values_list("username", flat=True).first() or ""
+    return User.objects.filter(pk=user_id).values_list("username", "display_name").first() or ("", "")
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from realtime.process import PROCESS_ID
@@ -70,8 +70,8 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 def _send_directly(envelope: Envelope) -> None:
     layer = get_channel_layer()
-    if layer is None:
-        return
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return  # an in-memory layer only reaches this process, and no hub listens here
 
     async def send() -> None:
         await asyncio.wait_for(layer.group_send(envelope["group"], envelope), settings.CHAT_LAYER_TIMEOUT)

@@ -179,9 +179,6 @@ def typing(*, user_id: int, username: str) -> dict[str, Any]:
     return {"type": "typing", "user": {"id": user_id, "username": username}}
 
 
-def presence(*, user_id: int, username: str, online: bool) -> dict[str, Any]:
-    return {
-        "type": "presence",
-        "user": {"id": user_id, "username": username},
-        "status": "online" if online else "offline",
-    }
+def presence(*, user_id: int, username: str, display_name: str, online: bool) -> dict[str, Any]:
+    user = {"id": user_id, "username": username, "display_name": display_name}
+    return {"type": "presence", "user": user, "status": "online" if online else "offline"}

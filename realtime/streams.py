@@ -14,6 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+
+from realtime import wire
+
 if TYPE_CHECKING:
     from realtime.hub import Socket
 
@@ -117,9 +121,25 @@ class RoomStream:
 
 
 async def deliver_all(sockets: set[Socket], frame: str) -> None:
-    """Hand one pre-serialized frame to each socket; one failing socket never stops the others."""
+    """Hand one pre-serialized frame to each socket; one failing socket never stops the others.
+
+    Under daphne the frame is framed once and written to each connection directly (realtime.wire);
+    a reader whose unsent bytes pass CHAT_SLOW_READER_LIMIT is closed instead of growing memory.
+    """
+    prepared = None
+    limit = settings.CHAT_SLOW_READER_LIMIT
     for socket in tuple(sockets):
         try:
-            await socket.deliver(frame)
+            protocol = socket.direct()
+            if protocol is None:
+                await socket.deliver(frame)
+                continue
+            if not wire.is_open(protocol):
+                continue
+            if prepared is None:
+                prepared = wire.prepare(protocol, frame)
+            wire.send_prepared(protocol, prepared)
+            if wire.buffered_bytes(protocol) > limit:
+                socket.too_slow()
         except Exception:
             logger.debug("Delivery to a closing socket failed", exc_info=True)

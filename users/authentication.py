@@ -43,8 +43,13 @@ class CookieTokenAuthentication(JWTAuthentication):
         raw_token = request.COOKIES.get(settings.CHAT_ACCESS_COOKIE)
         if not raw_token:
             return None
-        validated = self.get_validated_token(raw_token.encode())
-        user = self.get_user(validated)
+        try:
+            validated = self.get_validated_token(raw_token.encode())
+            user = self.get_user(validated)
+        except exceptions.AuthenticationFailed:
+            # A stale cookie (expired, user gone, key rotated) must not break anonymous endpoints
+            # such as sign-up or the token endpoint: treat the request as carrying no credential.
+            return None
         enforce_csrf(request)
         return user, validated
 

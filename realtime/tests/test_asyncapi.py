@@ -254,8 +254,8 @@ PROTOCOL_BUILDERS = {
     "resync": lambda d: [protocol.resync(last_seq=0, latest_seq=501)],
     "typing": lambda d: [protocol.typing(user_id=d["user"].pk, username=d["user"].username)],
     "presence": lambda d: [
-        protocol.presence(user_id=d["user"].pk, username=d["user"].username, online=True),
-        protocol.presence(user_id=d["user"].pk, username="", online=False),
+        protocol.presence(user_id=d["user"].pk, username=d["user"].username, display_name="A", online=True),
+        protocol.presence(user_id=d["user"].pk, username="", display_name="", online=False),
     ],
 }
 
@@ -320,7 +320,7 @@ def test_the_schemas_refuse_what_the_server_never_sends(rich_data):
 
 
 def test_a_frame_of_the_other_socket_is_refused():
-    presence = protocol.presence(user_id=1, username="alice", online=True)
+    presence = protocol.presence(user_id=1, username="alice", display_name="Alice", online=True)
     typing = protocol.typing(user_id=1, username="alice")
 
     assert is_valid(presence, channel=NOTIFICATIONS, direction="receive")

@@ -84,6 +84,24 @@ async def connect(server: Server, token: str, path: str = "/ws/messages/", **par
     return await websockets.connect(f"{server.ws}{path}?{query}", open_timeout=10)
 
 
+async def follow(server: Server, token: str, room: str = "general"):
+    """Connect as a client should: from the room's current seq (``last_seq``), so that messages
+    committed while the server is still subscribing the socket are replayed, not missed."""
+    _, page = await asyncio.to_thread(server.request, "GET", f"/api/v1/rooms/{room}/", None, token)
+    return await connect(server, token, room=room, last_seq=page["last_seq"])
+
+
+async def next_message(ws, timeout: float = 5) -> dict:
+    """The next message, whether it came live or in the replay that follows a connect with last_seq."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
+        if frame["type"] == "message":
+            return frame["message"]
+        if frame["type"] == "history" and frame["messages"]:
+            return frame["messages"][0]
+
+
 async def next_frame(ws, frame_type: str, timeout: float = 5) -> dict:
     deadline = time.monotonic() + timeout
     while True:
@@ -96,14 +114,14 @@ async def test_a_message_sent_to_one_process_reaches_a_client_on_the_other(clust
     _, ana_token = people["ana"]
     _, ben_token = people["ben"]
     sender = await connect(cluster["a"], ana_token)
-    receiver = await connect(cluster["b"], ben_token)
+    receiver = await follow(cluster["b"], ben_token)
 
     await sender.send(json.dumps({"type": "message", "content": "across processes", "client_id": "x1"}))
     ack = await next_frame(sender, "ack")
-    frame = await next_frame(receiver, "message")
+    message = await next_message(receiver)
 
-    assert frame["message"]["id"] == ack["id"]
-    assert frame["message"]["content"] == "across processes"
+    assert message["id"] == ack["id"]
+    assert message["content"] == "across processes"
     await sender.close()
     await receiver.close()
 
@@ -254,19 +272,21 @@ class Receiver:
         self.arrived = asyncio.Event()
 
     async def start(self) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._run())
+        """Connect (from the room's current seq), then read and reconnect in the background."""
+        first = await follow(self.server, self.token, self.room)
+        self.task = asyncio.get_running_loop().create_task(self._run(first))
 
-    async def _run(self) -> None:
-        first = True
+    async def _run(self, ws) -> None:
         while True:
             try:
-                params = {"room": self.room} | ({} if first else {"last_seq": self.last_seq})
-                async with await connect(self.server, self.token, **params) as ws:
-                    first = False
+                if ws is None:
+                    ws = await connect(self.server, self.token, room=self.room, last_seq=self.last_seq)
+                async with ws:
                     async for raw in ws:
                         self._take(json.loads(raw))
             except (OSError, websockets.ConnectionClosed, TimeoutError):
                 pass
+            ws = None
             self.reconnects += 1
             await asyncio.sleep(0.2)
 

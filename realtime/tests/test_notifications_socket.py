@@ -120,7 +120,11 @@ async def test_presence_goes_out_on_first_open_and_last_close_only(general_room,
     await bob2.disconnect()
     (offline,) = await frames_of_type(watcher, "presence")
 
-    assert online == {"type": "presence", "user": {"id": other_user.pk, "username": "bob"}, "status": "online"}
+    assert online == {
+        "type": "presence",
+        "user": {"id": other_user.pk, "username": "bob", "display_name": "Bob"},
+        "status": "online",
+    }
     assert offline["status"] == "offline"
     await watcher.disconnect()
 

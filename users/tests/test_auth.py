@@ -193,3 +193,17 @@ def test_token_endpoint_is_throttled(anon_client, user):
         SimpleRateThrottle.THROTTLE_RATES = original
 
     assert codes == [401, 401, 429]
+
+
+def test_a_stale_cookie_does_not_break_anonymous_endpoints(user):
+    client = APIClient()
+    client.cookies["access_token"] = "garbage"
+
+    signup = client.post("/api/v1/users/", {"username": "newbie", "password": PASSWORD}, format="json")
+    token = client.post(TOKEN, {"username": "alice", "password": PASSWORD}, format="json")
+    me = APIClient()
+    me.cookies["access_token"] = "garbage"
+
+    assert signup.status_code == 201
+    assert token.status_code == 200
+    assert me.get(ME).status_code == 401
