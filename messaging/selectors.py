@@ -44,14 +44,20 @@ def readable_rooms(*, user: User) -> QuerySet[Room]:
 
 
 def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | None = None) -> Room:
-    """One readable room by slug (default ``general``) or id, in one query; RoomNotFound otherwise."""
-    rooms = readable_rooms(user=user)
+    """One readable room by slug (default ``general``) or id; RoomNotFound otherwise.
+
+    One simple query for a public room (every socket connect runs this), two for the others.
+    """
+    lookup = {"pk": room_id} if room_id is not None else {"slug": slug or GENERAL_ROOM_SLUG}
     try:
-        if room_id is not None:
-            return rooms.get(pk=room_id)
-        return rooms.get(slug=slug or GENERAL_ROOM_SLUG)
+        room = Room.objects.get(**lookup)
     except (Room.DoesNotExist, ValueError, TypeError):
         raise RoomNotFound() from None
+    if not user.is_active:
+        raise RoomNotFound()
+    if room.is_public or Membership.objects.filter(room=room, user=user).exists():
+        return room
+    raise RoomNotFound()
 
 
 def membership_get(*, user: User, room: Room) -> Membership | None:

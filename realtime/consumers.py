@@ -171,7 +171,7 @@ class MessagesConsumer(ChatSocket):
 
     async def open(self) -> bool:
         params = query_params(self.scope)
-        room = await _readable_room(self.user, params.get("room") or "general")
+        room = await readable_room(self.user, params.get("room") or "general")
         if room is None:
             await self.close(code=CLOSE_ROOM_UNREADABLE)
             return False
@@ -251,10 +251,27 @@ def _cursor(value: str | None) -> int | None:
     return int(value)
 
 
-@database_sync_to_async
-def _readable_room(user: Any, slug: str) -> Room | None:
+# Public rooms are readable by every active user, so a burst of connections to one of them (the
+# usual case: everyone in general) need not ask the database each time; kept a few seconds only.
+PUBLIC_ROOM_TTL = 5.0
+_public_rooms: dict[str, tuple[Room, float]] = {}
+
+
+async def readable_room(user: Any, slug: str) -> Room | None:
+    """The room a socket may follow (None: unknown or not readable), public rooms from a short cache."""
     if len(slug) > 64:
         return None
+    cached = _public_rooms.get(slug)
+    if cached is not None and cached[1] > time.monotonic() and user.is_active:
+        return cached[0]
+    room = await _readable_room(user, slug)
+    if room is not None and room.is_public:
+        _public_rooms[slug] = (room, time.monotonic() + PUBLIC_ROOM_TTL)
+    return room
+
+
+@database_sync_to_async
+def _readable_room(user: Any, slug: str) -> Room | None:
     try:
         return selectors.room_get_for_user(user=user, slug=slug)
     except selectors.RoomNotFound:

@@ -188,13 +188,18 @@ class DatabasePresence:
     def add_sync(self, *, client: str, user_id: int) -> bool:
         from realtime.models import PresenceConnection, PresenceProcess
 
-        try:
-            with transaction.atomic():
+        for _attempt in range(2):
+            try:
+                with transaction.atomic():
+                    PresenceConnection.objects.create(process_id=self.process_id, client=client, user_id=user_id)
+                    return self._live_count(user_id) == 1
+            except IntegrityError:
+                # Either this socket is registered already, or our process row is missing (first
+                # socket, or expired by another process): renew the row once and try again.
+                if PresenceConnection.objects.filter(process_id=self.process_id, client=client).exists():
+                    return False
                 PresenceProcess.objects.update_or_create(pk=self.process_id, defaults={"expires_at": self._expiry()})
-                PresenceConnection.objects.create(process_id=self.process_id, client=client, user_id=user_id)
-                return self._live_count(user_id) == 1
-        except IntegrityError:
-            return False  # registered already, or the user was deleted meanwhile
+        return False  # the user was deleted meanwhile
 
     def remove_sync(self, *, client: str, user_id: int) -> bool:
         from realtime.models import PresenceConnection

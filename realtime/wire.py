@@ -42,13 +42,42 @@ def prepare(protocol: Any, frame: str) -> Any:
 
 
 def send_prepared(protocol: Any, prepared: Any) -> None:
-    protocol.sendPreparedMessage(prepared)
+    """Send a prepared frame; when nothing is queued on the connection, straight to the socket.
+
+    Twisted buffers every write and sends it on the next reactor turn, registering and unregistering
+    the socket with epoll around it: three system calls and most of a delivery's cost. When the
+    transport holds nothing yet, a non-blocking ``send`` now is equivalent (TCP keeps the order);
+    whatever the kernel does not take goes through Twisted's buffer as usual.
+    """
+    transport = protocol.transport
+    if protocol._perMessageCompress is not None or protocol.send_queue or not _idle_plain_tcp(transport):
+        protocol.sendPreparedMessage(prepared)
+        return
+    data = prepared.payloadHybi
+    written = transport.writeSomeData(data)
+    if isinstance(written, int) and written == len(data):
+        return
+    transport.write(data[written:] if isinstance(written, int) else data)
+
+
+def _idle_plain_tcp(transport: Any) -> bool:
+    return (
+        transport is not None
+        and not getattr(transport, "TLS", True)
+        and getattr(transport, "connected", False)
+        and not getattr(transport, "disconnecting", True)
+        and not getattr(transport, "_writeDisconnected", True)
+        and hasattr(transport, "writeSomeData")
+        and buffered(transport) == 0
+    )
 
 
 def buffered_bytes(protocol: Any) -> int:
     """Bytes written to the socket's transport and not yet accepted by the kernel."""
     transport = getattr(protocol, "transport", None)
-    if transport is None:
-        return 0
+    return 0 if transport is None else buffered(transport)
+
+
+def buffered(transport: Any) -> int:
     pending = len(getattr(transport, "dataBuffer", b"")) - getattr(transport, "offset", 0)
     return pending + getattr(transport, "_tempDataLen", 0)
