@@ -30,7 +30,7 @@ from bench.stats import medians
 from bench.targets import PROJECT_DIR, Live, Options, Prepared, TargetError, cleanup, parse_target, prepare, start, stop
 
 SCENARIOS = ("fanout", "capacity", "connect", "rest")
-DEFAULT_TARGETS = "baseline,project-memory,project-redis-core,project-redis-pubsub,project-redis-core-x2"
+DEFAULT_TARGETS = "baseline,daphne-floor,project-memory,project-redis-core,project-redis-pubsub,project-redis-core-x2"
 DEFAULT_LOADS = "100x5x20,200x10x10"
 RUN_TIMEOUT = 900.0
 

@@ -40,15 +40,17 @@ class TargetError(RuntimeError):
 @dataclass(frozen=True)
 class TargetSpec:
     name: str
-    kind: str  # "baseline" | "project"
+    kind: str  # "baseline" | "floor" | "project"
     layer: str | None = None  # "memory" | "core" | "pubsub"
     processes: int = 1
 
 
 def parse_target(name: str) -> TargetSpec:
-    """``baseline`` or ``project-{memory|redis-core|redis-pubsub}[-x2]``."""
+    """``baseline``, ``daphne-floor`` or ``project-{memory|redis-core|redis-pubsub}[-x2]``."""
     if name == "baseline":
         return TargetSpec(name, "baseline")
+    if name == "daphne-floor":
+        return TargetSpec(name, "floor")
     base, processes = (name[:-3], 2) if name.endswith("-x2") else (name, 1)
     layers = {"project-memory": "memory", "project-redis-core": "core", "project-redis-pubsub": "pubsub"}
     if base not in layers:
@@ -157,7 +159,7 @@ def _run(cmd: list[str], env: dict[str, str], what: str, timeout: float = 300) -
 def prepare(spec: TargetSpec, options: Options) -> Prepared:
     """Create the target's database, migrate it and make its users (the baseline trusts any token)."""
     workdir = Path(tempfile.mkdtemp(prefix=f"chat-bench-{spec.name}-"))
-    if spec.kind == "baseline":
+    if spec.kind in {"baseline", "floor"}:
         return Prepared(spec, _base_env(workdir), [f"bench{i:05d}" for i in range(options.users)], workdir)
     try:
         if options.postgres_url:
@@ -183,6 +185,8 @@ def _command(spec: TargetSpec, options: Options, port: int) -> list[str]:
     if spec.kind == "baseline":
         app = ["-m", "uvicorn", "bench.baseline_server:app", "--log-level", "warning", "--no-access-log"]
         cmd = [options.python, *app, "--host", options.host, "--port", str(port)]
+    elif spec.kind == "floor":
+        cmd = [options.python, "-m", "daphne", "-b", options.host, "-p", str(port), "bench.floor_server:application"]
     else:
         cmd = [options.python, "-m", "chatsite.serve", "-b", options.host, "-p", str(port)]
     if options.server_cpus and shutil.which("taskset"):
