@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint fmt typecheck migrations-check bench scale-demo soak clean
+.PHONY: help run test lint fmt migrations-check bench scale-demo soak clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -49,3 +49,12 @@ bench: $(VENV)/.dev ## Run the benchmarks (writes bench/results/latest.md)
 	$(PIP) install --quiet -r bench/requirements.txt
 	$(PIP) install --quiet -r bench/requirements-plot.txt || echo "matplotlib could not be installed: the tables are written, the plot is skipped"
 	$(PY) -m bench.run --scenario all $(BENCH_ARGS)
+
+scale-demo: $(VENV)/.dev ## The scaled topology without Docker: PostgreSQL + Redis + two daphne processes, benchmarked
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(PY) -m bench.run --scenario fanout,connect,rest --targets baseline,project-redis-core-x2,project-redis-pubsub-x2 \
+		--postgres --output bench/results/scale-demo $(BENCH_ARGS)
+
+soak: $(VENV)/.dev ## 10 minutes of mixed traffic with a Redis restart and a kill -9 (writes bench/results/soak.json)
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(PY) -m bench.soak --minutes $${SOAK_MINUTES:-10}

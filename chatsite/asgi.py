@@ -10,8 +10,8 @@ django.setup(set_prefix=False)
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from chatsite.http import HttpApplication  # noqa: E402
+from chatsite.http import http_application  # noqa: E402
 from realtime.hub import HubStarter  # noqa: E402
 from realtime.routing import websocket_application  # noqa: E402
 
-application = HubStarter(ProtocolTypeRouter({"http": HttpApplication(), "websocket": websocket_application}))
+application = HubStarter(ProtocolTypeRouter({"http": http_application(), "websocket": websocket_application}))

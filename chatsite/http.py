@@ -1,32 +1,31 @@
-"""How HTTP requests reach Django under daphne: through Django's WSGI handler, one thread hop each.
+"""HTTP under daphne: Django's ASGI handler, with database connections closed after each request.
 
-Django's ASGI handler runs every request in a new thread-sensitive context (a new thread, so a new
-database connection: for SQLite, a connect and its PRAGMAs per request) and adapts each sync
-middleware with its own thread hop. Our views and middleware are all synchronous, so the whole
-request runs on the sync thread in one hop instead, keeping its database connection, the same thread
-the sockets' database work uses. Measured on our 2-core machine: GET history 51 -> 103 requests/s,
-POST 109 -> 185 (README, "Performance"). Async views (the health check, which must not block that
-thread while it waits for Redis) keep Django's ASGI path.
+SQLite keeps its connection open (CONN_MAX_AGE=None) because the sockets' database work runs on one
+long-lived thread where reconnecting per query is the dominant cost. Django's ASGI handler, however,
+runs each HTTP request on a thread of its own, so a connection opened there would only be reclaimed by
+the garbage collector; closing it when the request finishes keeps the file descriptors bounded.
+
+(Serving HTTP through asgiref's WsgiToAsgi on the single sync thread doubled REST throughput but
+failed under concurrent requests with "CurrentThreadExecutor already quit or is broken"; see README,
+"Performance".)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from asgiref.wsgi import WsgiToAsgi
 from django.core.asgi import get_asgi_application
-from django.core.wsgi import get_wsgi_application
+from django.core.signals import request_finished
+from django.db import connections
 
-ASYNC_PATHS = frozenset({"/healthz"})
+
+def close_request_connections(**kwargs: Any) -> None:
+    """Close this thread's database connections (the request's thread is about to go away)."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
 
 
-class HttpApplication:
-    """Dispatch HTTP scopes: async views to Django's ASGI handler, everything else to its WSGI handler."""
-
-    def __init__(self) -> None:
-        self.asgi = get_asgi_application()
-        self.wsgi = WsgiToAsgi(get_wsgi_application())
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        handler = self.asgi if scope.get("path") in ASYNC_PATHS else self.wsgi
-        return await handler(scope, receive, send)
+def http_application() -> Any:
+    request_finished.connect(close_request_connections, dispatch_uid="chatsite.close_request_connections")
+    return get_asgi_application()

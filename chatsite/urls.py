@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", include("messaging.urls")),
     path("", include("realtime.urls")),
     path("", include("chatsite.compat_urls")),  # back_chat's paths: README "Migrating from back_chat"
+    path("api/auth/", include("rest_framework.urls")),  # the browsable API's sign-in page
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

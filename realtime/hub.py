@@ -25,7 +25,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from messaging import events
-from realtime import groups, outbox, presence, protocol
+from realtime import groups, lookups, outbox, presence, protocol
 from realtime.process import PROCESS_ID
 from realtime.publish import encode, publish_frame_now
 from realtime.streams import Envelope, RoomStream, deliver_all
@@ -95,7 +95,7 @@ class Hub:
             for task in stuck:
                 logger.warning("Hub task %s did not stop", task.get_coro())
         # A cancelled await leaves its database call running in the sync thread; wait for it.
-        await database_sync_to_async(_nothing)()
+        await database_sync_to_async(lookups.nothing)()
         if self.layer is not None and self.channel:
             for group in list(self.joined):
                 with contextlib.suppress(Exception):
@@ -155,12 +155,14 @@ class Hub:
         while True:
             stream = self.streams.get(room_id)
             if stream is None:
-                stream = RoomStream(room_id=room_id, slug=slug, fetch=_fetch_frames, on_message=self._count_unread)
+                stream = RoomStream(
+                    room_id=room_id, slug=slug, fetch=lookups.fetch_frames, on_message=self._count_unread
+                )
                 self.streams[room_id] = stream
                 try:
                     # Subscribe first, then read where the room is: nothing committed after the read is missed.
                     await self._join(groups.room(room_id))
-                    stream.start_at(await _room_last_seq(room_id))
+                    stream.start_at(await lookups.room_last_seq(room_id))
                 except BaseException:
                     del self.streams[room_id]
                     stream.ready.set()  # wake the waiters; they find the stream gone and retry
@@ -238,7 +240,7 @@ class Hub:
         try:
             for socket in notification_sockets:
                 await self.watch(socket, {room_id: slug})
-            count = await _unread_count(user_id, room_id)
+            count = await lookups.unread_count(user_id, room_id)
         except Exception:
             logger.warning("Could not start counting unread messages of room %s", room_id, exc_info=True)
             return
@@ -360,7 +362,7 @@ class Hub:
                 if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
                     self._announce(socket, online=True)
         for user_id in beat.offline_user_ids:
-            username, display_name = await _names(user_id)
+            username, display_name = await lookups.names(user_id)
             frame = protocol.presence(user_id=user_id, username=username, display_name=display_name, online=False)
             publish_frame_now(groups.everyone(), frame, audience="notifications")
         if self.layer is not None:
@@ -378,7 +380,7 @@ class Hub:
         """Deliver stored messages a stream has not seen (lost publishes): one query for all rooms."""
         if not self.streams:
             return
-        latest = await _rooms_last_seq(list(self.streams))
+        latest = await lookups.rooms_last_seq(list(self.streams))
         for room_id, last_seq in latest.items():
             stream = self.streams.get(room_id)
             if stream is not None and last_seq > stream.delivered:
@@ -391,55 +393,6 @@ class Hub:
         except Exception:
             logger.warning("Presence store unreachable", exc_info=True)
             return False
-
-
-# --- database reads (through database_sync_to_async: the ORM never runs on the event loop) ---------------
-
-
-def _nothing() -> None:
-    return None
-
-
-@database_sync_to_async
-def _room_last_seq(room_id: int) -> int:
-    from messaging.models import Room
-
-    return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
-
-
-@database_sync_to_async
-def _rooms_last_seq(room_ids: list[int]) -> dict[int, int]:
-    from messaging.models import Room
-
-    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
-
-
-@database_sync_to_async
-def _fetch_frames(room_id: int, after: int, upto: int) -> list[tuple[int, str, int | None]]:
-    from messaging.models import Room
-    from messaging.selectors import messages_after
-
-    room = Room.objects.get(pk=room_id)
-    rows = [m for m in messages_after(room=room, after=after, limit=upto - after) if m.seq <= upto]
-    return [(m.seq, encode(events.message_created(m, room_slug=room.slug)), m.sender_id) for m in rows]
-
-
-@database_sync_to_async
-def _unread_count(user_id: int, room_id: int) -> int:
-    from messaging.models import Room
-    from messaging.selectors import unread_counts
-    from users.models import User
-
-    user = User.objects.get(pk=user_id)
-    return unread_counts(user=user, rooms=[Room(pk=room_id)]).get(room_id, 0)
-
-
-@database_sync_to_async
-def _names(user_id: int) -> tuple[str, str]:
-    """Username and display name (empty for a user deleted since)."""
-    from users.models import User
-
-    return User.objects.filter(pk=user_id).values_list("username", "display_name").first() or ("", "")
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -13,7 +13,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 class CookieTokenScheme(OpenApiAuthenticationExtension):
     target_class = "users.authentication.CookieTokenAuthentication"
-    name = "cookieAuth"
+    name = "accessTokenCookie"
 
     def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
         return {

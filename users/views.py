@@ -70,6 +70,10 @@ class UserViewSet(viewsets.GenericViewSet):
     serializer_class = UserSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        """Users the caller may list (the browsable API builds its forms from this)."""
+        return selectors.user_list(actor=self.request.user)
+
     def get_permissions(self) -> list[permissions.BasePermission]:
         if self.action == "create":
             return [SignupOpenOrAdmin()]

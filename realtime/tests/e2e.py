@@ -81,6 +81,23 @@ class RedisServer:
         finally:
             client.close()
 
+    def group_sizes(self, prefix: str) -> dict[str, int]:
+        """Subscribed processes per channel-layer group, for the layer in use (core: sorted sets of
+        channel names; pubsub: Redis subscriptions)."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            if os.environ.get("CHAT_CHANNEL_LAYER", "pubsub") == "pubsub":
+                marker = f"{prefix}__group__"
+                channels = [c.decode() for c in client.pubsub_channels(f"{marker}*")]
+                counts = client.pubsub_numsub(*channels) if channels else []
+                return {name.decode()[len(marker) :]: count for name, count in counts}
+            marker = f"{prefix}:group:"
+            return {key.decode()[len(marker) :]: client.zcard(key) for key in client.keys(f"{marker}*")}
+        finally:
+            client.close()
+
     def zmembers(self, key: str) -> list[str]:
         import redis
 

@@ -153,12 +153,11 @@ async def test_many_sockets_opening_and_closing_leave_no_stale_group_members(clu
         await asyncio.gather(*(churn(wave * 100 + i) for i in range(100)))
 
     def settled() -> bool:
-        groups = [key for key in redis_server.keys(f"{prefix}:group:*") if not key.endswith("chat.everyone")]
-        return all(not redis_server.zmembers(key) for key in groups)
+        sizes = redis_server.group_sizes(prefix)
+        return all(count == 0 for group, count in sizes.items() if group != "chat.everyone")
 
     await asyncio.to_thread(wait_until, settled, timeout=10, what="room and user groups to empty")
-    everyone = redis_server.zmembers(f"{prefix}:group:chat.everyone")
-    assert len(everyone) == 2  # one subscription per process, never one per socket
+    assert redis_server.group_sizes(prefix)["chat.everyone"] == 2  # one subscription per process
     _, clients = cluster["a"].request("GET", "/connected_users", token=tokens[0])
     assert clients["clients"] == []
 
@@ -185,18 +184,20 @@ async def test_a_killed_process_leaves_presence_and_groups_within_the_expiry(clu
         _, users = cluster["a"].request("GET", "/api/v1/connected-users/", token=ana_token)
         assert offline["status"] == "offline"
         assert cid_id not in {user["id"] for user in users}
-        assert gone_after < 2 + 0.5 * 2 + 1  # expiry + two heartbeats + margin
+        assert gone_after < 2 + 0.5 * 2 + 2  # expiry + two heartbeats + margin for a loaded machine
         await watcher.close()
         del cid_socket
 
-        # Its hub stopped renewing its group memberships: they lapse after CHAT_GROUP_EXPIRY (3 s).
+        # Its hub stopped renewing its group memberships: they lapse after CHAT_GROUP_EXPIRY (3 s), and
+        # channels-redis trims a group when something is sent to it (a presence event here).
         prefix = cluster["a"].env["CHAT_LAYER_PREFIX"]
-        everyone = f"{prefix}:group:chat.everyone"
-        await asyncio.sleep(3.5)
-        poke = await connect(cluster["a"], ana_token, "/ws/notifications/")  # a presence send trims the group
-        await next_frame(poke, "presence")
-        assert len(redis_server.zmembers(everyone)) == 2
-        await poke.close()
+        deadline = time.monotonic() + 15
+        while redis_server.group_sizes(prefix).get("chat.everyone") != 2 and time.monotonic() < deadline:
+            await asyncio.sleep(1)
+            poke = await connect(cluster["a"], ana_token, "/ws/notifications/")
+            await next_frame(poke, "presence")
+            await poke.close()
+        assert redis_server.group_sizes(prefix)["chat.everyone"] == 2
     finally:
         doomed.stop()
 

@@ -207,3 +207,17 @@ def test_a_stale_cookie_does_not_break_anonymous_endpoints(user):
     assert signup.status_code == 201
     assert token.status_code == 200
     assert me.get(ME).status_code == 401
+
+
+def test_an_admin_signed_in_to_the_admin_site_can_use_the_browsable_api(staff_user):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+
+    page = client.get("/api/v1/users/", HTTP_ACCEPT="text/html")
+    write = client.post("/api/v1/users/", {"username": "x", "password": PASSWORD})
+
+    assert page.status_code == 200
+    assert b"Django REST framework" in page.content
+    assert write.status_code == 403  # a session-authenticated write still needs the CSRF token
