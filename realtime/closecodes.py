@@ -1,0 +1,7 @@
+"""WebSocket close codes of the protocol (DESIGN.md), named once for services and consumers alike."""
+
+TOKEN_INVALID = 4401  # missing, invalid or expired token (also when it expires on an open socket)
+USER_GONE = 4403  # the user was deactivated or deleted
+ROOM_UNREADABLE = 4404  # the room is unknown or no longer readable
+FLOODING = 4429  # the client kept sending while rate-limited
+TOO_SLOW = 1013  # "try again later": the client fell too far behind; reconnect with last_seq
