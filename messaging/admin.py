@@ -4,21 +4,36 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from messaging.models import Attachment, Membership, Message, Notification, Room
+from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
+from messaging.views.files import attachment_response
 
 
 class MembershipInline(admin.TabularInline):
+    """Members of a room, to read: joining and leaving go through the API, which tells the sockets."""
+
     model = Membership
     extra = 0
-    raw_id_fields = ("user",)
     fields = ("user", "role", "joined_at", "last_read_seq")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "memberships (read-only: membership changes go through the API, rooms/{slug}/members/)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
+        return False
 
 
 @admin.register(Room)
@@ -35,6 +50,16 @@ class RoomAdmin(admin.ModelAdmin):
     def purge_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         deleted = sum(messages_purge(actor=request.user, room=room) for room in queryset)
         self.message_user(request, f"Deleted {deleted} message(s).", messages.SUCCESS)
+
+    def delete_model(self, request: HttpRequest, obj: Room) -> None:
+        # The purge service first, so the room's sockets are told and its files removed.
+        messages_purge(actor=request.user, room=obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        for room in queryset:
+            messages_purge(actor=request.user, room=room)
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(Message)
@@ -68,6 +93,15 @@ class MessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # messages get their seq from the send service, never from a form
 
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False  # edits go through the API, where they are broadcast (message_updated)
+
+    def delete_model(self, request: HttpRequest, obj: Message) -> None:
+        messages_purge(actor=request.user, ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        messages_purge(actor=request.user, ids=list(queryset.values_list("pk", flat=True)))
+
 
 @admin.register(Attachment)
 class AttachmentAdmin(admin.ModelAdmin):
@@ -95,14 +129,10 @@ class AttachmentAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         attachment = get_object_or_404(Attachment, pk=pk)
-        response = FileResponse(
-            attachment.file.open("rb"),
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        return response
+        try:
+            return attachment_response(attachment)
+        except AttachmentNotFound:
+            raise Http404("The file is missing from storage.") from None
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # uploads go through the API, where they are checked

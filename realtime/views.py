@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from realtime import presence
-from users.models import User
+from users.selectors import users_by_ids
 
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
 
@@ -33,7 +33,7 @@ class ConnectedUsersView(APIView):
     )
     def get(self, request: Request) -> Response:
         counts = presence.connections_per_user()
-        users = User.objects.filter(pk__in=counts, is_active=True).order_by("username")
+        users = users_by_ids(ids=counts)
         return Response(
             [
                 {"id": u.pk, "username": u.username, "display_name": u.display_name, "connections": counts[u.pk]}

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.db.models import QuerySet
+from django.forms import ModelForm
 from django.http import HttpRequest
 
+from chatsite.errors import PermissionDenied
 from users import services
 from users.models import ExternalIdentity, User
 
@@ -38,15 +45,68 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Deactivate selected users (closes their sockets)")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        changed = services.user_set_active(actor=request.user, users=list(queryset), active=False)
-        self.message_user(request, f"Deactivated {changed} user(s).", messages.SUCCESS)
+        with self._refusals_as_messages(request):
+            changed = services.user_set_active(actor=request.user, users=queryset, active=False)
+            self.message_user(request, f"Deactivated {changed} user(s).", messages.SUCCESS)
 
     @admin.action(description="Activate selected users")
     def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        changed = services.user_set_active(actor=request.user, users=list(queryset), active=True)
-        self.message_user(request, f"Activated {changed} user(s).", messages.SUCCESS)
+        with self._refusals_as_messages(request):
+            changed = services.user_set_active(actor=request.user, users=queryset, active=True)
+            self.message_user(request, f"Activated {changed} user(s).", messages.SUCCESS)
 
     @admin.action(description="Sign out everywhere (revoke refresh tokens, close sockets)")
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        revoked = sum(services.user_sign_out_everywhere(user=user) for user in queryset)
-        self.message_user(request, f"Revoked {revoked} refresh token(s).", messages.SUCCESS)
+        with self._refusals_as_messages(request), transaction.atomic():
+            revoked = sum(services.user_sign_out_everywhere(actor=request.user, user=user) for user in queryset)
+            self.message_user(request, f"Revoked {revoked} refresh token(s).", messages.SUCCESS)
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or services.user_can_manage(actor=request.user, user=obj))
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or services.user_can_manage(actor=request.user, user=obj))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, "is_superuser")
+
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Admin flags and the avatar go through the service, which checks who may change them, closes
+        # a deactivated user's sockets and removes a replaced avatar; it saves the other fields too.
+        data = {name: getattr(obj, name) for name in (*services.ADMIN_FIELDS, "avatar") if name in form.changed_data}
+        for name in data:
+            setattr(obj, name, form.initial[name])  # the stored value, which the service checks against
+        with _as_django_refusal():
+            services.user_update(actor=request.user, user=obj, data=data)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        with _as_django_refusal():
+            services.user_delete(actor=request.user, user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        with _as_django_refusal(), transaction.atomic():
+            for user in queryset:
+                services.user_delete(actor=request.user, user=user)
+
+    @contextmanager
+    def _refusals_as_messages(self, request: HttpRequest) -> Iterator[None]:
+        try:
+            yield
+        except PermissionDenied as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+
+
+@contextmanager
+def _as_django_refusal() -> Iterator[None]:
+    """A service's refusal becomes Django's PermissionDenied: the admin answers 403, and the
+    surrounding transaction rolls back."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.detail) from None

@@ -10,11 +10,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import update_last_login
+from django.core.exceptions import ObjectDoesNotExist
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -29,6 +31,7 @@ from users.throttles import TokenThrottle
 
 AUTH_PATH = "/api/v1/auth/"
 UNAUTHORIZED = OpenApiResponse(description="{detail, code}: bad credentials or token")
+NOT_JSON = OpenApiResponse(description="{detail, code}: the body must be application/json")
 
 
 class InvalidCredentials(NotAuthenticated):
@@ -62,6 +65,9 @@ class _PublicAuthView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
     throttle_classes = [TokenThrottle]
+    # JSON only: a cross-site HTML form can post urlencoded or multipart bodies without a CORS
+    # preflight (login CSRF: signing a victim in to the attacker's account), never application/json.
+    parser_classes = [JSONParser]
 
     def get_authenticate_header(self, request: Request) -> str:
         # Without authenticators DRF would turn a bad token into a 403; it is a 401.
@@ -72,7 +78,12 @@ class TokenView(_PublicAuthView):
     @extend_schema(
         summary="Get an access and a refresh token (also set as HttpOnly cookies)",
         request=CredentialsSerializer,
-        responses={200: TokenPairSerializer, 400: OpenApiResponse(description="Field errors"), 401: UNAUTHORIZED},
+        responses={
+            200: TokenPairSerializer,
+            400: OpenApiResponse(description="Field errors"),
+            401: UNAUTHORIZED,
+            415: NOT_JSON,
+        },
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -93,7 +104,7 @@ class TokenRefreshView(_PublicAuthView):
     @extend_schema(
         summary="Exchange a refresh token (body or cookie) for a new pair; the old one is blacklisted",
         request=RefreshSerializer,
-        responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+        responses={200: TokenPairSerializer, 401: UNAUTHORIZED, 415: NOT_JSON},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -110,6 +121,9 @@ class TokenRefreshView(_PublicAuthView):
             serializer.is_valid(raise_exception=True)
         except TokenError as exc:
             raise InvalidToken(str(exc)) from None
+        except ObjectDoesNotExist:
+            # simplejwt looks the token's user up with .get(): a deleted user's token is no longer valid.
+            raise InvalidToken("The token's user no longer exists.") from None
         tokens = serializer.validated_data
         response = Response({"access": tokens["access"], "refresh": tokens.get("refresh", raw)})
         _set_token_cookies(response, access=tokens["access"], refresh=tokens.get("refresh"))
@@ -120,7 +134,7 @@ class TokenVerifyView(_PublicAuthView):
     @extend_schema(
         summary="Check that a token is valid and not blacklisted",
         request=VerifySerializer,
-        responses={200: OpenApiResponse(description="{} when valid"), 401: UNAUTHORIZED},
+        responses={200: OpenApiResponse(description="{} when valid"), 401: UNAUTHORIZED, 415: NOT_JSON},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -139,7 +153,7 @@ class LogoutView(_PublicAuthView):
     @extend_schema(
         summary="Blacklist the refresh token (body or cookie) and clear the cookies",
         request=RefreshSerializer,
-        responses={200: OpenApiResponse(description='{"detail": "Logged out."}'), 401: UNAUTHORIZED},
+        responses={200: OpenApiResponse(description='{"detail": "Logged out."}'), 401: UNAUTHORIZED, 415: NOT_JSON},
         auth=[],
     )
     def post(self, request: Request) -> Response:

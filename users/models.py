@@ -41,11 +41,6 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
-    @property
-    def public_name(self) -> str:
-        """The name shown next to messages: the display name when set, else the username."""
-        return self.display_name or self.username
-
     def clean(self) -> None:
         super().clean()
         if self.display_name and not self.display_name.strip():

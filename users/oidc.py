@@ -6,10 +6,9 @@ take over a local account by calling itself after it. The provider's signing key
 the process and refetched once per TTL or for an unknown key id, never more often than a minimum
 interval, so neither normal traffic nor a flood of bogus key ids reaches the provider per request.
 
-The public API is :func:`oidc_user_for_token` (REST and the socket middleware) and
-:func:`oidc_authenticate` when the verified claims (``exp``) are needed too. Both are synchronous, may
-do network I/O on a cache miss, and use the ORM: call them through ``database_sync_to_async`` from async
-code.
+The public API is :func:`oidc_authenticate`, called by REST (``users.authentication``) and the socket
+middleware: it returns the local user with the verified claims (``exp``). It is synchronous, may do
+network I/O on a cache miss, and uses the ORM: call it through ``database_sync_to_async`` from async code.
 """
 
 from __future__ import annotations
@@ -221,19 +220,14 @@ def reset_jwks_cache(*, clock: Callable[[], float] = time.monotonic) -> None:
     _jwks_cache = JwksCache(clock=clock)
 
 
-def oidc_user_for_token(raw_token: str) -> User | None:
-    """The active local user for a provider access token, or None if the token is not the provider's.
+def oidc_authenticate(raw_token: str) -> OidcLogin | None:
+    """The active local user for a provider access token with its verified claims, or None if the
+    token is not the provider's.
 
     None means "not ours" (OIDC off, not a JWT, another issuer): the caller tries our own tokens next.
     A token whose unverified ``iss`` is our provider's must verify, or OidcTokenInvalid is raised;
     a deactivated local user raises OidcUserInactive.
     """
-    login = oidc_authenticate(raw_token)
-    return login.user if login is not None else None
-
-
-def oidc_authenticate(raw_token: str) -> OidcLogin | None:
-    """Like :func:`oidc_user_for_token`, also returning the verified claims."""
     config = oidc_config()
     if config is None:
         return None

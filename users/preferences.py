@@ -78,7 +78,9 @@ def _check_timezone(value: Any) -> str | None:
         return "must be an IANA time zone name such as Europe/Madrid."
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (KeyError, ValueError, OSError):
+        # A key is a path under the tz database: besides ZoneInfoNotFoundError (a KeyError), odd keys
+        # raise ValueError ("../etc", "", "zone.tab") or OSError ("America" is a directory).
         return f"unknown time zone {value!r}."
     return None
 

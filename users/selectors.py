@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Q, QuerySet
+from django.db.models.fields.files import FieldFile
 
 from chatsite.errors import NotFound
 from users.models import User
+
+
+class AvatarNotFound(NotFound):
+    """The user has no avatar, or is not visible to the caller (the two are never told apart)."""
+
+    default_detail = "No such avatar."
 
 
 def user_list(*, actor: User, search: str = "", include_inactive: bool = False) -> QuerySet[User]:
@@ -33,5 +42,17 @@ def user_get(*, actor: User, user_id: int) -> User:
     return user
 
 
-def user_get_by_username(*, username: str) -> User | None:
-    return User.objects.filter(username__iexact=username, is_active=True).first()
+def user_avatar_get(*, actor: User, user_id: int) -> FieldFile:
+    """The stored avatar of a user ``actor`` may see (``user_get``'s rule), or AvatarNotFound."""
+    try:
+        user = user_get(actor=actor, user_id=user_id)
+    except NotFound:
+        raise AvatarNotFound() from None
+    if not user.avatar:
+        raise AvatarNotFound()
+    return user.avatar
+
+
+def users_by_ids(*, ids: Iterable[int]) -> QuerySet[User]:
+    """The active users among ``ids`` (unknown ids are left out), by username."""
+    return User.objects.filter(pk__in=list(ids), is_active=True).order_by("username")

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from users.models import User
+
+# Avatars a browser shows in an <img>; the stored suffix follows the decoded format, not the client's name.
+AVATAR_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
+
+
+def avatar_url(user: User) -> str | None:
+    """Where the avatar is served (GET /api/v1/users/{id}/avatar/), or None; ``v`` changes with the
+    file, so a cached copy is never shown after the avatar changes."""
+    if not user.avatar:
+        return None
+    version = PurePath(user.avatar.name).stem[:12]
+    return f"{reverse('user-avatar', args=[user.pk])}?v={version}"
 
 
 class UserSerializer(serializers.ModelSerializer):
     """A user as others see them; email and postal code only for the user themself and admins."""
 
     PRIVATE_FIELDS = ("email", "postal_code", "is_superuser", "last_login")
+
+    avatar = serializers.SerializerMethodField(help_text="URL of the avatar image, or null")
 
     class Meta:
         model = User
@@ -30,6 +48,10 @@ class UserSerializer(serializers.ModelSerializer):
             "last_login",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_avatar(self, user: User) -> str | None:
+        return avatar_url(user)
 
     def to_representation(self, instance: User) -> dict:
         data = super().to_representation(instance)
@@ -82,8 +104,14 @@ class UserUpdateSerializer(serializers.Serializer):
     is_superuser = serializers.BooleanField(required=False)
 
     def validate_avatar(self, value):
-        if value and value.size > settings.CHAT_MAX_AVATAR_BYTES:
+        if not value:
+            return value
+        if value.size > settings.CHAT_MAX_AVATAR_BYTES:
             raise serializers.ValidationError(f"Avatars are limited to {settings.CHAT_MAX_AVATAR_BYTES} bytes.")
+        image_format = getattr(getattr(value, "image", None), "format", None)
+        if image_format not in AVATAR_FORMATS:
+            raise serializers.ValidationError("Avatars must be PNG, JPEG, GIF or WebP images.")
+        value.name = f"avatar{AVATAR_FORMATS[image_format]}"
         return value
 
 

@@ -5,23 +5,28 @@ Every rule about who may change what lives here, so the API, the admin and the t
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.contrib.auth import password_validation
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
+from django.core.files.storage import Storage
 from django.db import IntegrityError, transaction
 
 from chatsite.errors import PermissionDenied
-from realtime import groups
+from realtime import closecodes, groups
 from realtime.publish import publish_close
 from users.models import User
 from users.preferences import merge_preferences
 
+logger = logging.getLogger(__name__)
+
 PROFILE_FIELDS = ("display_name", "email", "postal_code", "city")
 ADMIN_FIELDS = ("is_active", "is_staff", "is_superuser")
-CLOSE_USER_GONE = 4403
-CLOSE_TOKEN_INVALID = 4401
+SUPERUSER_ONLY = "Only a superuser may change, deactivate, delete or sign out a superuser."
 
 
 class UsernameTaken(ValidationError):
@@ -82,16 +87,100 @@ def user_create(
     return user
 
 
+def user_can_manage(*, actor: User, user: User) -> bool:
+    """Whether the administrator ``actor`` may change, deactivate, delete or sign out ``user``: staff
+    manage ordinary users, and only a superuser manages a superuser."""
+    return actor.is_staff and (actor.is_superuser or not user.is_superuser)
+
+
 def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
-    """Update a profile; the user themself or an admin; only admins touch the admin flags."""
-    if actor.pk != user.pk and not actor.is_staff:
-        raise PermissionDenied("You may only change your own profile.")
+    """Update a profile; the user themself or an admin; only admins touch the admin flags.
+
+    ``user`` must hold its stored admin flags (the superuser rule is checked on them). A new password
+    closes the user's sockets with 4401, as it revokes their older access tokens.
+    """
+    if actor.pk != user.pk:
+        _check_manages(actor=actor, user=user, refusal="You may only change your own profile.")
     forbidden = [field for field in ADMIN_FIELDS if field in data and not actor.is_staff]
     if forbidden:
         raise PermissionDenied(f"Only administrators may change {', '.join(forbidden)}.")
     if "is_superuser" in data and not actor.is_superuser:
         raise PermissionDenied("Only superusers may grant or remove superuser status.")
-    was_active = user.is_active
+    was_active, old_avatar = user.is_active, user.avatar.name
+    _apply_changes(actor=actor, user=user, data=data)
+    user.full_clean(validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            user.save()
+            if was_active and not user.is_active:
+                publish_close(groups.user(user.pk), closecodes.USER_GONE)
+            if "password" in data:
+                publish_close(groups.user(user.pk), closecodes.TOKEN_INVALID)
+            if old_avatar and old_avatar != user.avatar.name:
+                _delete_file_on_commit(user, old_avatar)
+    except IntegrityError:
+        raise UsernameTaken() from None
+    return user
+
+
+def user_set_active(*, actor: User, users: Iterable[User], active: bool) -> int:
+    """Activate or deactivate several users (admin action) in one UPDATE; deactivated users' sockets
+    close with 4403. An administrator never deactivates themself; only superusers touch superusers."""
+    if not actor.is_staff:
+        raise PermissionDenied("Only administrators may activate or deactivate users.")
+    wanted = [user.pk for user in users]
+    with transaction.atomic():
+        rows = list(
+            User.objects.select_for_update().filter(pk__in=wanted).values_list("pk", "is_active", "is_superuser")
+        )
+        if not actor.is_superuser and any(is_superuser for _, _, is_superuser in rows):
+            raise PermissionDenied(SUPERUSER_ONLY)
+        ids = [pk for pk, is_active, _ in rows if is_active != active and (active or pk != actor.pk)]
+        changed = User.objects.filter(pk__in=ids).update(is_active=active)
+        if not active:
+            for user_id in ids:
+                publish_close(groups.user(user_id), closecodes.USER_GONE)
+    return changed
+
+
+def user_delete(*, actor: User, user: User) -> None:
+    """Delete a user (admins only): their refresh tokens are revoked first, their open sockets are
+    closed with 4403 and their avatar file goes once the deletion commits."""
+    _check_manages(actor=actor, user=user, refusal="Only administrators may delete users.")
+    if user.pk == actor.pk:
+        raise PermissionDenied("Administrators cannot delete their own account here.")
+    user_id, avatar = user.pk, user.avatar.name
+    with transaction.atomic():
+        # Before the row goes: the outstanding tokens lose their link to the user when it is deleted.
+        _revoke_refresh_tokens(user)
+        user.delete()
+        publish_close(groups.user(user_id), closecodes.USER_GONE)
+        if avatar:
+            _delete_file_on_commit(user, avatar)
+
+
+def user_sign_out_everywhere(*, actor: User, user: User) -> int:
+    """Revoke every refresh token of ``user`` and close their sockets; return how many were revoked.
+
+    The user themself, or an administrator who may manage them."""
+    if actor.pk != user.pk:
+        _check_manages(actor=actor, user=user, refusal="Only administrators may sign out other users.")
+    with transaction.atomic():
+        revoked = _revoke_refresh_tokens(user)
+        publish_close(groups.user(user.pk), closecodes.TOKEN_INVALID)
+    return revoked
+
+
+def _check_manages(*, actor: User, user: User, refusal: str) -> None:
+    """Raise PermissionDenied (``refusal`` for non-staff) unless ``actor`` may manage ``user``."""
+    if not actor.is_staff:
+        raise PermissionDenied(refusal)
+    if not user_can_manage(actor=actor, user=user):
+        raise PermissionDenied(SUPERUSER_ONLY)
+
+
+def _apply_changes(*, actor: User, user: User, data: dict[str, Any]) -> None:
+    """Set the requested fields on ``user`` (not saved); permissions were checked by the caller."""
     for field in (*PROFILE_FIELDS, *ADMIN_FIELDS):
         if field in data:
             setattr(user, field, data[field])
@@ -106,56 +195,30 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
         _change_password(actor=actor, user=user, new=data["password"], current=data.get("current_password"))
     if "avatar" in data:
         user.avatar = data["avatar"] or ""
-    user.full_clean(validate_unique=False, validate_constraints=False)
-    try:
-        with transaction.atomic():
-            user.save()
-            if was_active and not user.is_active:
-                publish_close(groups.user(user.pk), CLOSE_USER_GONE)
-    except IntegrityError:
-        raise UsernameTaken() from None
-    return user
 
 
-def user_set_active(*, actor: User, users: list[User], active: bool) -> int:
-    """Activate or deactivate several users (admin action); deactivated users' sockets close with 4403."""
-    if not actor.is_staff:
-        raise PermissionDenied("Only administrators may activate or deactivate users.")
-    changed = 0
-    with transaction.atomic():
-        for user in users:
-            if user.is_active == active or (user.pk == actor.pk and not active):
-                continue
-            User.objects.filter(pk=user.pk).update(is_active=active)
-            changed += 1
-            if not active:
-                publish_close(groups.user(user.pk), CLOSE_USER_GONE)
-    return changed
-
-
-def user_delete(*, actor: User, user: User) -> None:
-    """Delete a user (admins only); their open sockets are closed with 4403."""
-    if not actor.is_staff:
-        raise PermissionDenied("Only administrators may delete users.")
-    if user.pk == actor.pk:
-        raise PermissionDenied("Administrators cannot delete their own account here.")
-    user_id = user.pk
-    with transaction.atomic():
-        user.delete()
-        publish_close(groups.user(user_id), CLOSE_USER_GONE)
-
-
-def user_sign_out_everywhere(*, user: User) -> int:
-    """Revoke every refresh token of ``user`` and close their sockets; return how many were revoked."""
+def _revoke_refresh_tokens(user: User) -> int:
+    """Blacklist every outstanding refresh token of ``user``; return how many."""
     from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-    with transaction.atomic():
-        live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
-        revoked = BlacklistedToken.objects.bulk_create(
-            [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
-        )
-        publish_close(groups.user(user.pk), CLOSE_TOKEN_INVALID)
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
+    )
     return len(revoked)
+
+
+def _delete_file_on_commit(user: User, name: str) -> None:
+    """Remove a stored file of ``user`` (a replaced or removed avatar) once the transaction commits."""
+    transaction.on_commit(partial(_delete_stored_file, user.avatar.storage, name))
+
+
+def _delete_stored_file(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:
+        # A file left behind costs disk space only; the user's change has already been committed.
+        logger.warning("Could not delete the replaced file %s", name, exc_info=True)
 
 
 def _flags(is_active: bool | None, is_staff: bool | None, is_superuser: bool | None) -> dict[str, bool]:
@@ -183,7 +246,9 @@ def _validate_password(password: str, user: User) -> None:
 
 
 def _change_password(*, actor: User, user: User, new: str, current: str | None) -> None:
-    if actor.pk == user.pk and not actor.is_staff and not user.check_password(current or ""):
+    # Everyone, administrators included, proves their current password to change their own: a stolen
+    # access token must not be enough to take the account over. Admins reset others' without it.
+    if actor.pk == user.pk and not user.check_password(current or ""):
         raise ValidationError({"current_password": ["Your current password is required and was not correct."]})
     _validate_password(new, user)
     user.set_password(new)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -19,6 +23,15 @@ ERRORS = {
     401: OpenApiResponse(description="{detail, code}: missing or invalid token"),
     403: OpenApiResponse(description="{detail, code}: not allowed"),
     404: OpenApiResponse(description="{detail, code}: no such user"),
+}
+# Served types follow the stored suffix (the API names avatars by their decoded format); anything else,
+# such as a file an operator uploaded in the admin, goes out as opaque bytes.
+AVATAR_CONTENT_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
 }
 
 
@@ -115,6 +128,18 @@ class UserViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        summary="A user's avatar image (404 when they have none)",
+        responses={
+            (200, "image/*"): OpenApiTypes.BINARY,
+            401: ERRORS[401],
+            404: OpenApiResponse(description="{detail, code}: no such user, or no avatar"),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="avatar")
+    def avatar(self, request: Request, pk: str) -> FileResponse:
+        return avatar_response(selectors.user_avatar_get(actor=request.user, user_id=int(pk)))
+
+    @extend_schema(
         methods=["GET"],
         summary="The caller's configuration (profile and preferences)",
         responses={200: ConfigurationSerializer, 401: ERRORS[401]},
@@ -136,3 +161,18 @@ class UserViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         user = services.user_update(actor=request.user, user=user, data=dict(serializer.validated_data))
         return Response(output_serializer(user, context={"request": request}).data)
+
+
+def avatar_response(avatar: FieldFile) -> FileResponse:
+    """An avatar as an image no browser runs or sniffs, cached by the viewer only; AvatarNotFound when
+    the file is missing on disk."""
+    try:
+        stored = avatar.open("rb")
+    except FileNotFoundError:
+        raise selectors.AvatarNotFound() from None
+    content_type = AVATAR_CONTENT_TYPES.get(PurePath(avatar.name).suffix.lower(), "application/octet-stream")
+    response = FileResponse(stored, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

@@ -32,6 +32,7 @@ from messaging.views.files import FileUploadView
 from messaging.views.messages import MessageListView
 from realtime.views import ConnectedClientsView, ConnectedUsersView
 from users import selectors, services
+from users.authentication import BearerTokenAuthentication, CookieTokenAuthentication, OidcBearerAuthentication
 from users.serializers import UserCreateSerializer, UserSerializer, UserUpdateSerializer
 from users.throttles import SignupThrottle
 from users.views import SignupOpenOrAdmin
@@ -247,6 +248,14 @@ class LegacyUploadView(FileUploadView):
 
 
 class LegacyUserInfoView(APIView):
+    """``GET /v1/user-info``: the claims of the token the request authenticated with.
+
+    Token authentication only: a session (an administrator signed in to /admin/) has no claims to
+    show, so such a request is unauthenticated here (401).
+    """
+
+    authentication_classes = [OidcBearerAuthentication, BearerTokenAuthentication, CookieTokenAuthentication]
+
     @legacy(
         "legacy_user_info",
         "back_chat: the claims of the caller's validated access token (use GET /api/v1/users/me/)",

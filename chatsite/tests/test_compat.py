@@ -488,6 +488,17 @@ def test_user_info_without_a_valid_token_is_401(authorization):
     assert response["Content-Type"] == "application/json"
 
 
+def test_user_info_with_an_admin_session_is_401_not_500(client, staff_user):
+    # Signed in to /admin/: the request is authenticated, but by no token, so there are no claims.
+    client.force_login(staff_user)
+
+    response = client.get("/v1/user-info")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
 # --- GET /v1/connected-users, GET /ws/connected_users --------------------------------------------------------
 
 

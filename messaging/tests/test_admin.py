@@ -1,8 +1,11 @@
+import json
+import os
+
 import pytest
 
-from messaging.models import Message
+from messaging.models import Message, Room
 from messaging.services import files_upload
-from messaging.tests.factories import general, png, send
+from messaging.tests.factories import general, make_room, png, send
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +74,87 @@ def test_non_staff_cannot_use_the_admin_download(client, user):
     response = client.get(f"/admin/messaging/attachment/{attachment.pk}/download/")
 
     assert response.status_code == 302  # to the admin login
+
+
+# --- Writes go through the services, so sockets are told ------------------------------------------
+
+
+def purges(events) -> list[dict]:
+    frames = [json.loads(event["frame"]) for event in events if "frame" in event]
+    return [frame for frame in frames if frame["type"] == "messages_purged"]
+
+
+def test_messages_cannot_be_edited_in_the_admin(admin_client, user):
+    message = send(user, "as sent")
+
+    page = admin_client.get(f"/admin/messaging/message/{message.pk}/change/")
+    edit = admin_client.post(
+        f"/admin/messaging/message/{message.pk}/change/", {"content": "rewritten", "is_deleted": "on"}
+    )
+
+    assert page.status_code == 200
+    assert b'name="content"' not in page.content
+    assert edit.status_code == 403
+    message.refresh_from_db()
+    assert (message.content, message.is_deleted, message.edited_at) == ("as sent", False, None)
+
+
+def test_deleting_a_message_in_the_admin_purges_it_and_tells_the_sockets(admin_client, user, events):
+    keep, gone = send(user, "keep"), send(user, "gone")
+    events.clear()
+
+    response = admin_client.post(f"/admin/messaging/message/{gone.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert list(Message.objects.values_list("pk", flat=True)) == [keep.pk]
+    assert purges(events) == [{"type": "messages_purged", "room": "general"}]
+
+
+def test_bulk_deleting_messages_in_the_admin_goes_through_the_purge(admin_client, user, events):
+    messages = [send(user, "one"), send(user, "two")]
+    events.clear()
+
+    admin_client.post(
+        "/admin/messaging/message/",
+        {"action": "delete_selected", "post": "yes", "_selected_action": [m.pk for m in messages]},
+    )
+
+    assert not Message.objects.exists()
+    assert purges(events) == [{"type": "messages_purged", "room": "general"}]
+
+
+def test_deleting_a_room_in_the_admin_purges_its_messages_first(admin_client, user, events):
+    room = make_room(slug="doomed")
+    send(user, "x", room=room)
+    events.clear()
+
+    response = admin_client.post(f"/admin/messaging/room/{room.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not Room.objects.filter(slug="doomed").exists()
+    assert purges(events) == [{"type": "messages_purged", "room": "doomed"}]
+
+
+def test_memberships_are_read_only_in_the_admin(admin_client, user, other_user):
+    room = make_room(kind=Room.Kind.PRIVATE, members=(user, other_user))
+
+    page = admin_client.get(f"/admin/messaging/room/{room.pk}/change/")
+
+    assert page.status_code == 200
+    assert b"membership changes go through the API" in page.content
+    assert b'name="memberships-0-role"' not in page.content
+    assert b'name="memberships-0-DELETE"' not in page.content
+    assert b'name="memberships-MAX_NUM_FORMS" value="0"' in page.content  # no row can be added
+    assert b"alice" in page.content
+
+
+def test_the_admin_download_is_sandboxed_and_a_missing_file_is_404(admin_client, user):
+    attachment = files_upload(uploader=user, uploads=[png("pic.png")])[0]
+
+    present = admin_client.get(f"/admin/messaging/attachment/{attachment.pk}/download/")
+    os.remove(attachment.file.path)
+    missing = admin_client.get(f"/admin/messaging/attachment/{attachment.pk}/download/")
+
+    assert present["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert present["X-Content-Type-Options"] == "nosniff"
+    assert missing.status_code == 404

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from chatsite.errors import PayloadTooLarge
 from messaging import events, selectors, services
+from messaging.models import Attachment
 from messaging.serializers import UploadResponseSerializer
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,26 @@ def _declared_length(request: Request) -> int:
         return 0
 
 
+def attachment_response(attachment: Attachment) -> FileResponse:
+    """The stored bytes of ``attachment`` as a download no browser renders or sniffs (the API's and the
+    admin's); AttachmentNotFound when the row's file is missing on disk."""
+    try:
+        stored = attachment.file.open("rb")
+    except FileNotFoundError:
+        logger.error("Attachment %s has a row but no file on disk (%s)", attachment.pk, attachment.file.name)
+        raise selectors.AttachmentNotFound() from None
+    response = FileResponse(
+        stored,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 class FileDownloadView(APIView):
     @extend_schema(
         summary="Download a file (its uploader, or readers of a room where it is attached)",
@@ -68,18 +89,4 @@ class FileDownloadView(APIView):
     )
     def get(self, request: Request, file_id: int) -> FileResponse:
         attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=file_id)
-        try:
-            stored = attachment.file.open("rb")
-        except FileNotFoundError:
-            logger.error("Attachment %s has a row but no file on disk (%s)", attachment.pk, attachment.file.name)
-            raise selectors.AttachmentNotFound() from None
-        response = FileResponse(
-            stored,
-            as_attachment=True,
-            filename=attachment.original_name,
-            content_type=attachment.content_type,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
+        return attachment_response(attachment)

@@ -221,3 +221,44 @@ def test_an_admin_signed_in_to_the_admin_site_can_use_the_browsable_api(staff_us
     assert page.status_code == 200
     assert b"Django REST framework" in page.content
     assert write.status_code == 403  # a session-authenticated write still needs the CSRF token
+
+
+@pytest.mark.parametrize("path", [TOKEN, REFRESH, VERIFY, LOGOUT])
+@pytest.mark.parametrize("encoding", ["multipart", "urlencoded"])
+def test_auth_endpoints_refuse_form_posts(user, path, encoding):
+    # A cross-site HTML form can send these without a preflight: login CSRF must not work.
+    from urllib.parse import urlencode
+
+    body = {"username": "alice", "password": PASSWORD, "refresh": str(refresh_for(user)), "token": "x"}
+    client = APIClient()
+    if encoding == "multipart":
+        response = client.post(path, body, format="multipart")
+    else:
+        response = client.post(path, urlencode(body), content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+    assert "access_token" not in response.cookies
+    assert "refresh_token" not in response.cookies
+
+
+def test_refreshing_a_deleted_users_token_is_401_not_500(anon_client):
+    ghost = make_user("ghost")
+    refresh = str(refresh_for(ghost))
+    ghost.delete()  # not through the service, which would also have blacklisted the token
+
+    response = anon_client.post(REFRESH, {"refresh": refresh}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_a_user_deleted_through_the_api_cannot_refresh(anon_client, admin_api, other_user):
+    refresh = str(refresh_for(other_user))
+
+    admin_api.delete(f"/api/v1/users/{other_user.pk}/")
+    response = anon_client.post(REFRESH, {"refresh": refresh}, format="json")
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+    assert "blacklisted" in response.json()["detail"]

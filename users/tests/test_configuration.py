@@ -100,3 +100,30 @@ def test_a_deleted_users_token_is_refused(client_for):
 
     assert response.status_code == 401
     assert response.json()["code"] == "user_not_found"
+
+
+@pytest.mark.parametrize(
+    "timezone",
+    [
+        "America",  # a directory of the tz database: IsADirectoryError
+        "Europe/",
+        "../etc",
+        "/etc/passwd",
+        "Europe//Madrid",
+        "",
+        ".",
+        "zone.tab",  # a file of the database that is not a zone
+        "nul\x00byte",
+        "Europe/Madrid/x",
+        "x" * 64,
+        "x" * 65,
+        "x" * 10_000,
+    ],
+)
+def test_odd_time_zone_keys_are_a_400_field_error(api, user, timezone):
+    response = api.patch(ME, {"preferences": {"timezone": timezone}}, format="json")
+
+    assert response.status_code == 400
+    assert "timezone" in response.json()["preferences"][0]
+    user.refresh_from_db()
+    assert user.preferences["timezone"] == "UTC"

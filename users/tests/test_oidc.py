@@ -281,9 +281,10 @@ def test_a_concurrent_first_sign_in_reuses_the_identity_it_created(provider, mon
 
     monkeypatch.setattr(oidc, "_find_identity", find_after_losing_the_race)
 
-    user = oidc.oidc_user_for_token(provider_token())
+    login = oidc.oidc_authenticate(provider_token())
 
-    assert user == winner
+    assert login is not None
+    assert login.user == winner
     assert len(calls) == 2
     assert set(User.objects.values_list("username", flat=True)) == {"winner"}
 
@@ -295,7 +296,7 @@ def test_an_integrity_error_on_the_identity_rolls_back_the_new_user(provider, mo
     monkeypatch.setattr(ExternalIdentity.objects, "create", collide)
 
     with pytest.raises(oidc.OidcAuthenticationFailed):
-        oidc.oidc_user_for_token(provider_token())
+        oidc.oidc_authenticate(provider_token())
 
     assert not User.objects.exists()
 
@@ -339,10 +340,10 @@ def test_invalid_tokens_are_401_json(provider, make_token, detail):
 
 
 def test_tokens_for_our_issuer_raise_and_others_are_not_ours(provider):
-    assert oidc.oidc_user_for_token("not.a.jwt") is None
-    assert oidc.oidc_user_for_token(provider_token(iss="https://elsewhere.test")) is None
+    assert oidc.oidc_authenticate("not.a.jwt") is None
+    assert oidc.oidc_authenticate(provider_token(iss="https://elsewhere.test")) is None
     with pytest.raises(oidc.OidcTokenInvalid) as refused:
-        oidc.oidc_user_for_token(unsigned_token("none"))
+        oidc.oidc_authenticate(unsigned_token("none"))
     assert refused.value.code == "token_not_valid"
     assert refused.value.http_status == 401
 
@@ -464,7 +465,7 @@ def test_with_oidc_disabled_provider_tokens_are_refused_and_local_tokens_work(se
     assert_refused(bearer(provider_token()).get(ME))
     assert api.get(ME).status_code == 200
     assert jwks.fetches == 0
-    assert oidc.oidc_user_for_token(provider_token()) is None
+    assert oidc.oidc_authenticate(provider_token()) is None
 
 
 def test_missing_credentials_still_answer_401(provider):

@@ -147,3 +147,17 @@ def test_only_admins_delete_users_and_their_sockets_are_closed(api, admin_api, o
 
 def test_an_admin_cannot_delete_themself(admin_api, staff_user):
     assert admin_api.delete(f"/api/v1/users/{staff_user.pk}/").status_code == 403
+
+
+def test_staff_cannot_take_over_a_superuser(client_for, staff_user):
+    moderator = client_for(make_user("mod", is_staff=True))
+
+    password = moderator.patch(f"/api/v1/users/{staff_user.pk}/", {"password": "a-new-long-passphrase"})
+    email = moderator.patch(f"/api/v1/users/{staff_user.pk}/", {"email": "mine@example.com"})
+    delete = moderator.delete(f"/api/v1/users/{staff_user.pk}/")
+
+    assert [password.status_code, email.status_code, delete.status_code] == [403, 403, 403]
+    assert password.json()["code"] == "permission_denied"
+    staff_user.refresh_from_db()
+    assert staff_user.check_password(PASSWORD)
+    assert staff_user.email == ""
