@@ -221,6 +221,9 @@ REST_FRAMEWORK = {
         "upload": env_str("CHAT_UPLOAD_RATE", "60/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Throttles identify clients by REMOTE_ADDR, never by a client-supplied X-Forwarded-For: behind the
+    # bundled proxy, daphne --proxy-headers already puts the real address there.
+    "NUM_PROXIES": 0,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

@@ -170,7 +170,3 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
-
-    @property
-    def is_read(self) -> bool:
-        return self.read_at is not None

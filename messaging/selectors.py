@@ -60,6 +60,13 @@ def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | Non
     raise RoomNotFound()
 
 
+def room_writable(*, user_id: int, room: Room) -> bool:
+    """Whether an active user may write ``room`` now, in one query (read fresh, not from a cached user)."""
+    if room.is_public:
+        return User.objects.filter(pk=user_id, is_active=True).exists()
+    return Membership.objects.filter(room=room, user_id=user_id, user__is_active=True).exists()
+
+
 def membership_get(*, user: User, room: Room) -> Membership | None:
     return Membership.objects.filter(room=room, user=user).first()
 
@@ -182,10 +189,6 @@ def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Noti
     if unread_only:
         notifications = notifications.filter(read_at__isnull=True)
     return notifications
-
-
-def notification_unread_count(*, user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
 def attachment_get_for_user(*, user: User, attachment_id: int) -> Attachment:

@@ -7,9 +7,9 @@ from django.conf import settings
 from rest_framework import serializers
 
 from chatsite.fields import StrictCharField
+from chatsite.validation import MAX_DATABASE_ID
 from messaging import events
 from messaging.models import Membership, Message, Notification, Room
-from messaging.services.notifications import MAX_ID
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -78,7 +78,7 @@ class MessageCreateSerializer(serializers.Serializer):
     room = serializers.SlugField(max_length=64, required=False)
     client_id = StrictCharField(max_length=64, required=False, allow_blank=True, allow_null=True)
     attachments = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=10
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID), required=False, max_length=10
     )
     reply_to = serializers.IntegerField(min_value=1, required=False, allow_null=True)
 
@@ -161,7 +161,7 @@ class NotificationQuerySerializer(serializers.Serializer):
 
 class NotificationReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID), required=False, max_length=1000
     )
     all = serializers.BooleanField(required=False, default=False)
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from typing import Any
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -21,7 +20,7 @@ from django.conf import settings
 from chatsite.errors import ApplicationError
 from messaging import events, selectors, services
 from messaging.models import Room
-from realtime import groups, presence, protocol
+from realtime import closecodes, groups, lookups, presence, protocol
 from realtime.hub import Hub, get_hub
 from realtime.middleware import USER_GONE
 from realtime.protocol import ProtocolError
@@ -30,12 +29,6 @@ from realtime.ratelimit import FloodGuard, Interval, TokenBucket
 from realtime.wire import daphne_protocol
 
 logger = logging.getLogger(__name__)
-
-CLOSE_TOKEN_INVALID = 4401
-CLOSE_USER_GONE = 4403
-CLOSE_ROOM_UNREADABLE = 4404
-CLOSE_FLOODING = 4429
-CLOSE_TOO_SLOW = 1013  # "try again later": reconnect with last_seq once the backlog is gone
 
 
 class ChatSocket(AsyncWebsocketConsumer):
@@ -68,7 +61,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         failure = self.scope.get("auth_failure")
         if failure or user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_USER_GONE if failure in USER_GONE else CLOSE_TOKEN_INVALID)
+            await self.close(code=closecodes.USER_GONE if failure in USER_GONE else closecodes.TOKEN_INVALID)
             return
         self.user = user
         self.user_id, self.username, self.display_name = user.pk, user.username, user.display_name
@@ -79,7 +72,14 @@ class ChatSocket(AsyncWebsocketConsumer):
         )
         self.hub = await get_hub()
         self.wire = daphne_protocol(self.base_send)
-        if await self.open():
+        try:
+            opened = await self.open()
+        except Exception:
+            logger.exception("Could not open a %s socket", self.kind)
+            await self.hub.unregister(self)  # it may already follow a room
+            await self.close(code=1011)
+            return
+        if opened:
             await self.hub.register(self)
             self.registered = True
             self._close_when_token_expires()
@@ -102,7 +102,7 @@ class ChatSocket(AsyncWebsocketConsumer):
             return
         if not self.guard.admit():
             if self.guard.flooding:
-                await self.close(code=CLOSE_FLOODING)
+                await self.close(code=closecodes.FLOODING)
             else:
                 await self.send_frame(protocol.error("rate_limited", "Too many frames; slow down."))
             return
@@ -142,7 +142,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         if not self.closing_slow:
             self.closing_slow = True
             logger.info("Closing a socket of user %s that fell too far behind", self.user_id)
-            asyncio.get_running_loop().create_task(self.close(code=CLOSE_TOO_SLOW))
+            asyncio.get_running_loop().create_task(self.close(code=closecodes.TOO_SLOW))
 
     async def close_with(self, code: int) -> None:
         await self.close(code=code)
@@ -153,15 +153,7 @@ class ChatSocket(AsyncWebsocketConsumer):
             return
         loop = asyncio.get_running_loop()
         delay = max(0.0, expires_at - time.time())
-        self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=CLOSE_TOKEN_INVALID)))
-
-
-def query_params(scope: dict[str, Any]) -> dict[str, str]:
-    try:
-        parsed = parse_qs(scope.get("query_string", b"").decode("ascii"))
-    except UnicodeDecodeError:
-        return {}
-    return {key: values[0] for key, values in parsed.items()}
+        self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=closecodes.TOKEN_INVALID)))
 
 
 class MessagesConsumer(ChatSocket):
@@ -170,10 +162,10 @@ class MessagesConsumer(ChatSocket):
     kind = "messages"
 
     async def open(self) -> bool:
-        params = query_params(self.scope)
-        room = await readable_room(self.user, params.get("room") or "general")
+        params = protocol.query_params(self.scope)
+        room = await lookups.readable_room(self.user, params.get("room") or "general")
         if room is None:
-            await self.close(code=CLOSE_ROOM_UNREADABLE)
+            await self.close(code=closecodes.ROOM_UNREADABLE)
             return False
         self.room, self.room_id = room, room.pk
         self.typing_interval = Interval(settings.CHAT_TYPING_INTERVAL)
@@ -181,9 +173,11 @@ class MessagesConsumer(ChatSocket):
         # Live frames wait while the replay is read, so the client sees history, then what followed.
         self.buffer: list[str] | None = []
         start = await self.hub.follow(self, room_id=room.pk, slug=room.slug)
-        if last_seq is not None and last_seq < start:
-            await self.send_frame(await _replay(room, last_seq, start))
-        elif params.get("last_seq") not in (None, "") and last_seq is None:
+        if last_seq is not None:
+            # Always answered (empty when nothing was missed), so a client knows it is live.
+            replay = await _replay(room, last_seq, start) if last_seq < start else protocol.history([])
+            await self.send_frame(replay)
+        elif params.get("last_seq") not in (None, ""):
             await self.send_frame(protocol.error("invalid_field", "last_seq must be a non-negative integer."))
         buffered, self.buffer = self.buffer, None
         for frame in buffered:
@@ -204,7 +198,9 @@ class MessagesConsumer(ChatSocket):
         if isinstance(command, protocol.Typing):
             if self.typing_interval.ready():
                 typing = protocol.typing(user_id=self.user_id, username=self.username)
-                publish_frame_now(groups.room(self.room_id), typing, audience="messages", room=self.room_id)
+                publish_frame_now(
+                    groups.room(self.room_id), typing, audience="messages", room=self.room_id, ephemeral=True
+                )
             return
         result = await _send_message(
             sender=self.user,
@@ -249,33 +245,6 @@ def _cursor(value: str | None) -> int | None:
     if value is None or not value.isdigit() or len(value) > 18:
         return None
     return int(value)
-
-
-# Public rooms are readable by every active user, so a burst of connections to one of them (the
-# usual case: everyone in general) need not ask the database each time; kept a few seconds only.
-PUBLIC_ROOM_TTL = 5.0
-_public_rooms: dict[str, tuple[Room, float]] = {}
-
-
-async def readable_room(user: Any, slug: str) -> Room | None:
-    """The room a socket may follow (None: unknown or not readable), public rooms from a short cache."""
-    if len(slug) > 64:
-        return None
-    cached = _public_rooms.get(slug)
-    if cached is not None and cached[1] > time.monotonic() and user.is_active:
-        return cached[0]
-    room = await _readable_room(user, slug)
-    if room is not None and room.is_public:
-        _public_rooms[slug] = (room, time.monotonic() + PUBLIC_ROOM_TTL)
-    return room
-
-
-@database_sync_to_async
-def _readable_room(user: Any, slug: str) -> Room | None:
-    try:
-        return selectors.room_get_for_user(user=user, slug=slug)
-    except selectors.RoomNotFound:
-        return None
 
 
 @database_sync_to_async

@@ -116,26 +116,37 @@ class Hub:
             self._announce(socket, online=True)
 
     async def unregister(self, socket: Socket) -> None:
+        """Forget a socket: its rooms always (even if it failed while opening), presence if registered."""
+        for room_id in list(self.rooms_of.get(socket, ())):
+            await self.unsubscribe(socket, room_id)
+        self.rooms_of.pop(socket, None)
         if socket not in self.sockets:
             return
         self.sockets.discard(socket)
         self.users[socket.user_id].discard(socket)
-        if socket.room_id is not None and socket.kind == "messages":
-            self.following[(socket.user_id, socket.room_id)] -= 1
-        for room_id in self.rooms_of.pop(socket, set()):
-            self.dirty_unread.discard((socket, room_id))
-            stream = self.streams.get(room_id)
-            if stream is None:
-                continue
-            stream.followers.discard(socket)
-            stream.watchers.discard(socket)
-            if stream.empty:
-                await self._drop_stream(stream)
         if not self.users[socket.user_id]:
             del self.users[socket.user_id]
             await self._leave(groups.user(socket.user_id))
         if await self._presence_call(self.presence.remove, client=socket.client, user_id=socket.user_id):
             self._announce(socket, online=False)
+
+    async def unsubscribe(self, socket: Socket, room_id: int) -> None:
+        """Stop delivering a room to a socket (and counting its unread messages for it)."""
+        self.rooms_of.get(socket, set()).discard(room_id)
+        self.dirty_unread.discard((socket, room_id))
+        socket.unread.pop(room_id, None)
+        stream = self.streams.get(room_id)
+        if stream is None:
+            return
+        if socket in stream.followers:
+            stream.followers.discard(socket)
+            key = (socket.user_id, room_id)
+            self.following[key] -= 1
+            if self.following[key] <= 0:
+                del self.following[key]
+        stream.watchers.discard(socket)
+        if stream.empty:
+            await self._drop_stream(stream)
 
     async def follow(self, socket: Socket, *, room_id: int, slug: str) -> int:
         """Subscribe ``socket`` to a room; return the seq after which live delivery starts."""
@@ -187,11 +198,11 @@ class Hub:
     def submit(self, envelope: Envelope) -> None:
         """An event committed in this process (called on the loop): local delivery now, others via the layer."""
         self.inbox.put_nowait(envelope)
-        if self.layer is not None and self.layer_ok:
+        if self.layer is not None:
             try:
                 self.to_layer.put_nowait(envelope)
             except asyncio.QueueFull:
-                logger.warning("Channel layer backlog full: dropping an event (its message is stored)")
+                logger.warning("Channel layer backlog full: dropping an event for other processes")
 
     async def _deliver_loop(self) -> None:
         while True:
@@ -226,11 +237,15 @@ class Hub:
         return sockets if audience == "all" else {s for s in sockets if s.kind == audience}
 
     async def _close(self, group: str, code: int, room_id: int | None) -> None:
+        """Close the sockets of a group; with ``room_id``, only those following that room, and the
+        notification sockets stop counting it (the user may no longer read it)."""
         user_id = groups.user_id_of(group)
         sockets = self.users.get(user_id, set()) if user_id is not None else self.sockets
         for socket in list(sockets):
             if room_id is None or (socket.kind == "messages" and socket.room_id == room_id):
                 await socket.close_with(code)
+            elif socket.kind == "notifications":
+                await self.unsubscribe(socket, room_id)
 
     async def _track(self, user_id: int | None, room_id: int, slug: str) -> None:
         """Start counting a room the user just joined, from its unread count once subscribed."""
@@ -338,11 +353,16 @@ class Hub:
         await self._sync_rooms()
 
     async def _publish_loop(self) -> None:
+        """Forward events to other processes in order, retrying through an outage: messages would also
+        reach them from the database, but closes, edits, deletions and notifications only this way."""
         while True:
             envelope = await self.to_layer.get()
-            if not self.layer_ok:
-                continue  # stored already; other processes catch up from the database
-            await self._layer_call(self.layer.group_send(envelope["group"], envelope))
+            backoff = 0.05
+            while not await self._layer_call(self.layer.group_send(envelope["group"], envelope)):
+                if envelope.get("ephemeral"):
+                    break  # a typing indicator is worthless late
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
 
     # --- periodic work -------------------------------------------------------------------------------
 
@@ -361,8 +381,9 @@ class Hub:
             for socket in list(self.sockets):
                 if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
                     self._announce(socket, online=True)
+        names = await lookups.names_of(beat.offline_user_ids) if beat.offline_user_ids else {}
         for user_id in beat.offline_user_ids:
-            username, display_name = await lookups.names(user_id)
+            username, display_name = names.get(user_id, ("", ""))
             frame = protocol.presence(user_id=user_id, username=username, display_name=display_name, online=False)
             publish_frame_now(groups.everyone(), frame, audience="notifications")
         if self.layer is not None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from channels.db import database_sync_to_async
 
 from messaging import events
 from messaging.models import Room
-from messaging.selectors import messages_after, unread_counts
+from messaging.selectors import RoomNotFound, messages_after, room_get_for_user, unread_counts
 from realtime.publish import encode
 from users.models import User
 
@@ -43,8 +46,43 @@ def unread_count(user_id: int, room_id: int) -> int:
     return unread_counts(user=user, rooms=[Room(pk=room_id)]).get(room_id, 0)
 
 
-@database_sync_to_async
-def names(user_id: int) -> tuple[str, str]:
-    """Username and display name (empty for a user deleted since)."""
+# Public rooms are readable by every active user, so a burst of connections to one of them (the usual
+# case: everyone in general) need not ask the database each time. Only the room's fields are kept, a
+# few seconds, and every socket gets its own Room instance.
+PUBLIC_ROOM_TTL = 5.0
+_public_rooms: dict[str, tuple[dict[str, Any], float]] = {}
+_ROOM_FIELDS = ("id", "slug", "name", "topic", "kind", "created_at")
 
-    return User.objects.filter(pk=user_id).values_list("username", "display_name").first() or ("", "")
+
+async def readable_room(user: User, slug: str) -> Room | None:
+    """The room a socket may follow (None: unknown or not readable), public rooms from a short cache."""
+    if len(slug) > 64:
+        return None
+    cached = _public_rooms.get(slug)
+    if cached is not None and cached[1] > time.monotonic() and user.is_active:
+        return Room(**cached[0])
+    room = await _readable_room(user, slug)
+    if room is not None and room.is_public:
+        fields = {name: getattr(room, name) for name in _ROOM_FIELDS}
+        _public_rooms[slug] = (fields, time.monotonic() + PUBLIC_ROOM_TTL)
+    return room
+
+
+def forget_rooms() -> None:
+    """Empty the cache (tests: room ids do not survive a transactional test's flush)."""
+    _public_rooms.clear()
+
+
+@database_sync_to_async
+def _readable_room(user: User, slug: str) -> Room | None:
+    try:
+        return room_get_for_user(user=user, slug=slug)
+    except RoomNotFound:
+        return None
+
+
+@database_sync_to_async
+def names_of(user_ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Username and display name by id, in one query (users deleted since are absent)."""
+    rows = User.objects.filter(pk__in=user_ids).values_list("pk", "username", "display_name")
+    return {pk: (username, display_name) for pk, username, display_name in rows}

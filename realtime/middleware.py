@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.http.request import split_domain_port, validate_host
 from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from realtime.protocol import query_params
 from users.models import User
 from users.oidc import OidcAuthenticationFailed, oidc_authenticate
 
@@ -78,11 +79,7 @@ def _authenticate(raw_token: str) -> SocketLogin:
 
 def query_token(scope: dict[str, Any]) -> str:
     """The first ``token`` value of the query string (empty when absent or undecodable)."""
-    try:
-        query = scope.get("query_string", b"").decode("ascii")
-    except UnicodeDecodeError:
-        return ""
-    return parse_qs(query).get("token", [""])[0]
+    return query_params(scope).get("token", "")
 
 
 class QueryTokenAuthMiddleware:

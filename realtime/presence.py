@@ -180,6 +180,14 @@ class DatabasePresence:
     def _expiry(self) -> datetime:
         return self._now() + timedelta(seconds=settings.CHAT_PRESENCE_EXPIRY)
 
+    @staticmethod
+    def _lock_user(user_id: int) -> None:
+        """Serialize presence changes of one user, so that concurrent first sockets (or last
+        sockets) on PostgreSQL cannot each see only their own row. (SQLite serializes writers.)"""
+        from users.models import User
+
+        list(User.objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True))
+
     def _live_count(self, user_id: int) -> int:
         from realtime.models import PresenceConnection
 
@@ -191,6 +199,7 @@ class DatabasePresence:
         for _attempt in range(2):
             try:
                 with transaction.atomic():
+                    self._lock_user(user_id)
                     PresenceConnection.objects.create(process_id=self.process_id, client=client, user_id=user_id)
                     return self._live_count(user_id) == 1
             except IntegrityError:
@@ -205,6 +214,7 @@ class DatabasePresence:
         from realtime.models import PresenceConnection
 
         with transaction.atomic():
+            self._lock_user(user_id)
             deleted, _ = PresenceConnection.objects.filter(process_id=self.process_id, client=client).delete()
             return bool(deleted) and self._live_count(user_id) == 0
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from chatsite.validation import encodable
+from messaging.services.messages import MAX_ATTACHMENTS
 
 MAX_CLIENT_ID = 64
-MAX_ATTACHMENTS = 10
 MAX_IDS = 1000
 
 
@@ -117,8 +120,8 @@ def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
 
 def _string(frame: dict[str, Any], name: str, *, required: bool, limit: int | None) -> str:
     value = frame.get(name, None if required else "")
-    if not isinstance(value, str):
-        raise ProtocolError("invalid_field", f"{name} must be a string.")
+    if not isinstance(value, str) or not encodable(value):
+        raise ProtocolError("invalid_field", f"{name} must be a string of valid text.")
     if limit is not None and len(value) > limit:
         raise ProtocolError("too_long", f"{name} is limited to {limit} characters.")
     return value
@@ -128,7 +131,7 @@ def _optional_string(frame: dict[str, Any], name: str, *, limit: int) -> str | N
     value = frame.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > limit:
+    if not isinstance(value, str) or len(value) > limit or not encodable(value):
         raise ProtocolError("invalid_field", f"{name} must be a string of at most {limit} characters.")
     return value
 
@@ -182,3 +185,12 @@ def typing(*, user_id: int, username: str) -> dict[str, Any]:
 def presence(*, user_id: int, username: str, display_name: str, online: bool) -> dict[str, Any]:
     user = {"id": user_id, "username": username, "display_name": display_name}
     return {"type": "presence", "user": user, "status": "online" if online else "offline"}
+
+
+def query_params(scope: dict[str, Any]) -> dict[str, str]:
+    """The first value of each query-string parameter of a socket's scope (empty when undecodable)."""
+    try:
+        parsed = parse_qs(scope.get("query_string", b"").decode("ascii"))
+    except UnicodeDecodeError:
+        return {}
+    return {key: values[0] for key, values in parsed.items()}

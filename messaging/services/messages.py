@@ -15,9 +15,10 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chatsite.errors import InvalidInput
+from chatsite.validation import encodable, is_database_id
 from messaging import events
 from messaging.models import Attachment, Message, Room
-from messaging.selectors import MessageNotFound, message_get_for_user, room_get_for_user
+from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
 from messaging.services import notifications
 from messaging.services.errors import (
     ClientIdReused,
@@ -63,6 +64,10 @@ def message_send(
     attachment_ids = _check_attachment_ids(attachment_ids)
     if room is None:
         room = room_get_for_user(user=sender, slug=room_slug)
+    elif not room_writable(user_id=sender.pk, room=room):
+        # The caller (a socket) checked access when it opened; the user may have been deactivated or
+        # removed from the room since, and the close telling its socket may still be on its way.
+        raise RoomNotFound()
     try:
         with transaction.atomic():
             message = _store(sender, room, content, client_id, attachment_ids, reply_to_id)
@@ -139,37 +144,32 @@ def _check_content(content: object, *, has_attachments: bool) -> str:
     limit = settings.CHAT_MAX_MESSAGE_LENGTH
     if len(content) > limit:
         raise MessageTooLong(f"Messages are limited to {limit} characters; this one has {len(content)}.")
-    if "\x00" in content:
-        raise InvalidInput("content must not contain NUL characters.", code="invalid_field")
+    if "\x00" in content or not encodable(content):
+        raise InvalidInput("content must be text without NUL characters or lone surrogates.", code="invalid_field")
     return content
 
 
 def _check_client_id(client_id: object) -> str:
     if client_id is None:
         return ""
-    if not isinstance(client_id, str) or len(client_id) > 64:
+    if not isinstance(client_id, str) or len(client_id) > 64 or not encodable(client_id):
         raise InvalidClientId()
     return client_id.strip()
 
 
 def _check_attachment_ids(attachment_ids: Sequence[int]) -> list[int]:
     ids = list(attachment_ids)
-    if len(ids) > MAX_ATTACHMENTS or not all(_is_id(i) for i in ids):
+    if len(ids) > MAX_ATTACHMENTS or not all(is_database_id(i) for i in ids):
         raise UnknownAttachment(f"attachments must be a list of at most {MAX_ATTACHMENTS} file ids.")
     if len(set(ids)) != len(ids):
         raise UnknownAttachment("The same file is listed twice.")
     return ids
 
 
-def _is_id(value: object) -> bool:
-    """A positive integer that fits a database id (larger ones would crash the query)."""
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
-
-
 def _check_reply_to(room: Room, reply_to_id: int | None) -> Message | None:
     if reply_to_id is None:
         return None
-    reply_to = Message.objects.filter(room=room, pk=reply_to_id).first() if _is_id(reply_to_id) else None
+    reply_to = Message.objects.filter(room=room, pk=reply_to_id).first() if is_database_id(reply_to_id) else None
     if reply_to is None:
         raise InvalidInput("reply_to must be a message of the same room.", code="invalid_field")
     return reply_to

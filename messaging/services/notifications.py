@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chatsite.errors import InvalidInput, PermissionDenied
+from chatsite.validation import encodable, is_database_id
 from messaging import events
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import users_sharing_a_room
@@ -25,7 +26,6 @@ from users.models import User
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 MAX_RECIPIENTS = 100
 # The largest primary key (a 64-bit signed column): larger numbers would crash the database driver.
-MAX_ID = 2**63 - 1
 MAX_MENTIONS = 20
 PREFERENCE_FOR_KIND = {
     Notification.Kind.MENTION: "mentions",
@@ -125,7 +125,8 @@ def notification_send(
     (administrators only)."""
     title, body = _check_text(title, body)
     if to == "all":
-        if not sender.is_staff:
+        # Read the flag afresh: a socket's user object dates from when it connected.
+        if not User.objects.filter(pk=sender.pk, is_staff=True, is_active=True).exists():
             raise PermissionDenied("Only administrators may notify everyone.")
         recipients: list[User] = list(User.objects.filter(is_active=True).exclude(pk=sender.pk))
     else:
@@ -149,13 +150,15 @@ def _check_text(title: object, body: object) -> tuple[str, str]:
         raise InvalidInput("title must be a non-empty string.", code="invalid_field")
     if not isinstance(body, str):
         raise InvalidInput("body must be a string.", code="invalid_field")
+    if not encodable(title) or not encodable(body):
+        raise InvalidInput("title and body must be valid text (no lone surrogates).", code="invalid_field")
     if len(title) > 200 or len(body) > 2000:
         raise InvalidInput("title is limited to 200 characters and body to 2000.", code="too_long")
     return title.strip(), body
 
 
 def _check_recipients(sender: User, to: object) -> list[User]:
-    valid_list = isinstance(to, list) and all(_is_id(i) for i in to)
+    valid_list = isinstance(to, list) and all(is_database_id(i) for i in to)
     if not valid_list or not to or len(to) > MAX_RECIPIENTS:
         raise InvalidInput(f'to must be "all" or a list of 1 to {MAX_RECIPIENTS} user ids.', code="invalid_field")
     wanted = set(to) - {sender.pk}
@@ -170,13 +173,9 @@ def _check_recipients(sender: User, to: object) -> list[User]:
     return recipients
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
-
-
 def notifications_mark_read(*, user: User, ids: list[int] | None = None, everything: bool = False) -> int:
     """Mark the caller's notifications read (given ids, or all); other devices are told."""
-    if not everything and (not isinstance(ids, list) or not ids or not all(_is_id(i) for i in ids)):
+    if not everything and (not isinstance(ids, list) or not ids or not all(is_database_id(i) for i in ids)):
         raise InvalidInput('Send {"ids": [notification ids]} or {"all": true}.', code="invalid_field")
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if not everything:

@@ -52,20 +52,23 @@ def messages_purge(
     if actor is not None and not actor.is_staff:
         raise PermissionDenied("Only administrators may delete messages in bulk.")
     messages = purge_queryset(room=room, older_than=older_than, ids=ids)
-    rooms = [room] if room else None
-    if ids is not None:
-        rooms = list(Room.objects.filter(messages__in=messages).distinct())
+    # Who is told: the room asked for; the rooms the selection touches; None ("every room") only
+    # when every message goes.
+    rooms: list[Room] | None = [room] if room else None
+    if room is None and (ids is not None or older_than is not None):
+        rooms = list(Room.objects.filter(pk__in=messages.values("room_id")))
     total = messages.count()
     deleted = 0
     while deleted < total or total == 0:
         with transaction.atomic():
-            ids = list(messages.order_by("pk").values_list("pk", flat=True)[:batch_size])
-            if not ids:
+            batch = list(messages.order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not batch:
                 break
-            files = list(Attachment.objects.filter(message_id__in=ids).exclude(file="").values_list("file", flat=True))
-            Message.objects.filter(pk__in=ids).delete()
+            attachments = Attachment.objects.filter(message_id__in=batch).exclude(file="")
+            files = list(attachments.values_list("file", flat=True))
+            Message.objects.filter(pk__in=batch).delete()
             transaction.on_commit(partial(delete_stored_files, files))
-        deleted += len(ids)
+        deleted += len(batch)
         if progress:
             progress(deleted, max(total, deleted))
     if deleted:

@@ -10,11 +10,10 @@ from messaging import events
 from messaging.models import Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts
 from messaging.services.errors import NotRoomManager
-from realtime import groups
+from realtime import closecodes, groups
 from realtime.publish import publish_close, publish_frame, publish_track
 from users.models import User
 
-CLOSE_ROOM_UNREADABLE = 4404
 CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
 
 
@@ -111,7 +110,7 @@ def room_remove_member(*, actor: User, room: Room, user: User) -> None:
         membership.delete()
         if not room.is_public:
             # Whoever leaves a private room stops reading it at once, on every device.
-            publish_close(groups.user(user.pk), CLOSE_ROOM_UNREADABLE, room=room.pk)
+            publish_close(groups.user(user.pk), closecodes.ROOM_UNREADABLE, room=room.pk)
 
 
 def _is_last_owner_with_company(room: Room) -> bool:

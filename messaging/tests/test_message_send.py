@@ -249,3 +249,25 @@ def test_generated_titles_fit_their_column_whatever_the_names(user, other_user):
     title = Notification.objects.get().title
     assert len(title) <= 200
     assert title.endswith("…")
+
+
+def test_a_caller_that_checked_the_room_earlier_is_checked_again(user, other_user):
+    """A socket passes the room it opened; access is checked against the present, not that moment."""
+    from messaging.services import room_remove_member
+
+    private = make_room(kind=Room.Kind.PRIVATE, members=(other_user, user))
+    room_remove_member(actor=user, room=private, user=user)
+
+    with pytest.raises(RoomNotFound):
+        message_send(sender=user, content="still here?", room=private)
+    user.__class__.objects.filter(pk=other_user.pk).update(is_active=False)
+    with pytest.raises(RoomNotFound):
+        message_send(sender=other_user, content="deactivated", room=general())
+    assert Message.objects.count() == 0
+
+
+def test_lone_surrogates_are_refused(user):
+    with pytest.raises(InvalidInput):
+        send(user, "bad \ud800 text")
+    with pytest.raises(InvalidInput):
+        send(user, "ok", client_id="\udfff")

@@ -143,3 +143,16 @@ def test_sockets_are_told(user, events):
     run("--all", "--yes")
 
     assert '{"type":"messages_purged","room":null}' in [e["frame"] for e in events]
+
+
+def test_a_purge_by_age_tells_only_the_rooms_it_touched(user, events):
+    quiet = make_room(slug="quiet")
+    old = send(user, "old")
+    Message.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+    send(user, "recent in quiet", room=quiet)
+    events.clear()
+
+    run("--older-than", "30d", "--yes")
+
+    frames = [e["frame"] for e in events if e["group"].startswith("chat.room.") or e["group"] == "chat.everyone"]
+    assert frames == ['{"type":"messages_purged","room":"general"}']

@@ -31,9 +31,9 @@ async def _fresh_hub(settings, transactional_db):
     settings.CHAT_PRESENCE_HEARTBEAT = 30
     settings.CHAT_HUB_SYNC_INTERVAL = 30
     settings.CHAT_UNREAD_INTERVAL = 0.05
-    from realtime import consumers
+    from realtime import lookups
 
-    consumers._public_rooms.clear()  # room ids do not survive a transactional test's flush
+    lookups.forget_rooms()  # room ids do not survive a transactional test's flush
     yield
     await stop_hub()
     # channels-redis binds a layer's receive state to one event loop; each test runs its own loop.

@@ -29,7 +29,7 @@ from messaging.services import (
 )
 from messaging.services.notifications import MAX_RECIPIENTS, notify_purge
 from messaging.tests.factories import make_room, png, send
-from realtime import asyncapi, consumers, protocol, routing
+from realtime import asyncapi, closecodes, protocol, routing
 from realtime.asyncapi import (
     client_frame_schema,
     document,
@@ -144,7 +144,8 @@ def test_the_documented_limits_are_the_codes():
 
 def test_every_close_code_of_the_code_is_documented():
     description = document()["info"]["description"]
-    codes = {value for name, value in vars(consumers).items() if name.startswith("CLOSE_")} | {1009, 1012}
+    codes = {value for name, value in vars(closecodes).items() if name.isupper()} | {1009, 1012}
+    assert {4401, 4403, 4404, 4429, 1013} <= codes
 
     for code in codes:
         assert f"| {code} |" in description
@@ -180,7 +181,7 @@ def test_every_error_code_the_sockets_can_send_is_documented():
 # --- the frames the code builds --------------------------------------------------------------------------
 
 PAYLOAD_HELPERS = {"timestamp", "user_summary", "attachment_payload", "message_payload", "notification_payload"}
-PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame"}
+PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "query_params"}
 
 
 def public_functions(module) -> set[str]:

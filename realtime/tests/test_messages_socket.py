@@ -119,11 +119,12 @@ async def test_last_seq_beyond_the_replay_limit_asks_for_a_resync(general_room, 
     await alice.disconnect()
 
 
-async def test_an_up_to_date_last_seq_replays_nothing(general_room, user):
+async def test_an_up_to_date_last_seq_gets_an_empty_history(general_room, user):
     await send_async(user, "m")
 
     alice = await open_socket(user=user, last_seq=1)
 
+    assert await alice.frame() == {"type": "history", "messages": []}
     assert await alice.receive_nothing(0.2)
     await alice.disconnect()
 
@@ -304,3 +305,33 @@ async def test_frames_are_serialized_json_objects(general_room, user):
 
     assert isinstance(json.loads(raw), dict)
     await alice.disconnect()
+
+
+async def test_lone_surrogates_in_a_frame_are_an_invalid_field(general_room, user):
+    alice = await open_socket(user=user)
+
+    await alice.send_to(text_data='{"type": "message", "content": "a\\ud800b"}')
+
+    assert (await alice.frame())["code"] == "invalid_field"
+    assert await count_messages() == 0
+    await alice.disconnect()
+
+
+async def test_a_socket_that_fails_while_opening_is_forgotten(general_room, user, monkeypatch):
+    from realtime import consumers
+    from realtime.hub import get_hub
+
+    async def broken(*args):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(consumers, "_replay", broken)
+    client = make_socket(user=user, last_seq=0)
+    await send_async(user, "so that there is something to replay")
+
+    connected, _ = await client.connect()
+
+    assert connected
+    assert await client.closed_with() == 1011
+    hub = await get_hub()
+    assert all(not stream.followers for stream in hub.streams.values())
+    assert hub.following == {}

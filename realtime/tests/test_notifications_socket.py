@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -217,3 +219,29 @@ async def test_notification_frames_are_rate_limited(general_room, user, other_us
     assert codes[:5] == ["ack"] * 5
     assert codes[5:] == ["rate_limited", "rate_limited"]
     await alice.disconnect()
+
+
+async def test_leaving_a_private_room_stops_its_unread_counts(general_room, user, other_user):
+    from messaging.models import Room
+    from messaging.services import room_remove_member
+
+    room = await database_sync_to_async(make_room)(slug="team", kind=Room.Kind.PRIVATE, members=(user, other_user))
+    bob = await open_socket("/ws/notifications/", user=other_user)
+    await frames_of_type(bob, "presence")
+
+    await database_sync_to_async(room_remove_member)(actor=other_user, room=room, user=other_user)
+    await asyncio.sleep(0.2)
+    await send_async(user, "after bob left", room=room)
+
+    assert await bob.receive_nothing(0.4)
+    await bob.disconnect()
+
+
+async def test_a_demoted_admin_cannot_notify_everyone_over_an_open_socket(general_room, staff_user):
+    root = await open_socket("/ws/notifications/", user=staff_user)
+    await database_sync_to_async(type(staff_user).objects.filter(pk=staff_user.pk).update)(is_staff=False)
+
+    await root.send(type="notification", to="all", title="Still admin?")
+
+    assert (await frames_of_type(root, "error"))[0]["code"] == "permission_denied"
+    await root.disconnect()

@@ -1,0 +1,19 @@
+"""Checks of raw values shared by services and protocol parsing."""
+
+from __future__ import annotations
+
+MAX_DATABASE_ID = 2**63 - 1  # a larger integer would make the query itself fail
+
+
+def is_database_id(value: object) -> bool:
+    """A positive integer that can be a primary key (booleans are not integers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_DATABASE_ID
+
+
+def encodable(text: str) -> bool:
+    """False for strings with lone surrogates (valid JSON escapes, but not storable as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
