@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
+from messaging.services.rooms import room_delete
 from messaging.views.files import attachment_response
 
 
@@ -52,14 +53,12 @@ class RoomAdmin(admin.ModelAdmin):
         self.message_user(request, f"Deleted {deleted} message(s).", messages.SUCCESS)
 
     def delete_model(self, request: HttpRequest, obj: Room) -> None:
-        # The purge service first, so the room's sockets are told and its files removed.
-        messages_purge(actor=request.user, room=obj)
-        super().delete_model(request, obj)
+        # Through the service: messages and files purged, the room's sockets closed.
+        room_delete(actor=request.user, room=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         for room in queryset:
-            messages_purge(actor=request.user, room=room)
-        super().delete_queryset(request, queryset)
+            room_delete(actor=request.user, room=room)
 
 
 @admin.register(Message)

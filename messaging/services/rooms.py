@@ -175,3 +175,16 @@ def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Member
             unread_count=remaining,
         )
     return membership
+
+
+def room_delete(*, actor: User, room: Room) -> None:
+    """Delete a room for good (site administrators): its messages and files through the purge, then
+    the room; every socket following it closes with 4404 and stops counting its unread messages."""
+    from messaging.services.purge import messages_purge
+
+    if not actor.is_staff:
+        raise NotRoomManager("Only administrators may delete rooms.")
+    messages_purge(actor=actor, room=room)
+    with transaction.atomic():
+        publish_close(groups.room(room.pk), closecodes.ROOM_UNREADABLE, room=room.pk)
+        room.delete()

@@ -335,3 +335,14 @@ async def test_a_socket_that_fails_while_opening_is_forgotten(general_room, user
     hub = await get_hub()
     assert all(not stream.followers for stream in hub.streams.values())
     assert hub.following == {}
+
+
+async def test_deleting_a_room_closes_its_sockets_with_4404(general_room, user, staff_user):
+    from messaging.services.rooms import room_delete
+
+    room = await make_room_async(slug="doomed")
+    alice = await open_socket(user=user, room="doomed")
+
+    await database_sync_to_async(room_delete)(actor=staff_user, room=room)
+
+    assert await alice.closed_with() == 4404
