@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import procfs, report
+from bench import procfs, profile_report, report
 from bench.loadgen import event_loop_factory
 from bench.rest import RestLoad, rest
 from bench.scenarios import Load, Timing, capacity, connect_burst, fanout
@@ -176,6 +176,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="use a temporary PostgreSQL database on this server instead of SQLite",
     )
     p.add_argument("--output", type=Path, default=PROJECT_DIR / "bench" / "results")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the project's processes with py-spy (bench/requirements-profile.txt); writes the "
+        "tables and profiles.md to <output>/profiles/<time>-<scenarios>/, not latest.md; best with one scenario",
+    )
     args = p.parse_args(argv)
     args.scenarios = list(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
     if unknown := set(args.scenarios) - set(SCENARIOS):
@@ -199,6 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     loadgen_cpus = None if single_core else pin_self(args.loadgen_cpus or None)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    if args.profile:
+        options.profile_dir = args.output / "profiles" / f"{started.replace(':', '')}-{'-'.join(args.scenarios)}"
+        options.profiler_cpus = loadgen_cpus
     prepared: dict[str, Prepared | str] = {}
     try:
         for spec in args.specs:
@@ -228,11 +237,15 @@ def main(argv: list[str] | None = None) -> int:
         },
         "scenarios": scenarios,
     }
-    paths = report.write(results, args.output)
+    # A profiled run is slowed by sampling: its tables go next to its profiles, never over latest.md.
+    output = options.profile_dir or args.output
+    paths = report.write(results, output)
     raw = args.output / "raw" / f"{started.replace(':', '')}.json"
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(report.markdown(results))
+    if options.profile_dir and (summary := profile_report.write_summary(options.profile_dir, results["command"])):
+        paths.append(summary)
     print("wrote " + ", ".join(os.path.relpath(p) for p in paths), file=sys.stderr)
     return 0
 

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,8 @@ class Options:
     redis: Redis = field(default_factory=lambda: Redis("redis://127.0.0.1:6379/0"))
     postgres_url: str | None = None  # e.g. postgres://postgres@127.0.0.1:5432; None = SQLite
     python: str = sys.executable
+    profile_dir: Path | None = None  # sample each project process with py-spy into this directory
+    profiler_cpus: str | None = None  # keep py-spy off the server's core
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Live:
     ports: list[int]
     host: str
     redis: Redis | None
+    profilers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -237,14 +241,48 @@ def start(prepared: Prepared, options: Options) -> Live:
             live.processes.append(process)
             live.ports.append(port)
             _wait_healthy(process, options.host, port, log)
+            if options.profile_dir and spec.kind == "project":
+                live.profilers.append(_start_profiler(process.pid, spec.name, index, options))
     except BaseException:
         stop(live)
         raise
     return live
 
 
+def _start_profiler(pid: int, target: str, index: int, options: Options) -> subprocess.Popen[bytes]:
+    """py-spy attached to a running server, sampling without pausing it (``--nonblocking``).
+
+    Attached after /healthz answers, so start-up (imports, migrations check) is not in the profile;
+    aggregated by function (``--function``) so the report sums a function's lines together.
+    """
+    assert options.profile_dir is not None
+    py_spy = Path(options.python).with_name("py-spy")
+    if not py_spy.exists():
+        raise TargetError(f"--profile needs py-spy: {options.python} -m pip install -r bench/requirements-profile.txt")
+    options.profile_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%H%M%S")
+    output = options.profile_dir / f"{target}-{index}-{stamp}-{pid}.txt"
+    cmd = [str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--function", "--nonblocking"]
+    cmd += ["--rate", "200", "--output", str(output)]
+    if options.profiler_cpus and shutil.which("taskset"):
+        cmd = ["taskset", "-c", options.profiler_cpus, *cmd]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def stop(live: Live) -> None:
-    """SIGTERM, then SIGKILL after 10 s: a stuck server must not outlive the run."""
+    """SIGTERM, then SIGKILL after 10 s: a stuck server must not outlive the run.
+
+    Profilers are interrupted first (SIGINT makes py-spy write its samples), while the server still runs.
+    """
+    for profiler in live.profilers:
+        if profiler.poll() is None:
+            profiler.send_signal(signal.SIGINT)
+    for profiler in live.profilers:
+        try:
+            profiler.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            profiler.kill()
+            profiler.wait()
     for process in live.processes:
         if process.poll() is None:
             process.terminate()
