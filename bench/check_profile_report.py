@@ -26,6 +26,8 @@ def profile(tmp_path: Path) -> Profile:
         f"{LOOP};{READ} 30\n"
         f"{LOOP};{VIEW};{QUERY};{SQLITE} 50\n"
         f"{LOOP};{VIEW};{VIEW} 20\n"  # recursion: counted once per sample
+        f"{LOOP};EpollSelector.select (selectors.py:451) 400\n"  # the loop waiting: idle
+        "_bootstrap (threading.py:1);Condition.wait (threading.py:295) 7\n"
         "a line py-spy never writes\n"
     )
     loaded = Profile()
@@ -36,6 +38,11 @@ def profile(tmp_path: Path) -> Profile:
 def test_lines_are_read_as_stacks_with_counts(profile: Profile) -> None:
     assert profile.samples == 100
     assert profile.stacks[(LOOP, READ)] == 30
+
+
+def test_waits_are_counted_as_idle_and_left_out_of_the_shares(profile: Profile) -> None:
+    assert profile.idle == 407
+    assert not any(stack[-1].startswith(("EpollSelector.select", "Condition.wait")) for stack in profile.stacks)
 
 
 def test_self_time_goes_to_the_innermost_frames_layer(profile: Profile) -> None:
@@ -61,7 +68,7 @@ def test_layers_come_from_the_first_path_component() -> None:
 
 def test_the_summary_leaves_out_frames_on_every_stack(profile: Profile) -> None:
     text = markdown("t", profile)
-    assert "100 samples" in text
+    assert "100 busy samples (407 idle of 507 left out)" in text
     assert f"`{VIEW}` | 70.0" in text
     assert LOOP not in text
 

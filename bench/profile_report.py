@@ -5,7 +5,12 @@ file per process (``function (file.py:line);...;leaf count`` per line); this mod
 tables quoted in the README, so a claim such as "the handshake is mostly Django" comes with its samples.
 Run it alone on any set of files: ``python -m bench.profile_report bench/results/profiles/<run>/*.txt``.
 
-Two views, both as shares of all samples:
+py-spy cannot tell a waiting thread from a running one here (its idle detection does not work in
+``--nonblocking`` mode, and not in our containers either), so samples whose innermost frame is a wait
+(``IDLE_FRAMES``: a thread parked on a lock or a queue, the event loop in ``select``) are counted as idle
+and left out; what remains are the *busy* samples, which is where the CPU went.
+
+Two views, both as shares of the busy samples:
 - *self*, by the package of the innermost frame: where the interpreter actually was;
 - *inclusive*, by function: the share of samples with that function anywhere on the stack, counted once
   per sample even when recursive; it answers "what does everything under X cost".
@@ -37,22 +42,48 @@ LAYERS: dict[str, str] = {
 }
 OTHER_STDLIB = "other stdlib and libraries"
 
+# Innermost frames that mean "waiting", by function and file (the line number is ignored).
+IDLE_FRAMES = frozenset(
+    {
+        ("Condition.wait", "threading.py"),
+        ("Event.wait", "threading.py"),
+        ("Thread._wait_for_tstate_lock", "threading.py"),
+        ("_worker", "concurrent/futures/thread.py"),  # a pool thread blocked on its work queue
+        ("EpollSelector.select", "selectors.py"),
+        ("_PollLikeSelector.select", "selectors.py"),
+        ("SimpleQueue.get", "queue.py"),
+        ("Queue.get", "queue.py"),
+    }
+)
+
 
 @dataclass
 class Profile:
     """Samples of one or more processes, as stacks (root first) with their counts."""
 
     stacks: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    idle: int = 0
 
     @property
     def samples(self) -> int:
+        """Busy samples: the idle ones are not in ``stacks``."""
         return sum(self.stacks.values())
 
     def add_file(self, path: Path) -> None:
         for line in path.read_text(errors="replace").splitlines():
             stack, _, count = line.rpartition(" ")
-            if stack and count.isdigit():
-                self.stacks[tuple(stack.split(";"))] += int(count)
+            if not (stack and count.isdigit()):
+                continue
+            frames = tuple(stack.split(";"))
+            if is_idle(frames[-1]):
+                self.idle += int(count)
+            else:
+                self.stacks[frames] += int(count)
+
+
+def is_idle(frame: str) -> bool:
+    match = _FRAME.match(frame)
+    return bool(match) and (match["function"], match["file"].replace("\\", "/")) in IDLE_FRAMES
 
 
 def frame_file(frame: str) -> str:
@@ -88,10 +119,11 @@ def _as_shares(counts: Counter[str], total: int) -> list[tuple[str, float]]:
 
 def markdown(title: str, profile: Profile, *, top: int = 20) -> str:
     """One target's tables: self time by layer, then the heaviest functions inclusive of their callees."""
-    lines = [f"### {title}", "", f"{profile.samples:,} samples.", ""]
+    total = profile.samples + profile.idle
+    lines = [f"### {title}", "", f"{profile.samples:,} busy samples ({profile.idle:,} idle of {total:,} left out).", ""]
     lines += ["| layer (innermost frame) | self % |", "|---|---:|"]
     lines += [f"| {name} | {share:.1f} |" for name, share in self_by_layer(profile)]
-    # The event loop and the thread pool's run loops are on nearly every stack: they say nothing.
+    # The event loop's and the thread pool's run loops are on nearly every stack: they say nothing.
     noise = {"asyncio + threads (stdlib)"}
     heaviest = [(f, s) for f, s in inclusive_by_function(profile, skip_layers=noise) if s < 99.5][:top]
     lines += ["", "| function (file:first line), heaviest inclusive | inclusive % |", "|---|---:|"]

@@ -62,6 +62,9 @@ class Hub:
         self.streams: dict[int, RoomStream] = {}
         self.users: dict[int, set[Socket]] = defaultdict(set)
         self.sockets: set[Socket] = set()
+        # Broadcasts to one kind of socket (presence to every notification socket) must not scan all
+        # sockets: a burst of N first connections would cost O(N²).
+        self.sockets_by_kind: dict[str, set[Socket]] = defaultdict(set)
         self.following: dict[tuple[int, int], int] = defaultdict(int)  # (user, room) -> message sockets
         self.joined: set[str] = set()
         self.group_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -110,6 +113,7 @@ class Hub:
         first_here = not self.users[socket.user_id]
         self.users[socket.user_id].add(socket)
         self.sockets.add(socket)
+        self.sockets_by_kind[socket.kind].add(socket)
         if first_here:
             await self._join(groups.user(socket.user_id))
         if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
@@ -123,6 +127,7 @@ class Hub:
         if socket not in self.sockets:
             return
         self.sockets.discard(socket)
+        self.sockets_by_kind[socket.kind].discard(socket)
         self.users[socket.user_id].discard(socket)
         if not self.users[socket.user_id]:
             del self.users[socket.user_id]
@@ -232,8 +237,10 @@ class Hub:
 
     def _audience(self, group: str, envelope: Envelope) -> set[Socket]:
         user_id = groups.user_id_of(group)
-        sockets = self.users.get(user_id, set()) if user_id is not None else self.sockets
         audience = envelope.get("audience", "all")
+        if user_id is None:
+            return self.sockets if audience == "all" else self.sockets_by_kind.get(audience, set())
+        sockets = self.users.get(user_id, set())
         return sockets if audience == "all" else {s for s in sockets if s.kind == audience}
 
     async def _close(self, group: str, code: int, room_id: int | None) -> None:

@@ -61,6 +61,19 @@ def test_the_list_is_paginated(api, user):
     assert first["count"] == 5
 
 
+@pytest.mark.parametrize("count", [3, 40])
+def test_a_page_runs_a_fixed_number_of_queries_whatever_its_size(api, user, count, django_assert_num_queries):
+    for i in range(count):
+        make_notification(user, f"n{i}", read=bool(i % 2))
+    api.get(URL)  # warm the token path (last_login etc.)
+
+    # authentication (user row), page count, page rows
+    with django_assert_num_queries(3):
+        body = api.get(URL, {"page_size": 50}).json()
+
+    assert len(body["results"]) == count
+
+
 @pytest.mark.parametrize("flag", ["1", "true"])
 def test_unread_only(api, user, flag):
     unread = make_notification(user, "unread")

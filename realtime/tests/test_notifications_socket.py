@@ -131,6 +131,33 @@ async def test_presence_goes_out_on_first_open_and_last_close_only(general_room,
     await watcher.disconnect()
 
 
+async def test_presence_reaches_notification_sockets_only_and_forgets_closed_ones(general_room, user, other_user):
+    from realtime.hub import get_hub
+
+    watcher = await open_socket("/ws/notifications/", user=user)
+    await frames_of_type(watcher, "presence")  # the user's own first socket
+    chat = await open_socket(user=user)
+    bob = await open_socket("/ws/notifications/", user=other_user)
+
+    (online,) = await frames_of_type(watcher, "presence")
+    assert online["user"]["id"] == other_user.pk
+    assert await chat.receive_nothing(0.2)
+
+    hub = await get_hub()
+    assert len(hub.sockets_by_kind["notifications"]) == 2
+    await bob.disconnect()
+    (offline,) = await frames_of_type(watcher, "presence")
+    assert offline["status"] == "offline"
+    assert len(hub.sockets_by_kind["notifications"]) == 1
+    await watcher.disconnect()
+    await chat.disconnect()
+    for _ in range(200):
+        if not hub.sockets:
+            break
+        await asyncio.sleep(0.01)
+    assert not any(hub.sockets_by_kind.values())
+
+
 async def test_a_user_can_notify_someone_they_share_a_room_with(general_room, user, other_user):
     alice = await open_socket("/ws/notifications/", user=user)
     bob = await open_socket("/ws/notifications/", user=other_user)
