@@ -44,11 +44,14 @@ def message_payload(
 ) -> dict[str, Any]:
     """A message as every client sees it; a deleted message keeps its place (seq) but not its content.
 
-    ``attachments`` spares a query when the caller already holds them (the send path).
+    ``attachments`` spares a query when the caller already holds them (the send path); so does a
+    ``prefetched_attachments`` list left on the message by the history selectors.
     """
     deleted = message.is_deleted
     if attachments is None and not deleted:
-        attachments = list(message.attachments.all())
+        attachments = getattr(message, "prefetched_attachments", None)
+        if attachments is None:
+            attachments = list(message.attachments.all())
     return {
         "id": message.pk,
         "seq": message.seq,
