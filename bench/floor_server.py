@@ -1,10 +1,12 @@
 """The daphne floor: back_chat's broadcast as a bare ASGI application (no Django, no Channels) on daphne.
 
 Same frames as bench/baseline_server.py, so the load generator drives it alike. It shows what daphne
-(Twisted + autobahn) itself costs per delivery and per connection on this machine: the project can
-approach this figure, never beat it, since it is served by daphne too.
+(Twisted + autobahn) itself costs per delivery and per connection on this machine. Through ASGI the
+project can approach this figure, never beat it, since it is served by daphne too; it beats it at
+fan-out only because it writes broadcast frames straight to the connections, around ASGI.
 
-Run: ``daphne -p 8100 bench.floor_server:application``.
+Run: ``daphne -e tcp:port=8100:backlog=1024 bench.floor_server:application`` (the bench gives it the
+listen backlog that chatsite.serve gives the project).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ REST_MESSAGES = "/api/v1/messages/"  # the baseline serves the project's path to
 LONG_LIFETIME = "12h"  # access tokens must outlive the whole run
 _START_TIMEOUT = 60.0
 _OWN_ENV_PREFIXES = ("DJANGO_", "CHAT_", "DATABASE_")
+FLOOR_BACKLOG = 1024  # chatsite.serve's default CHAT_LISTEN_BACKLOG
 
 
 class TargetError(RuntimeError):
@@ -190,7 +191,9 @@ def _command(spec: TargetSpec, options: Options, port: int) -> list[str]:
         app = ["-m", "uvicorn", "bench.baseline_server:app", "--log-level", "warning", "--no-access-log"]
         cmd = [options.python, *app, "--host", options.host, "--port", str(port)]
     elif spec.kind == "floor":
-        cmd = [options.python, "-m", "daphne", "-b", options.host, "-p", str(port), "bench.floor_server:application"]
+        # The same listen backlog as chatsite.serve gives the project (daphne's own default is 50).
+        endpoint = f"tcp:port={port}:interface={options.host}:backlog={FLOOR_BACKLOG}"
+        cmd = [options.python, "-m", "daphne", "-e", endpoint, "bench.floor_server:application"]
     else:
         cmd = [options.python, "-m", "chatsite.serve", "-b", options.host, "-p", str(port)]
     if options.server_cpus and shutil.which("taskset"):

@@ -1,20 +1,27 @@
 """Serve the project with daphne, the way `make run` and the Docker image do.
 
-Two things daphne's own command line cannot be told: its access log writes request paths with their
+Two things daphne's own command line cannot be told. Its access log writes request paths with their
 query strings, and WebSocket clients put the access token in the query string; so this entry point
-installs an access log that redacts tokens, then hands over to daphne's CLI unchanged.
+installs an access log that redacts tokens. And it listens with Twisted's default backlog of 50
+pending connections: when more clients connect at once (every client of a restarted replica
+reconnecting), the kernel drops their SYNs and they retry a second later; so the TCP endpoints that
+``-b``/``-p`` describe get ``CHAT_LISTEN_BACKLOG`` (default 1024, capped by the kernel's somaxconn).
+Then it hands over to daphne's CLI unchanged.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 from daphne import cli
 from daphne.access import AccessLogGenerator
+from daphne.endpoints import build_endpoint_description_strings
 
 from chatsite.log_filters import redact
 
 APPLICATION = "chatsite.asgi:application"
+DEFAULT_BACKLOG = 1024
 
 
 class RedactingAccessLog(AccessLogGenerator):
@@ -24,11 +31,32 @@ class RedactingAccessLog(AccessLogGenerator):
         super().write_entry(host, date, redact(request), status, length, ident, user)
 
 
+def listen_backlog() -> int:
+    value = os.environ.get("CHAT_LISTEN_BACKLOG", "").strip()
+    if not value:
+        return DEFAULT_BACKLOG
+    if not value.isdigit() or int(value) < 1:
+        raise SystemExit(f"CHAT_LISTEN_BACKLOG must be a positive whole number, not {value!r}")
+    return int(value)
+
+
+def endpoints_with_backlog(backlog: int):  # type: ignore[no-untyped-def]
+    """daphne's endpoint builder, with ``backlog`` on the TCP endpoints it describes."""
+
+    def build(*args, **kwargs):  # type: ignore[no-untyped-def]
+        descriptions = build_endpoint_description_strings(*args, **kwargs)
+        return [f"{d}:backlog={backlog}" if d.startswith("tcp:") else d for d in descriptions]
+
+    return build
+
+
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not any(arg.endswith(":application") for arg in args):
         args.append(APPLICATION)
-    cli.AccessLogGenerator = RedactingAccessLog  # daphne builds its logger from this module global
+    # daphne's cli module builds its logger and its endpoints from these module globals.
+    cli.AccessLogGenerator = RedactingAccessLog
+    cli.build_endpoint_description_strings = endpoints_with_backlog(listen_backlog())
     cli.CommandLineInterface().run(args)
 
 

@@ -1,0 +1,33 @@
+"""The daphne entry point: the listen backlog it adds to daphne's TCP endpoints."""
+
+import pytest
+
+from chatsite import serve
+
+
+def test_tcp_endpoints_get_the_backlog_and_others_stay_as_daphne_builds_them():
+    build = serve.endpoints_with_backlog(777)
+
+    assert build(host="127.0.0.1", port=8000) == ["tcp:port=8000:interface=127.0.0.1:backlog=777"]
+    assert build(unix_socket="/run/chat.sock") == ["unix:/run/chat.sock"]
+    assert build(host="::1", port=8000) == [r"tcp:port=8000:interface=\:\:1:backlog=777"]
+
+
+def test_the_backlog_defaults_to_1024(monkeypatch):
+    monkeypatch.delenv("CHAT_LISTEN_BACKLOG", raising=False)
+
+    assert serve.listen_backlog() == 1024
+
+
+def test_the_backlog_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("CHAT_LISTEN_BACKLOG", "4096")
+
+    assert serve.listen_backlog() == 4096
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "lots", "1.5"])
+def test_a_bad_backlog_stops_start_up_with_a_clear_message(monkeypatch, value):
+    monkeypatch.setenv("CHAT_LISTEN_BACKLOG", value)
+
+    with pytest.raises(SystemExit, match="CHAT_LISTEN_BACKLOG must be a positive whole number"):
+        serve.listen_backlog()
