@@ -11,13 +11,15 @@ Then it hands over to daphne's CLI unchanged.
 
 from __future__ import annotations
 
-import os
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from daphne import cli
 from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
 
+from chatsite.env import env_int
 from chatsite.log_filters import redact
 
 APPLICATION = "chatsite.asgi:application"
@@ -32,18 +34,13 @@ class RedactingAccessLog(AccessLogGenerator):
 
 
 def listen_backlog() -> int:
-    value = os.environ.get("CHAT_LISTEN_BACKLOG", "").strip()
-    if not value:
-        return DEFAULT_BACKLOG
-    if not value.isdigit() or int(value) < 1:
-        raise SystemExit(f"CHAT_LISTEN_BACKLOG must be a positive whole number, not {value!r}")
-    return int(value)
+    return env_int("CHAT_LISTEN_BACKLOG", DEFAULT_BACKLOG, minimum=1)
 
 
-def endpoints_with_backlog(backlog: int):  # type: ignore[no-untyped-def]
+def endpoints_with_backlog(backlog: int) -> Callable[..., list[str]]:
     """daphne's endpoint builder, with ``backlog`` on the TCP endpoints it describes."""
 
-    def build(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def build(*args: Any, **kwargs: Any) -> list[str]:
         descriptions = build_endpoint_description_strings(*args, **kwargs)
         return [f"{d}:backlog={backlog}" if d.startswith("tcp:") else d for d in descriptions]
 

@@ -3,6 +3,7 @@
 import pytest
 
 from chatsite import serve
+from chatsite.env import ImproperlyConfiguredEnv
 
 
 def test_tcp_endpoints_get_the_backlog_and_others_stay_as_daphne_builds_them():
@@ -29,5 +30,5 @@ def test_the_backlog_comes_from_the_environment(monkeypatch):
 def test_a_bad_backlog_stops_start_up_with_a_clear_message(monkeypatch, value):
     monkeypatch.setenv("CHAT_LISTEN_BACKLOG", value)
 
-    with pytest.raises(SystemExit, match="CHAT_LISTEN_BACKLOG must be a positive whole number"):
+    with pytest.raises(ImproperlyConfiguredEnv, match="CHAT_LISTEN_BACKLOG"):
         serve.listen_backlog()
