@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench import procfs
 from bench.services import Redis, ServiceError, create_postgres_database, drop_postgres_database, free_port
+from chatsite.serve import DEFAULT_BACKLOG
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ROOM = "general"
@@ -32,7 +33,6 @@ REST_MESSAGES = "/api/v1/messages/"  # the baseline serves the project's path to
 LONG_LIFETIME = "12h"  # access tokens must outlive the whole run
 _START_TIMEOUT = 60.0
 _OWN_ENV_PREFIXES = ("DJANGO_", "CHAT_", "DATABASE_")
-FLOOR_BACKLOG = 1024  # chatsite.serve's default CHAT_LISTEN_BACKLOG
 
 
 class TargetError(RuntimeError):
@@ -192,7 +192,7 @@ def _command(spec: TargetSpec, options: Options, port: int) -> list[str]:
         cmd = [options.python, *app, "--host", options.host, "--port", str(port)]
     elif spec.kind == "floor":
         # The same listen backlog as chatsite.serve gives the project (daphne's own default is 50).
-        endpoint = f"tcp:port={port}:interface={options.host}:backlog={FLOOR_BACKLOG}"
+        endpoint = f"tcp:port={port}:interface={options.host}:backlog={DEFAULT_BACKLOG}"
         cmd = [options.python, "-m", "daphne", "-e", endpoint, "bench.floor_server:application"]
     else:
         cmd = [options.python, "-m", "chatsite.serve", "-b", options.host, "-p", str(port)]
@@ -269,7 +269,9 @@ def _start_profiler(pid: int, target: str, index: int, options: Options) -> subp
     cmd += ["--rate", "200", "--output", str(output)]
     if options.profiler_cpus and shutil.which("taskset"):
         cmd = ["taskset", "-c", options.profiler_cpus, *cmd]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # py-spy's own messages (a refused ptrace attach, say) go to a log beside its output.
+    with output.with_suffix(".log").open("ab") as log:
+        return subprocess.Popen(cmd, stdout=log, stderr=log)
 
 
 def stop(live: Live) -> None:

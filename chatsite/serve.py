@@ -34,6 +34,7 @@ class RedactingAccessLog(AccessLogGenerator):
 
 
 def listen_backlog() -> int:
+    """``CHAT_LISTEN_BACKLOG``, read here rather than in settings: daphne listens before Django is set up."""
     return env_int("CHAT_LISTEN_BACKLOG", DEFAULT_BACKLOG, minimum=1)
 
 

@@ -39,17 +39,21 @@ def attachment_payload(attachment: Attachment) -> dict[str, Any]:
     }
 
 
+# The attribute where the history selectors prefetch a message's attachments (``Prefetch(to_attr=...)``).
+PREFETCHED_ATTACHMENTS = "prefetched_attachments"
+
+
 def message_payload(
     message: Message, *, room_slug: str | None = None, attachments: list[Attachment] | None = None
 ) -> dict[str, Any]:
     """A message as every client sees it; a deleted message keeps its place (seq) but not its content.
 
-    ``attachments`` spares a query when the caller already holds them (the send path); so does a
-    ``prefetched_attachments`` list left on the message by the history selectors.
+    ``attachments`` spares a query when the caller already holds them (the send path); so does the
+    list that the history selectors prefetch into ``PREFETCHED_ATTACHMENTS``.
     """
     deleted = message.is_deleted
     if attachments is None and not deleted:
-        attachments = getattr(message, "prefetched_attachments", None)
+        attachments = getattr(message, PREFETCHED_ATTACHMENTS, None)
         if attachments is None:
             attachments = list(message.attachments.all())
     return {

@@ -32,3 +32,31 @@ def test_a_bad_backlog_stops_start_up_with_a_clear_message(monkeypatch, value):
 
     with pytest.raises(ImproperlyConfiguredEnv, match="CHAT_LISTEN_BACKLOG"):
         serve.listen_backlog()
+
+
+class RecordingServer:
+    """Stands in for daphne's Server: keeps what the command line built instead of listening."""
+
+    built: dict = {}
+    abort_start = False
+
+    def __init__(self, **kwargs):
+        RecordingServer.built = kwargs
+
+    def run(self):
+        pass
+
+
+def test_main_hands_daphne_the_backlog_and_the_redacting_log(monkeypatch):
+    from daphne import cli
+
+    # main() replaces these module globals; monkeypatch puts the originals back after the test.
+    monkeypatch.setattr(cli, "build_endpoint_description_strings", cli.build_endpoint_description_strings)
+    monkeypatch.setattr(cli, "AccessLogGenerator", cli.AccessLogGenerator)
+    monkeypatch.setattr(cli.CommandLineInterface, "server_class", RecordingServer)
+    monkeypatch.setenv("CHAT_LISTEN_BACKLOG", "333")
+
+    serve.main(["-b", "127.0.0.1", "-p", "8765", "--access-log", "-"])
+
+    assert RecordingServer.built["endpoints"] == ["tcp:port=8765:interface=127.0.0.1:backlog=333"]
+    assert isinstance(RecordingServer.built["action_logger"], serve.RedactingAccessLog)

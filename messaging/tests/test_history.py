@@ -121,16 +121,34 @@ def test_deleted_messages_keep_their_place_without_content(api, user):
 
 
 def test_a_history_page_costs_the_same_queries_for_5_or_60_messages(user, other_user, django_assert_max_num_queries):
+    for i in range(60):
+        sender = other_user if i % 3 else user
+        files = [files_upload(uploader=sender, uploads=[png()])[0].pk] if i % 4 == 0 else []
+        send(sender, f"m{i}", attachment_ids=files)
     upload = files_upload(uploader=user, uploads=[png()])[0]
     send(user, "with a file", attachment_ids=[upload.pk])
-    for i in range(60):
-        send(other_user if i % 3 else user, f"m{i}")
 
     for limit in (5, 60):
         with django_assert_max_num_queries(3):
             page = selectors.message_page(user=user, limit=limit)
             payloads = [events.message_payload(message) for message in page.messages]
         assert len(payloads) == limit
+        assert payloads[-1]["attachments"] == [events.attachment_payload(upload)]
+        assert sum(1 for payload in payloads if payload["attachments"]) == (2 if limit == 5 else 15)
+
+
+def test_a_replay_after_a_seq_carries_the_attachments(user):
+    first = send(user, "before")
+    upload = files_upload(uploader=user, uploads=[png()])[0]
+    send(user, "with a file", attachment_ids=[upload.pk])
+    send(user, "after")
+
+    replayed = selectors.messages_after(room=general(), after=first.seq, limit=10)
+
+    payloads = [events.message_payload(message) for message in replayed]
+    assert [p["content"] for p in payloads] == ["with a file", "after"]
+    assert payloads[0]["attachments"] == [events.attachment_payload(upload)]
+    assert payloads[1]["attachments"] == []
 
 
 def test_the_rest_history_page_has_a_fixed_query_count(api, user, other_user, django_assert_num_queries):
