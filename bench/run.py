@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     loadgen_cpus = None if single_core else pin_self(args.loadgen_cpus or None)
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    revision = git_revision()  # at the start: the servers run the code checked out now
     if args.profile:
         options.profile_dir = args.output / "profiles" / f"{started.replace(':', '')}-{'-'.join(args.scenarios)}"
         options.profiler_cpus = loadgen_cpus
@@ -227,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {
         "machine": procfs.machine(),
         "started": started,
-        "git": git_revision(),
+        "git": revision,
         "command": "python -m bench.run " + shlex.join(sys.argv[1:] if argv is None else argv),
         "options": {
             "server_cpus": options.server_cpus or "not pinned",
