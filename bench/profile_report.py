@@ -8,7 +8,9 @@ Run it alone on any set of files: ``python -m bench.profile_report bench/results
 py-spy cannot tell a waiting thread from a running one here (its idle detection does not work in
 ``--nonblocking`` mode, and not in our containers either), so samples whose innermost frame is a wait
 (``IDLE_FRAMES``: a thread parked on a lock or a queue, the event loop in ``select``) are counted as idle
-and left out; what remains are the *busy* samples, which is where the CPU went.
+and left out; what remains are the *busy* samples. A thread waiting for the GIL is still sampled
+where it stands, so with several busy threads (Django's request threads beside the event loop) the
+shares are of thread time, close to but not exactly shares of CPU.
 
 Two views, both as shares of the busy samples:
 - *self*, by the package of the innermost frame: where the interpreter actually was;
