@@ -415,12 +415,21 @@ class Hub:
                 await stream.catch_up(last_seq)
 
     async def _presence_call(self, method: Any, **kwargs: Any) -> bool:
-        try:
-            async with self.redis_slots:
-                return await asyncio.wait_for(method(**kwargs), settings.CHAT_LAYER_TIMEOUT * 5)
-        except Exception:
-            logger.warning("Presence store unreachable", exc_info=True)
-            return False
+        """Call the presence store; one retry, since after a Redis restart every pooled connection fails
+        once ("Connection lost") before redis-py replaces it, and a dropped ``remove`` would leave a closed
+        socket listed as connected. The store's scripts are idempotent (HSETNX, HDEL), so a retry is safe."""
+        error: BaseException | None = None
+        for _attempt in range(2):
+            try:
+                async with self.redis_slots:
+                    return await asyncio.wait_for(method(**kwargs), settings.CHAT_LAYER_TIMEOUT * 5)
+            except TimeoutError as exc:  # a slow store is not helped by asking again
+                error = exc
+                break
+            except Exception as exc:
+                error = exc
+        logger.warning("Presence store unreachable", exc_info=error)
+        return False
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -73,3 +73,34 @@ def test_first_and_last_socket_across_processes(user):
     assert one.remove_sync(client="1@a:1", user_id=user.pk) is False
     assert two.remove_sync(client="1@b:2", user_id=user.pk) is True
     assert two.remove_sync(client="1@b:2", user_id=user.pk) is False
+
+
+async def test_a_presence_call_is_retried_once_after_a_broken_connection(transactional_db):
+    """After a Redis restart each pooled connection fails once; a dropped remove would leave a ghost."""
+    from realtime.hub import get_hub
+
+    hub = await get_hub()
+    calls = []
+
+    async def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise ConnectionError("Connection lost")
+        return True
+
+    assert await hub._presence_call(flaky, client="1@127.0.0.1:1", user_id=1) is True
+    assert len(calls) == 2
+
+
+async def test_a_presence_store_that_keeps_failing_is_given_up_after_two_tries(transactional_db):
+    from realtime.hub import get_hub
+
+    hub = await get_hub()
+    calls = []
+
+    async def down(**kwargs):
+        calls.append(kwargs)
+        raise ConnectionError("refused")
+
+    assert await hub._presence_call(down, client="1@127.0.0.1:1", user_id=1) is False
+    assert len(calls) == 2
