@@ -279,21 +279,17 @@ def stop(live: Live) -> None:
 
     Profilers are interrupted first (SIGINT makes py-spy write its samples), while the server still runs.
     """
-    for profiler in live.profilers:
-        if profiler.poll() is None:
-            profiler.send_signal(signal.SIGINT)
-    for profiler in live.profilers:
-        try:
-            profiler.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            profiler.kill()
-            profiler.wait()
-    for process in live.processes:
+    _signal_then_kill(live.profilers, signal.SIGINT, grace_s=15)
+    _signal_then_kill(live.processes, signal.SIGTERM, grace_s=10)
+
+
+def _signal_then_kill(processes: list[subprocess.Popen[bytes]], signum: int, *, grace_s: float) -> None:
+    for process in processes:
         if process.poll() is None:
-            process.terminate()
-    for process in live.processes:
+            process.send_signal(signum)
+    for process in processes:
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=grace_s)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
