@@ -21,7 +21,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,73 +34,14 @@ from typing import Any
 import websockets
 
 from bench import procfs
-from bench.services import free_port
+from realtime.tests.e2e import RedisServer, Server
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 ROOMS = ("general", "soak")
 
 
-@dataclass
-class Process:
-    """A daphne process of the project, restartable on the same port."""
-
-    name: str
-    env: dict[str, str]
-    log: Path
-    port: int = field(default_factory=free_port)
-    popen: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "chatsite.serve", "-b", "127.0.0.1", "-p", str(self.port)]
-        self.popen = subprocess.Popen(command, cwd=PROJECT_DIR, env=self.env, stdout=self.log.open("ab"),
-                                      stderr=subprocess.STDOUT)  # fmt: skip
-        _wait(lambda: _get(self.port, "/healthz") == 200, 30, f"{self.name} to start")
-
-    def kill(self) -> None:
-        if self.popen:
-            self.popen.send_signal(signal.SIGKILL)
-            self.popen.wait(10)
-
-    def stop(self) -> None:
-        if self.popen and self.popen.poll() is None:
-            self.popen.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(10)
-            if self.popen.poll() is None:
-                self.popen.kill()
-
-    def rss_mib(self) -> float:
-        return procfs.rss_bytes([self.popen.pid]) / 2**20 if self.popen else 0.0
-
-
-class PrivateRedis:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.popen: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.popen = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
-
-    def kill(self) -> None:
-        if self.popen:
-            self.popen.send_signal(signal.SIGKILL)
-            self.popen.wait(5)
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            if predicate():
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"timed out waiting for {what}")
+def _rss_mib(server: Server) -> float:
+    return procfs.rss_bytes([server.process.pid]) / 2**20 if server.process else 0.0
 
 
 def _get(port: int, path: str, token: str | None = None) -> Any:
@@ -118,7 +58,7 @@ def _get(port: int, path: str, token: str | None = None) -> Any:
 class Client:
     """One socket following a room, reconnecting with last_seq; counts messages by content."""
 
-    def __init__(self, process: Process, token: str, room: str, stats: Stats) -> None:
+    def __init__(self, process: Server, token: str, room: str, stats: Stats) -> None:
         self.process, self.token, self.room, self.stats = process, token, room, stats
         self.seen: dict[str, int] = {}
         self.duplicates = 0
@@ -182,7 +122,7 @@ class Stats:
 
 async def soak(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="chat-soak-"))
-    redis = PrivateRedis()
+    redis = RedisServer()
     redis.start()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CHAT_", "DATABASE_", "REDIS_"))},
@@ -202,10 +142,10 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "PYTHONUNBUFFERED": "1",
     }
     tokens = await asyncio.to_thread(_prepare, env, args.clients)
-    processes = [Process("a", env, work / "a.log"), Process("b", env, work / "b.log")]
+    processes = [Server("a", env, work), Server("b", env, work)]
     for process in processes:
         process.start()
-    memory: dict[str, dict[str, float]] = {p.name: {"idle_mib": round(p.rss_mib(), 1)} for p in processes}
+    memory: dict[str, dict[str, float]] = {p.name: {"idle_mib": round(_rss_mib(p), 1)} for p in processes}
     stats = Stats()
     clients = [Client(processes[i % 2], tokens[i], ROOMS[(i // 2) % 2], stats) for i in range(args.clients)]
     tasks = [asyncio.get_running_loop().create_task(client.run()) for client in clients]
@@ -221,7 +161,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         # "start": once every socket is open and traffic has run a while (warm caches), before faults.
         await asyncio.sleep(duration / 10)
         for process in processes:
-            memory[process.name]["start_mib"] = round(process.rss_mib(), 1)
+            memory[process.name]["start_mib"] = round(_rss_mib(process), 1)
         await asyncio.sleep(duration / 3 - duration / 10)
         events.append(f"{time.monotonic() - began:.0f}s: redis-server killed")
         redis.kill()
@@ -233,7 +173,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         processes[1].kill()
         await asyncio.sleep(2)
         await asyncio.to_thread(processes[1].start)
-        memory["b"]["restarted_mib"] = round(processes[1].rss_mib(), 1)
+        memory["b"]["restarted_mib"] = round(_rss_mib(processes[1]), 1)
         events.append(f"{time.monotonic() - began:.0f}s: process b started again")
 
     async def send_loop(client: Client) -> None:
@@ -247,7 +187,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
     fault_task = asyncio.get_running_loop().create_task(faults())
     await asyncio.gather(*(send_loop(client) for client in senders))
     await fault_task
-    memory_end = {p.name: round(p.rss_mib(), 1) for p in processes}
+    memory_end = {p.name: round(_rss_mib(p), 1) for p in processes}
     await asyncio.sleep(args.catch_up)
     stored = {room: set(await asyncio.to_thread(_stored, processes[0].port, tokens[0], room)) for room in ROOMS}
     for task in tasks:
