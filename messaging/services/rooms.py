@@ -44,6 +44,8 @@ def room_slug_check(*, slug: str, room: Room | None = None) -> str:
     """The slug to store for a new room (``room`` None) or as ``room``'s new slug, trimmed and lower
     case; InvalidInput unless ASCII letters, digits, - or _, at most 64, and not starting with dm-.
     ``general`` (the default room) and direct rooms keep their slugs. Whether it is free is not checked."""
+    if room is not None and slug == room.slug:
+        return slug  # unchanged: kept as stored, even if stored before these rules applied
     slug = (slug or "").strip().lower()
     if room is not None and slug == room.slug:
         return slug

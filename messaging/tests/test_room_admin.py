@@ -180,6 +180,8 @@ def test_a_room_added_in_the_admin_is_created_by_the_service_with_the_admin_as_o
         ("x" * 65, None, None),
         ("", None, None),
         ("team", "team", "team"),
+        ("Team", "Team", "Team"),
+        ("dm-old", "dm-old", "dm-old"),
         ("other", "team", "other"),
         ("other", "general", None),
     ],
