@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from chatsite import pages, views
 
+PAGE_METHODS = ["get", "head"]
+
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
@@ -15,8 +17,13 @@ urlpatterns = [
     path("", include("chatsite.compat_urls")),  # back_chat's paths: README "Migrating from back_chat"
     path("api/auth/", include("rest_framework.urls")),  # the browsable API's sign-in page
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # GET only: their HTML renderer cannot render an OPTIONS answer (it was a 500).
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=PAGE_METHODS),
+        name="swagger-ui",
+    ),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema", http_method_names=PAGE_METHODS), name="redoc"),
     path("", pages.chat, name="chat"),
 ]
 

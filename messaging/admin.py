@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -10,10 +15,11 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from chatsite.errors import InvalidInput
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
-from messaging.services.rooms import room_delete
+from messaging.services.rooms import CREATABLE_KINDS, room_create, room_delete, room_kind_check, room_slug_check
 from messaging.views.files import attachment_response
 
 
@@ -37,15 +43,61 @@ class MembershipInline(admin.TabularInline):
         return False
 
 
+def _as_field_error(check: Callable[..., Any], **kwargs: Any) -> Any:
+    """A service check's refusal as a form error on the field being cleaned."""
+    try:
+        return check(**kwargs)
+    except InvalidInput as exc:
+        raise ValidationError(exc.detail, code=exc.code) from None
+
+
+class RoomAdminForm(forms.ModelForm):
+    """The API's rules for slugs and kinds (the services' checks), so the admin cannot store a room
+    the API would refuse, or one the database refuses (a direct room without its key)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "kind" in self.fields:  # absent when read-only (direct rooms)
+            self.fields["kind"].choices = [choice for choice in Room.Kind.choices if choice[0] in CREATABLE_KINDS]
+
+    def _room(self) -> Room | None:
+        """The room as stored (the form copies its values onto the instance only after cleaning)."""
+        return None if self.instance._state.adding else self.instance
+
+    def clean_slug(self) -> str:
+        return _as_field_error(room_slug_check, slug=self.cleaned_data["slug"], room=self._room())
+
+    def clean_kind(self) -> str:
+        kind = self.cleaned_data["kind"]
+        _as_field_error(room_kind_check, kind=kind, room=self._room())
+        return kind
+
+
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
+    form = RoomAdminForm
     list_display = ("slug", "name", "kind", "last_seq", "created_by", "created_at")
     list_filter = ("kind", "created_at")
     search_fields = ("slug", "name", "topic")
-    readonly_fields = ("last_seq", "direct_key", "created_at")
-    raw_id_fields = ("created_by",)
+    readonly_fields = ("last_seq", "direct_key", "created_by", "created_at")
     inlines = [MembershipInline]
     actions = ["purge_rooms"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Room | None = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        # A direct room is its pair of people: its slug and kind follow from them.
+        return (*fields, "slug", "kind") if obj is not None and obj.kind == Room.Kind.DIRECT else fields
+
+    def save_model(self, request: HttpRequest, obj: Room, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # Created as the API creates rooms: the administrator becomes the owner, so a new private room
+        # has a member who can add people (a room nobody is a member of is unreachable).
+        room = room_create(actor=request.user, name=obj.name, slug=obj.slug, kind=obj.kind, topic=obj.topic)
+        for field in Room._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(room, field.attname))
+        obj._state.adding = False
 
     @admin.action(description="Delete every message of the selected rooms for good")
     def purge_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:

@@ -165,7 +165,9 @@ def room_list_for_user(*, user: User) -> QuerySet[Room]:
         .annotate(count=Count("*"))
         .values("count")
     )
+    # Only a direct room has "the other person"; any other room would name an arbitrary member.
     peer = Membership.objects.filter(room=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
+    direct_peer = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peer)), default=None)
     return (
         readable_rooms(user=user)
         .annotate(
@@ -175,7 +177,7 @@ def room_list_for_user(*, user: User) -> QuerySet[Room]:
         )
         .annotate(
             unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
-            direct_peer=Subquery(peer),
+            direct_peer=direct_peer,
         )
         # Public rooms first, general first among them; then private rooms; then direct messages.
         .order_by(

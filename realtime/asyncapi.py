@@ -62,11 +62,15 @@ def _inline(node: Any) -> Any:
 
 
 def channel_name(channel: str) -> str:
-    """The document's name of a channel given by name (``messages``) or socket path (``/ws/messages``)."""
+    """The document's name of a channel given by name (``messages``) or socket path (``/ws/messages/``).
+
+    The path is matched exactly: ``/ws/messages`` (back_chat's socket) is another channel than
+    ``/ws/messages/``.
+    """
     channels = document()["channels"]
     if channel in channels:
         return channel
-    address = "/" + channel.strip("/") + "/"
+    address = "/" + channel.lstrip("/")
     for name, spec in channels.items():
         if spec["address"] == address:
             return name
@@ -92,7 +96,7 @@ def frame_schemas(action: Action, channel: str | None = None) -> tuple[dict[str,
 
 
 def frame_type(schema: dict[str, Any]) -> str | None:
-    """The ``type`` a frame schema requires (its ``const``)."""
+    """The ``type`` a frame schema requires (its ``const``); None for back_chat's frames, which have none."""
     return schema.get("properties", {}).get("type", {}).get("const")
 
 

@@ -190,22 +190,33 @@ def notifications_mark_read(*, user: User, ids: list[int] | None = None, everyth
 
 
 def notify_purge(*, actor: User | None, rooms: list[Room] | None) -> list[Notification]:
-    """Tell members of purged rooms (None: every room) that history was deleted."""
+    """Tell members of purged rooms (None: every room) that history was deleted, each of the purged
+    rooms they are a member of only: a purge by age or by message ids spans rooms, and a list of all of
+    them would name other people's private rooms and direct messages."""
     memberships = Membership.objects.filter(user__is_active=True)
     if rooms is not None:
         memberships = memberships.filter(room__in=rooms)
     if actor is not None:
         memberships = memberships.exclude(user=actor)
-    user_ids = set(memberships.values_list("user_id", flat=True))
-    where = ", ".join(f"#{room.slug}" for room in rooms) if rooms else "every room"
+    if rooms is None:
+        user_ids = set(memberships.values_list("user_id", flat=True))
+        return _store_and_push([_purge_notification(user_id, actor, None) for user_id in sorted(user_ids)])
+    rooms_of: dict[int, set[int]] = {}
+    for user_id, room_id in memberships.values_list("user_id", "room_id"):
+        rooms_of.setdefault(user_id, set()).add(room_id)
     rows = [
-        Notification(
-            recipient_id=user_id,
-            kind=Notification.Kind.MESSAGES_PURGED,
-            title=_fit_title(f"Messages deleted in {where}"),
-            data={"rooms": [room.slug for room in rooms] if rooms else None},
-            actor=actor,
-        )
-        for user_id in sorted(user_ids)
+        _purge_notification(user_id, actor, [room for room in rooms if room.pk in their_rooms])
+        for user_id, their_rooms in sorted(rooms_of.items())
     ]
     return _store_and_push(rows)
+
+
+def _purge_notification(recipient_id: int, actor: User | None, rooms: list[Room] | None) -> Notification:
+    where = ", ".join(f"#{room.slug}" for room in rooms) if rooms else "every room"
+    return Notification(
+        recipient_id=recipient_id,
+        kind=Notification.Kind.MESSAGES_PURGED,
+        title=_fit_title(f"Messages deleted in {where}"),
+        data={"rooms": [room.slug for room in rooms] if rooms else None},
+        actor=actor,
+    )

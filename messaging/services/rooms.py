@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from chatsite.errors import InvalidInput, NotFound
 from messaging import events
-from messaging.models import Membership, Room
+from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts
 from messaging.services.errors import NotRoomManager
 from realtime import closecodes, groups
@@ -15,6 +17,9 @@ from realtime.publish import publish_close, publish_frame, publish_track
 from users.models import User
 
 CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
+# Direct rooms are "dm-<id>-<id>": no other room may look like one.
+DIRECT_SLUG_PREFIX = "dm-"
+SLUG = re.compile(r"[a-z0-9_-]{1,64}")
 
 
 def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind.PUBLIC, topic: str = "") -> Room:
@@ -22,13 +27,10 @@ def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise InvalidInput("name must be 1 to 100 characters.", code="invalid_field")
-    if kind not in CREATABLE_KINDS:
-        raise InvalidInput(
-            "kind must be public or private (use /rooms/direct/ for direct messages).", code="invalid_field"
-        )
+    room_kind_check(kind=kind)
     if len(topic or "") > 250:
         raise InvalidInput("topic is limited to 250 characters.", code="too_long")
-    slug = _free_slug(slug.strip().lower() if slug else _slug_from_name(name), explicit=bool(slug))
+    slug = _free_slug(room_slug_check(slug=slug or _slug_from_name(name)), explicit=bool(slug))
     try:
         with transaction.atomic():
             room = Room.objects.create(slug=slug, name=name, kind=kind, topic=topic or "", created_by=actor)
@@ -38,20 +40,59 @@ def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind
     return room
 
 
+def room_slug_check(*, slug: str, room: Room | None = None) -> str:
+    """The slug to store for a new room (``room`` None) or as ``room``'s new slug, trimmed and lower
+    case; InvalidInput unless ASCII letters, digits, - or _, at most 64, and not starting with dm-.
+    ``general`` (the default room) and direct rooms keep their slugs. Whether it is free is not checked."""
+    if room is not None and slug == room.slug:
+        return slug  # unchanged: kept as stored, even if stored before these rules applied
+    slug = (slug or "").strip().lower()
+    if room is not None and slug == room.slug:
+        return slug
+    if room is not None and (room.slug == GENERAL_ROOM_SLUG or room.kind == Room.Kind.DIRECT):
+        raise InvalidInput(f"The slug of {room.slug} cannot change.", code="invalid_field")
+    if not SLUG.fullmatch(slug) or slug.startswith(DIRECT_SLUG_PREFIX):
+        raise InvalidInput(
+            "slug must be letters, digits, - or _, at most 64, not starting with dm-.", code="invalid_field"
+        )
+    return slug
+
+
+def room_kind_check(*, kind: str, room: Room | None = None) -> None:
+    """InvalidInput unless a new room (``room`` None) may have ``kind``, or ``room`` may change to it.
+
+    Rooms are created public or private; direct rooms are made for their two people by
+    direct_room_get_or_create (with the key the database requires of them), so no room becomes one and
+    none stops being one. A public room does not become private: people who read it without being
+    members would keep their open sockets on it. A private room may become public.
+    """
+    if room is None:
+        if kind not in CREATABLE_KINDS:
+            raise InvalidInput(
+                "kind must be public or private (use /rooms/direct/ for direct messages).", code="invalid_field"
+            )
+        return
+    if kind == room.kind:
+        return
+    if Room.Kind.DIRECT in (kind, room.kind):
+        raise InvalidInput("A room cannot become a direct message, nor stop being one.", code="invalid_field")
+    if room.kind == Room.Kind.PUBLIC:
+        raise InvalidInput(
+            "A public room cannot become private: create a private room and invite its members.",
+            code="invalid_field",
+        )
+
+
 def _slug_from_name(name: str) -> str:
     """A valid slug for any name: names with no ASCII letters or digits, or that would look like a
     direct room's slug, still get one."""
     base = slugify(name)[:55].strip("-_")
-    if not base or base.startswith("dm-"):
+    if not base or base.startswith(DIRECT_SLUG_PREFIX):
         base = f"room-{base}".rstrip("-")
     return base
 
 
 def _free_slug(base: str, *, explicit: bool) -> str:
-    if not base or not all(c.isalnum() or c in "-_" for c in base) or len(base) > 64 or base.startswith("dm-"):
-        raise InvalidInput(
-            "slug must be letters, digits, - or _, at most 64, not starting with dm-.", code="invalid_field"
-        )
     if not Room.objects.filter(slug=base).exists():
         return base
     if explicit:

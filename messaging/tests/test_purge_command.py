@@ -6,9 +6,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from messaging.models import Attachment, Message
-from messaging.services import files_upload
+from messaging.models import Attachment, Message, Notification, Room
+from messaging.services import direct_room_get_or_create, files_upload
 from messaging.tests.factories import make_room, png, send
+from users.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -156,3 +157,24 @@ def test_a_purge_by_age_tells_only_the_rooms_it_touched(user, events):
 
     frames = [e["frame"] for e in events if e["group"].startswith("chat.room.") or e["group"] == "chat.everyone"]
     assert frames == ['{"type":"messages_purged","room":"general"}']
+
+
+def test_each_member_is_told_only_of_the_purged_rooms_they_are_in(user, other_user):
+    carol = make_user("carol")
+    secret = make_room(kind=Room.Kind.PRIVATE, members=(user, carol))
+    lobby = make_room(slug="lobby", members=(other_user, user))
+    dm, _ = direct_room_get_or_create(actor=user, other=carol)
+    for room in (secret, lobby, dm):
+        old = send(user, "old", room=room)
+        Message.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=40))
+
+    run("--older-than", "30d", "--yes")
+
+    purges = Notification.objects.filter(kind=Notification.Kind.MESSAGES_PURGED).select_related("recipient")
+    told = {n.recipient.username: sorted(n.data["rooms"]) for n in purges}
+    assert told == {
+        "alice": sorted([secret.slug, "lobby", dm.slug]),
+        "bob": ["lobby"],
+        "carol": sorted([secret.slug, dm.slug]),
+    }
+    assert Notification.objects.get(recipient=other_user, kind="messages_purged").title == "Messages deleted in #lobby"

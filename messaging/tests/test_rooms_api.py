@@ -1,7 +1,7 @@
 import pytest
 
 from messaging.models import Membership, Room
-from messaging.services import message_delete, room_join
+from messaging.services import direct_room_get_or_create, message_delete, room_join
 from messaging.tests.factories import general, make_room, send
 from users.tests.factories import make_user
 
@@ -92,6 +92,22 @@ def test_list_runs_a_fixed_number_of_queries_whatever_the_number_of_rooms(
     assert response.status_code == 200
     assert len(response.json()["results"]) == extra_rooms + 2
     assert rooms_by_slug(api)[dm.slug]["direct_peer"] == "bob"
+
+
+def test_only_direct_rooms_name_a_peer(api, user, other_user):
+    # Rooms where the caller has company: a member other than the caller exists in each.
+    general_room = general()
+    room_join(actor=other_user, room=general_room)
+    public = make_room(members=(other_user, user))
+    private = make_room(kind=Room.Kind.PRIVATE, members=(user, other_user))
+    dm, _ = direct_room_get_or_create(actor=user, other=other_user)
+
+    listed = rooms_by_slug(api)
+    one = {slug: api.get(f"{URL}{slug}/").json() for slug in (general_room.slug, public.slug, private.slug)}
+
+    assert [listed[room.slug]["direct_peer"] for room in (general_room, public, private)] == [None, None, None]
+    assert [room["direct_peer"] for room in one.values()] == [None, None, None]
+    assert listed[dm.slug]["direct_peer"] == "bob"
 
 
 def test_listing_needs_a_token(anon_client):

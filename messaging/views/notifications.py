@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from messaging import selectors, services
+from messaging.models import Notification
 from messaging.serializers import (
     NotificationQuerySerializer,
     NotificationReadSerializer,
@@ -31,16 +33,23 @@ class NotificationListView(GenericAPIView):
     def get_throttles(self) -> list:
         return [NotificationThrottle()] if self.request.method == "POST" else []
 
+    def get_queryset(self) -> QuerySet[Notification]:
+        """The caller's notifications, unread only with ?unread=1 (400 for a malformed value)."""
+        query = NotificationQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.notification_list(user=self.request.user, unread_only=query.validated_data["unread"])
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        """The browsable API's form for POST shows what POST takes."""
+        return NotificationSendSerializer if self.request.method == "POST" else NotificationSerializer
+
     @extend_schema(
         summary="Your notifications, newest first (?unread=1 for unread only)",
         parameters=[NotificationQuerySerializer],
         responses={200: NotificationSerializer(many=True)},
     )
     def get(self, request: Request) -> Response:
-        query = NotificationQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        notifications = selectors.notification_list(user=request.user, unread_only=query.validated_data["unread"])
-        page = self.paginate_queryset(notifications)
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
     @extend_schema(

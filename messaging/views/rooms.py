@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from messaging import selectors, services
+from messaging.models import Membership, Room
 from messaging.serializers import (
     AddMemberSerializer,
     DirectRoomSerializer,
@@ -31,9 +33,17 @@ def _room_out(request: Request, slug: str) -> dict:
 class RoomListView(GenericAPIView):
     serializer_class = RoomSerializer
 
+    def get_queryset(self) -> QuerySet[Room]:
+        """The caller's rooms (the browsable API builds its filter form from this too)."""
+        return selectors.room_list_for_user(user=self.request.user)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        """The browsable API's form for POST shows what POST takes."""
+        return RoomCreateSerializer if self.request.method == "POST" else RoomSerializer
+
     @extend_schema(summary="Rooms you may read, with unread counts", responses={200: RoomSerializer(many=True)})
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.room_list_for_user(user=request.user))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(RoomSerializer(page, many=True).data)
 
     @extend_schema(
@@ -58,10 +68,18 @@ class RoomDetailView(APIView):
 class RoomMembersView(GenericAPIView):
     serializer_class = MembershipSerializer
 
+    def get_queryset(self) -> QuerySet[Membership]:
+        """Members of the room in the URL, which the caller must be able to read (else RoomNotFound)."""
+        room = selectors.room_get_for_user(user=self.request.user, slug=self.kwargs["slug"])
+        return selectors.room_members(user=self.request.user, room=room)
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        """The browsable API's form for POST shows what POST takes."""
+        return AddMemberSerializer if self.request.method == "POST" else MembershipSerializer
+
     @extend_schema(summary="Members of a room", responses={200: MembershipSerializer(many=True), 404: ERROR})
     def get(self, request: Request, slug: str) -> Response:
-        room = selectors.room_get_for_user(user=request.user, slug=slug)
-        page = self.paginate_queryset(selectors.room_members(user=request.user, room=room))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(MembershipSerializer(page, many=True).data)
 
     @extend_schema(

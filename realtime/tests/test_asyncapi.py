@@ -29,7 +29,7 @@ from messaging.services import (
 )
 from messaging.services.notifications import MAX_RECIPIENTS, notify_purge
 from messaging.tests.factories import make_room, png, send
-from realtime import asyncapi, closecodes, protocol, routing
+from realtime import asyncapi, closecodes, compat, protocol, routing
 from realtime.asyncapi import (
     client_frame_schema,
     document,
@@ -39,13 +39,24 @@ from realtime.asyncapi import (
     validate_client_frame,
     validate_server_frame,
 )
+from realtime.compat import LegacyMessagesConsumer, LegacyNotificationsConsumer
+from realtime.consumers import MessagesConsumer, NotificationsConsumer
+from realtime.publish import encode
 from realtime.tests.conftest import Client
+from realtime.tests.test_compat_sockets import BAD_LEGACY_FRAMES
 from realtime.tests.test_messages_socket import BAD_FRAMES
 from users.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MESSAGES, NOTIFICATIONS = "/ws/messages/", "/ws/notifications/"
+LEGACY_MESSAGES, LEGACY_NOTIFICATIONS = "/ws/messages", "/ws/notifications"  # back_chat's, deprecated
+CONSUMERS = {
+    MESSAGES: MessagesConsumer,
+    NOTIFICATIONS: NotificationsConsumer,
+    LEGACY_MESSAGES: LegacyMessagesConsumer,
+    LEGACY_NOTIFICATIONS: LegacyNotificationsConsumer,
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,17 +76,37 @@ def schema_types(action: str, channel: str | None = None) -> set[str]:
 # --- the document ------------------------------------------------------------------------------------
 
 
-def test_the_document_is_asyncapi_3_with_both_sockets():
+def test_the_document_is_asyncapi_3_with_every_socket():
     doc = yaml.safe_load(Path(asyncapi.DOCUMENT).read_text(encoding="utf-8"))
+    channels = doc["channels"]
 
     assert doc["asyncapi"] == "3.0.0"
-    assert {channel["address"] for channel in doc["channels"].values()} == {MESSAGES, NOTIFICATIONS}
+    assert {channel["address"] for channel in channels.values()} == set(CONSUMERS)
     actions = {(op["channel"]["$ref"], op["action"]) for op in doc["operations"].values()}
-    assert actions == {
-        (f"#/channels/{name}", action) for name in ("messages", "notifications") for action in ("send", "receive")
+    assert actions == {(f"#/channels/{name}", action) for name in channels for action in ("send", "receive")}
+    for name in ("messages", "legacyMessages"):
+        assert set(channels[name]["bindings"]["ws"]["query"]["properties"]) == {"token", "room", "last_seq"}
+    for name in ("notifications", "legacyNotifications"):
+        assert set(channels[name]["bindings"]["ws"]["query"]["properties"]) == {"token"}
+
+
+def test_the_legacy_sockets_are_marked_deprecated_and_the_new_ones_are_not():
+    doc = document()
+    legacy = {
+        name
+        for name, channel in doc["channels"].items()
+        if channel["address"] in (LEGACY_MESSAGES, LEGACY_NOTIFICATIONS)
     }
-    assert set(doc["channels"]["messages"]["bindings"]["ws"]["query"]["properties"]) == {"token", "room", "last_seq"}
-    assert set(doc["channels"]["notifications"]["bindings"]["ws"]["query"]["properties"]) == {"token"}
+
+    assert legacy == {"legacyMessages", "legacyNotifications"}
+    for name, channel in doc["channels"].items():
+        assert channel.get("x-deprecated", False) is (name in legacy)
+        assert ("legacy" in {tag["name"] for tag in channel["tags"]}) is (name in legacy)
+    for operation in doc["operations"].values():
+        assert operation.get("x-deprecated", False) is (operation["channel"]["$ref"].rsplit("/", 1)[-1] in legacy)
+    legacy_schemas = {name for name in doc["components"]["schemas"] if name.startswith("Legacy")}
+    assert legacy_schemas == {"LegacyClientMessageFrame", "LegacyClientNotificationFrame", "LegacyMessageFrame"}
+    assert all(doc["components"]["schemas"][name]["deprecated"] is True for name in legacy_schemas)
 
 
 def test_every_schema_is_valid_draft_7_and_every_ref_resolves():
@@ -110,6 +141,14 @@ def test_each_direction_has_exactly_the_frame_types_of_the_code():
     assert schema_types("receive", NOTIFICATIONS) == {
         "notification", "notifications_read", "unread", "presence", "ack", "error",
     }  # fmt: skip
+    # back_chat's frames have no type (None): they are told apart by their mtype.
+    assert schema_types("send", LEGACY_MESSAGES) == {None, "message", "typing"}
+    assert schema_types("send", LEGACY_NOTIFICATIONS) == {None, "notification", "read"}
+    # Its message shape instead of the message frame; no typing (realtime/compat.py).
+    assert schema_types("receive", LEGACY_MESSAGES) == schema_types("receive", MESSAGES) - {"message", "typing"} | {
+        None
+    }
+    assert schema_types("receive", LEGACY_NOTIFICATIONS) == schema_types("receive", NOTIFICATIONS)
 
 
 def test_every_example_is_a_valid_frame_of_its_channel():
@@ -151,12 +190,21 @@ def test_every_close_code_of_the_code_is_documented():
         assert f"| {code} |" in description
 
 
-def test_the_documented_addresses_are_routed_with_and_without_the_slash():
+def test_each_documented_address_is_routed_to_its_own_consumer_and_every_route_is_documented():
+    routed = [p for p in routing.websocket_urlpatterns if p.callback is not routing.unknown_path]
+
     for channel in document()["channels"].values():
-        address = channel["address"].strip("/")
-        for path in (address, address + "/"):
-            pattern = next(p for p in routing.websocket_urlpatterns if p.pattern.match(path))
-            assert pattern.callback is not routing.unknown_path, path
+        pattern = next(p for p in routing.websocket_urlpatterns if p.pattern.match(channel["address"].lstrip("/")))
+        assert pattern.callback.consumer_class is CONSUMERS[channel["address"]]
+    assert len(routed) == len(document()["channels"])
+
+
+def test_a_path_names_its_own_channel():
+    assert asyncapi.channel_name("/ws/messages/") == "messages"
+    assert asyncapi.channel_name("/ws/messages") == "legacyMessages"
+    assert asyncapi.channel_name("/ws/notifications") == "legacyNotifications"
+    with pytest.raises(ValueError, match="No channel"):
+        asyncapi.channel_name("/ws/other/")
 
 
 def test_every_error_code_the_sockets_can_send_is_documented():
@@ -279,7 +327,28 @@ def test_every_built_frame_matches_the_document(rich_data):
     for frame in frames:
         json.dumps(frame)  # what leaves the server is JSON as it is
         validate_server_frame(frame)
-    assert {frame["type"] for frame in frames} == schema_types("receive")
+    assert {frame["type"] for frame in frames} == schema_types("receive", MESSAGES) | schema_types(
+        "receive", NOTIFICATIONS
+    )
+
+
+def test_what_the_legacy_message_socket_sends_for_each_built_frame_matches_its_channel(rich_data):
+    """realtime/compat.py turns each hub frame into what a back_chat client receives."""
+    frames = [frame for samples in built_frames(rich_data).values() for frame in samples]
+    sent = []
+    for frame in frames:
+        for recipient in (rich_data["user"].pk, 424242):
+            text = compat.legacy_text(encode(frame), recipient_id=recipient)
+            if text is not None:
+                sent.append(json.loads(text))
+
+    for frame in sent:
+        if frame.get("type") not in {"presence", "unread", "notification", "notifications_read"}:
+            validate_server_frame(frame, channel=LEGACY_MESSAGES)
+    legacy = [frame for frame in sent if "mtype" in frame]
+    assert {frame["isMine"] for frame in legacy} == {True, False}
+    assert any(frame["attachments"] for frame in legacy)
+    assert any(frame["user_id"] is None for frame in legacy)
 
 
 def test_the_samples_cover_every_message_and_notification_shape(rich_data):
@@ -323,6 +392,16 @@ def test_the_schemas_refuse_what_the_server_never_sends(rich_data):
 def test_a_frame_of_the_other_socket_is_refused():
     presence = protocol.presence(user_id=1, username="alice", display_name="Alice", online=True)
     typing = protocol.typing(user_id=1, username="alice")
+    example = document()["components"]["messages"]["Message"]["examples"][0]["payload"]
+    legacy = json.loads(compat.legacy_text(json.dumps(example), recipient_id=1))
+
+    assert is_valid(example, channel=MESSAGES, direction="receive")
+    assert not is_valid(example, channel=LEGACY_MESSAGES, direction="receive")
+    assert is_valid(legacy, channel=LEGACY_MESSAGES, direction="receive")
+    assert not is_valid(legacy, channel=MESSAGES, direction="receive")
+    assert not is_valid(legacy, channel=NOTIFICATIONS, direction="receive")
+    assert not is_valid(typing, channel=LEGACY_MESSAGES, direction="receive")
+    assert is_valid(presence, channel=LEGACY_NOTIFICATIONS, direction="receive")
 
     assert is_valid(presence, channel=NOTIFICATIONS, direction="receive")
     assert not is_valid(presence, channel=MESSAGES, direction="receive")
@@ -364,7 +443,24 @@ VALID_CLIENT_FRAMES = {
         {"type": "read", "all": True},
     ],
 }
-PARSERS = {MESSAGES: protocol.parse_messages_frame, NOTIFICATIONS: protocol.parse_notifications_frame}
+VALID_CLIENT_FRAMES[LEGACY_MESSAGES] = [
+    {"user_id": "null", "content": "hi", "timestamp": "2024-05-01T10:00:00.000Z", "mtype": "message"},
+    {"content": "just content"},
+    {"content": "", "mtype": "message", "attachments": [1], "client_id": "c", "reply_to": 2},
+    *VALID_CLIENT_FRAMES[MESSAGES],
+]
+VALID_CLIENT_FRAMES[LEGACY_NOTIFICATIONS] = [
+    {"user_id": "null", "content": "Maintenance\nAt 18:00.", "timestamp": "now", "mtype": "message"},
+    {"content": "Lunch?", "to": [2]},
+    {"content": "x" * 250},
+    *VALID_CLIENT_FRAMES[NOTIFICATIONS],
+]
+PARSERS = {
+    MESSAGES: protocol.parse_messages_frame,
+    NOTIFICATIONS: protocol.parse_notifications_frame,
+    LEGACY_MESSAGES: lambda frame: protocol.parse_messages_frame(compat.message_frame(frame)),
+    LEGACY_NOTIFICATIONS: lambda frame: protocol.parse_notifications_frame(compat.notification_frame(frame)),
+}
 
 BAD_NOTIFICATION_FRAMES = [
     ({"type": "notification", "to": [], "title": "x"}, "invalid_field"),
@@ -392,7 +488,7 @@ def test_valid_client_frames_match_the_document_and_the_parser(channel, frame):
 
 def test_the_valid_client_frames_cover_every_client_frame_type():
     for channel, frames in VALID_CLIENT_FRAMES.items():
-        assert {frame["type"] for frame in frames} == schema_types("send", channel)
+        assert {frame.get("type") for frame in frames} == schema_types("send", channel)
 
 
 def test_the_frames_the_messages_socket_refuses_do_not_validate():
@@ -407,6 +503,26 @@ def test_the_frames_the_messages_socket_refuses_do_not_validate():
 
     # Only the server can tell whether a file id is one of the sender's own unattached uploads.
     assert still_valid == ['{"type": "message", "content": "hi", "attachments": [99999]}']
+
+
+def test_the_frames_the_legacy_sockets_refuse_do_not_validate():
+    refused = []
+    for text, _code in BAD_LEGACY_FRAMES:
+        try:
+            refused.append(json.loads(text))
+        except ValueError:
+            continue  # not JSON: no schema applies
+    # Refused by the parser, or (the blank title) by notification_send.
+    refused_notifications = [
+        {"content": "   \nbody"},
+        {"content": ["x"]},
+        {"content": "x", "mtype": "connect"},
+        {"content": "x" * 2001},
+        {"content": "x", "to": []},
+    ]
+
+    assert [frame for frame in refused if is_valid(frame, channel=LEGACY_MESSAGES)] == []
+    assert [frame for frame in refused_notifications if is_valid(frame, channel=LEGACY_NOTIFICATIONS)] == []
 
 
 def test_the_frames_the_notifications_socket_refuses_do_not_validate():

@@ -1,13 +1,14 @@
 """back_chat's sockets (/ws/messages, /ws/notifications without the slash), driven as its clients did.
 
-Legacy message frames are not in the AsyncAPI document, so they are read raw (``legacy_frame``);
-acks, errors and notifications are the new protocol's and are checked against it as everywhere else.
+Every frame received is checked against the AsyncAPI document's channel of the socket's own path
+(``legacyMessages``, ``legacyNotifications``), back_chat's message shape included, as on the new sockets.
 """
 
 from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
 from channels.db import database_sync_to_async
 
@@ -15,9 +16,9 @@ from messaging.models import Message
 from messaging.services import message_delete
 from messaging.tests.factories import send
 from realtime import compat
-from realtime.asyncapi import validate_server_frame
+from realtime.asyncapi import document
 from realtime.protocol import ProtocolError
-from realtime.tests.conftest import make_socket, open_socket
+from realtime.tests.conftest import Client, make_socket, open_socket
 from users.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,25 +35,19 @@ def back_chat_frame(content: str, **extra) -> dict:
     return {"user_id": "null", "content": content, "timestamp": "2024-05-01T10:00:00.000Z", "mtype": "message"} | extra
 
 
-async def raw(client, timeout: float = 2) -> dict:
-    return json.loads(await client.receive_from(timeout))
-
-
-async def legacy_frame(client, timeout: float = 2) -> dict:
-    """The next back_chat-shaped message frame; the new protocol's frames before it (acks) must be valid."""
+async def legacy_frame(client: Client, timeout: float = 2) -> dict:
+    """The next back_chat-shaped message (skipping the frames before it, such as acks)."""
     while True:
-        frame = await raw(client, timeout)
+        frame = await client.frame(timeout)
         if "mtype" in frame:
             return frame
-        validate_server_frame(frame, channel="messages")
 
 
-async def new_frame_of_type(client, frame_type: str, timeout: float = 2) -> dict:
-    """The next frame of ``frame_type`` on a legacy socket (skipping legacy messages), checked against the document."""
+async def new_frame_of_type(client: Client, frame_type: str, timeout: float = 2) -> dict:
+    """The next frame of ``frame_type`` on a legacy socket (skipping the others, back_chat's messages too)."""
     while True:
-        frame = await raw(client, timeout)
+        frame = await client.frame(timeout)
         if frame.get("type") == frame_type:
-            validate_server_frame(frame, channel=client.scope["path"])
             return frame
 
 
@@ -72,10 +67,9 @@ async def test_a_back_chat_frame_reaches_legacy_and_new_clients_each_in_their_sh
     await alice.send_to(text_data=json.dumps(back_chat_frame("hi")))
 
     # The ack and the broadcast may come in either order.
-    first, second = await raw(alice), await raw(alice)
+    first, second = await alice.frame(), await alice.frame()
     [ack] = [frame for frame in (first, second) if frame.get("type") == "ack"]
     [mine] = [frame for frame in (first, second) if "mtype" in frame]
-    validate_server_frame(ack, channel="messages")
     theirs = await legacy_frame(bob_legacy)
     modern = await bob_new.frame()
     assert set(mine) == set(theirs) == LEGACY_KEYS
@@ -230,6 +224,24 @@ async def test_an_unknown_room_closes_with_4404_like_the_new_path(general_room, 
     await client.connect()
 
     assert await client.closed_with() == 4404
+    await client.disconnect()
+
+
+async def test_the_legacy_socket_frames_are_checked_against_its_own_channel():
+    """A new-protocol message frame is right on /ws/messages/ and wrong on /ws/messages."""
+
+    async def drifted_server(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        frame = document()["components"]["messages"]["Message"]["examples"][0]["payload"]
+        await send({"type": "websocket.send", "text": json.dumps(frame)})
+        await receive()
+
+    client = Client(drifted_server, LEGACY)
+    await client.connect()
+
+    with pytest.raises(jsonschema.ValidationError, match="not a frame type on /ws/messages"):
+        await client.frame()
     await client.disconnect()
 
 
