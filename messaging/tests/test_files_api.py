@@ -234,8 +234,8 @@ def test_files_adding_up_over_the_request_limit_are_413(api, settings):
     assert_nothing_stored(settings)
 
 
-def test_a_declared_length_over_the_request_limit_is_413_before_the_body_is_read(api, settings, monkeypatch):
-    settings.CHAT_MAX_UPLOAD_REQUEST_BYTES = 1000
+def test_a_declared_length_over_the_body_limit_is_413_before_the_body_is_read(api, settings, monkeypatch):
+    settings.CHAT_MAX_BODY_BYTES = 1000
 
     def never(*args, **kwargs):
         raise AssertionError("the body was parsed")

@@ -44,11 +44,12 @@ class FileUploadView(APIView):
         responses={201: UploadResponseSerializer, 400: ERROR, 413: ERROR, 415: ERROR, 429: ERROR},
     )
     def post(self, request: Request) -> Response:
-        # Refuse by the declared length before reading a byte of the body.
-        if _declared_length(request) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
+        # Refuse by the declared length before reading a byte of the body (the server already has, under
+        # chatsite.serve; this holds under any other ASGI server).
+        if _declared_length(request) > settings.CHAT_MAX_BODY_BYTES:
             raise PayloadTooLarge(
-                f"Uploads are limited to {settings.CHAT_MAX_UPLOAD_REQUEST_BYTES} bytes per request.",
-                extra={"limit": settings.CHAT_MAX_UPLOAD_REQUEST_BYTES},
+                f"Upload requests are limited to {settings.CHAT_MAX_BODY_BYTES} bytes.",
+                extra={"limit": settings.CHAT_MAX_BODY_BYTES},
             )
         uploads = request.FILES.getlist("file") + request.FILES.getlist("files")
         attachments = services.files_upload(uploader=request.user, uploads=uploads)
