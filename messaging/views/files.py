@@ -18,6 +18,7 @@ from chatsite.errors import PayloadTooLarge
 from messaging import events, selectors, services
 from messaging.models import Attachment
 from messaging.serializers import UploadResponseSerializer
+from messaging.sniffing import name_for_type
 
 logger = logging.getLogger(__name__)
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
@@ -74,7 +75,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
     response = FileResponse(
         stored,
         as_attachment=True,
-        filename=attachment.original_name,
+        filename=name_for_type(attachment.original_name, attachment.content_type),
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
