@@ -74,7 +74,8 @@ URLENCODED = "application/x-www-form-urlencoded"
 ATTACKS = [
     Attack("multipart 50 MiB -> /healthz", "/healthz", MULTIPART, 50 * MiB),
     Attack("multipart 50 MiB -> /api/v1/auth/token/", "/api/v1/auth/token/", MULTIPART, 50 * MiB),
-    Attack("urlencoded 20 MiB -> /healthz", "/healthz", URLENCODED, 20 * MiB, kind="field"),
+    Attack("urlencoded 20 MiB, one field -> /healthz", "/healthz", URLENCODED, 20 * MiB, kind="field"),
+    Attack("urlencoded 20 MiB of a=1& -> /healthz", "/healthz", URLENCODED, 20 * MiB, kind="fields"),
     Attack(
         "urlencoded 2 MiB of a=1& -> /api/v1/auth/token/", "/api/v1/auth/token/", URLENCODED, 2 * MiB, kind="fields"
     ),
