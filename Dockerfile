@@ -29,5 +29,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py", "http://127.0.0.1:8000/healthz"]
 
-# chatsite.serve is daphne's command line with an access log that redacts tokens from query strings.
+# chatsite.serve is daphne's command line with bounded request bodies and headers (README "Security") and an
+# access log that redacts tokens from query strings; never run plain daphne.
 CMD ["python", "-m", "chatsite.serve", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers"]

@@ -1,12 +1,16 @@
 """Serve the project with daphne, the way `make run` and the Docker image do.
 
-Two things daphne's own command line cannot be told. Its access log writes request paths with their
+Three things daphne's own command line cannot be told. It serves HTTP with Twisted's defaults, which
+read and parse request bodies of any size in memory and let a slow client hold a connection by sending
+a header line now and then; so the server it runs is ``chatsite.server.ChatServer``, which bounds
+bodies and request headers (the reasons are in that module). Its access log writes request paths with their
 query strings, and WebSocket clients put the access token in the query string; so this entry point
 installs an access log that redacts tokens. And it listens with Twisted's default backlog of 50
 pending connections: when more clients connect at once (every client of a restarted replica
 reconnecting), the kernel drops their SYNs and they retry a second later; so the TCP endpoints that
 ``-b``/``-p`` describe get ``CHAT_LISTEN_BACKLOG`` (default 1024, capped by the kernel's somaxconn).
-Then it hands over to daphne's CLI unchanged.
+Then it hands over to daphne's CLI unchanged. (``manage.py runserver`` gets the same server from
+chatsite/management/commands/runserver.py.)
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from daphne.endpoints import build_endpoint_description_strings
 
 from chatsite.env import env_int
 from chatsite.log_filters import redact
+from chatsite.server import ChatServer
 
 APPLICATION = "chatsite.asgi:application"
 DEFAULT_BACKLOG = 1024
@@ -55,7 +60,9 @@ def main(argv: list[str] | None = None) -> None:
     # daphne's cli module builds its logger and its endpoints from these module globals.
     cli.AccessLogGenerator = RedactingAccessLog
     cli.build_endpoint_description_strings = endpoints_with_backlog(listen_backlog())
-    cli.CommandLineInterface().run(args)
+    interface = cli.CommandLineInterface()
+    interface.server_class = ChatServer
+    interface.run(args)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "daphne",  # first, so that `runserver` serves ASGI (HTTP and WebSockets)
+    "chatsite",  # first: its `runserver` is daphne's, with the bounds of chatsite/server.py
+    "daphne",  # before staticfiles, so that `runserver` serves ASGI (HTTP and WebSockets)
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -60,6 +61,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatsite.middleware.RefuseNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -210,6 +212,17 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Deeply nested JSON is a 400, and text a client sent is always renderable (chatsite/parsers.py,
+    # chatsite/renderers.py); views that name their parsers use chatsite.parsers.JSONParser too.
+    "DEFAULT_PARSER_CLASSES": [
+        "chatsite.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "chatsite.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_PAGINATION_CLASS": "chatsite.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -269,6 +282,11 @@ CHAT_HISTORY_MAX_PAGE = env_int("CHAT_HISTORY_MAX_PAGE", 100, minimum=1)
 CHAT_MAX_UPLOAD_BYTES = env_size("CHAT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 CHAT_MAX_UPLOAD_FILES = env_int("CHAT_MAX_UPLOAD_FILES", 10, minimum=1)
 CHAT_MAX_UPLOAD_REQUEST_BYTES = env_size("CHAT_MAX_UPLOAD_REQUEST_BYTES", 50 * 1024 * 1024)
+# The largest request body the server reads at all (multipart uploads; any other body is held to
+# DATA_UPLOAD_MAX_MEMORY_SIZE): the files of an upload request plus room for their multipart framing.
+CHAT_MAX_BODY_BYTES = env_size("CHAT_MAX_BODY_BYTES", CHAT_MAX_UPLOAD_REQUEST_BYTES + 1024 * 1024)
+# Seconds a client has to send a request's line and headers (slow clients, slowloris) before it is closed.
+CHAT_HEADER_TIMEOUT = env_duration("CHAT_HEADER_TIMEOUT", 10)
 CHAT_MAX_AVATAR_BYTES = env_size("CHAT_MAX_AVATAR_BYTES", 2 * 1024 * 1024)
 CHAT_MAX_FRAME_BYTES = env_size("CHAT_MAX_FRAME_BYTES", 64 * 1024)
 CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500, minimum=1)

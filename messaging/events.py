@@ -12,6 +12,7 @@ from typing import Any
 from django.urls import reverse
 
 from messaging.models import Attachment, Message, Notification, Room
+from messaging.sniffing import name_for_type
 from users.models import User
 
 
@@ -32,7 +33,8 @@ def user_summary(user: User | None) -> dict[str, Any] | None:
 def attachment_payload(attachment: Attachment) -> dict[str, Any]:
     return {
         "id": attachment.pk,
-        "name": attachment.original_name,
+        # Also for names stored before they were made to end in their type's extension, or edited in the admin.
+        "name": name_for_type(attachment.original_name, attachment.content_type),
         "size": attachment.size,
         "content_type": attachment.content_type,
         "url": reverse("file-detail", args=[attachment.pk]),

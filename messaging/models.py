@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import PurePath
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from messaging.sniffing import EXTENSIONS
 
 GENERAL_ROOM_SLUG = "general"
 
@@ -113,11 +114,9 @@ class Message(models.Model):
 
 
 def attachment_upload_to(instance: Attachment, filename: str) -> str:
-    """A random name under a dated folder; of ``filename`` only a short suffix survives."""
-    suffix = PurePath(filename).suffix.lower()
-    if not suffix[1:].isalnum() or len(suffix) > 6:
-        suffix = ""
-    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+    """A random name under a dated folder, ending in the extension of the attachment's sniffed type (or
+    none): nothing of the client's ``filename`` survives."""
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{EXTENSIONS.get(instance.content_type, '')}"
 
 
 class Attachment(models.Model):

@@ -1,7 +1,14 @@
-"""Recognise an upload's type from its first bytes, never from the name or header the client sent.
+"""Recognise an upload's type from its first bytes, never from the name or header the client sent, and
+name files after that type.
 
 A small table of signatures covers the types on the default allow-list; anything unrecognised is
 ``application/octet-stream`` and is refused unless an operator allows it.
+
+A file's name decides what a browser or a desktop does with the saved download, so a name never ends
+in an extension its bytes do not justify: ``photo.png.html`` that is a PNG is named
+``photo.png.html.png``, ``readme.txt.hta`` that is text ``readme.txt.hta.txt``; a name that already
+ends in its type's extension is kept. A type without a known extension (one an operator allowed) gets
+no extension at all: the last dot of the name becomes ``_``.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ EXTENSIONS = {
     "video/mp4": ".mp4",
     "text/plain": ".txt",
 }
+# Further extensions a name may already end in and keep (compared case-insensitively).
+_ALSO_ACCEPTED = {"image/jpeg": (".jpeg",)}
+MAX_NAME_LENGTH = 255
 
 
 def sniff(head: bytes) -> str:
@@ -62,3 +72,15 @@ def _looks_like_text(head: bytes) -> bool:
         # The sample may end in the middle of a multi-byte character.
         return exc.start >= len(head) - 3
     return True
+
+
+def name_for_type(name: str, content_type: str) -> str:
+    """``name`` ending in the extension of ``content_type`` (or in none), at most MAX_NAME_LENGTH long."""
+    extension = EXTENSIONS.get(content_type, "")
+    accepted = (extension, *_ALSO_ACCEPTED.get(content_type, ())) if extension else ()
+    if accepted and name.lower().endswith(accepted):
+        return name[:MAX_NAME_LENGTH]
+    stem, dot, suffix = name.rpartition(".")
+    if not extension and dot:
+        name = f"{stem}_{suffix}"
+    return name[: MAX_NAME_LENGTH - len(extension)].rstrip(" .") + extension

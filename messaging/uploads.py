@@ -1,9 +1,9 @@
 """An upload handler that stops writing as soon as a file or the request goes over its limit.
 
-daphne buffers a whole request body before Django sees it (the reverse proxy caps that size), so the
-limits here protect the disk and memory of the request's own processing: the view checks
-Content-Length first, and this handler refuses the part that would cross a limit instead of writing
-it, raising an error that the API renders as a JSON 413 (or 400 for too many files).
+The server reads a whole request body before Django sees it, up to CHAT_MAX_BODY_BYTES
+(chatsite/server.py), so the limits here protect the disk and memory of the request's own processing:
+the view checks Content-Length first, and this handler refuses the part that would cross a limit
+instead of writing it, raising an error that the API renders as a JSON 413 (or 400 for too many files).
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -25,6 +24,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
 from chatsite.errors import NotAuthenticated
+from chatsite.parsers import JSONParser
 from users.authentication import enforce_csrf
 from users.serializers import CredentialsSerializer, RefreshSerializer, TokenPairSerializer, VerifySerializer
 from users.throttles import TokenThrottle

@@ -10,10 +10,11 @@ from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from chatsite.parsers import JSONParser
 from users import selectors, services
 from users.serializers import ConfigurationSerializer, UserCreateSerializer, UserSerializer, UserUpdateSerializer
 from users.throttles import SignupThrottle

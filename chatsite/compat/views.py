@@ -15,12 +15,12 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chatsite.compat.shapes import legacy_connected_user, legacy_message
+from chatsite.parsers import JSONParser
 from messaging import events
 from messaging.serializers import (
     AttachmentSerializer,

@@ -385,8 +385,8 @@ def test_nginx_balances_over_the_web_service_by_docker_dns(nginx, server, docker
         assert any(args[0] == "127.0.0.11" for args in values(http_block(nginx), "resolver"))
 
 
-def test_nginx_body_limit_is_the_upload_request_limit(server):
-    assert nginx_bytes(values(server, "client_max_body_size")[0][0]) == django_settings.CHAT_MAX_UPLOAD_REQUEST_BYTES
+def test_nginx_body_limit_is_the_servers_body_limit(server):
+    assert nginx_bytes(values(server, "client_max_body_size")[0][0]) == django_settings.CHAT_MAX_BODY_BYTES
 
 
 def test_nginx_refuses_a_too_large_body_with_json(server):

@@ -47,16 +47,27 @@ class RecordingServer:
         pass
 
 
-def test_main_hands_daphne_the_backlog_and_the_redacting_log(monkeypatch):
+def test_main_hands_daphne_the_backlog_the_redacting_log_and_the_bounded_server(monkeypatch):
     from daphne import cli
 
     # main() replaces these module globals; monkeypatch puts the originals back after the test.
     monkeypatch.setattr(cli, "build_endpoint_description_strings", cli.build_endpoint_description_strings)
     monkeypatch.setattr(cli, "AccessLogGenerator", cli.AccessLogGenerator)
-    monkeypatch.setattr(cli.CommandLineInterface, "server_class", RecordingServer)
+    # Standing in for chatsite.server.ChatServer, which main() gives daphne's command line to run.
+    monkeypatch.setattr(serve, "ChatServer", RecordingServer)
     monkeypatch.setenv("CHAT_LISTEN_BACKLOG", "333")
 
     serve.main(["-b", "127.0.0.1", "-p", "8765", "--access-log", "-"])
 
     assert RecordingServer.built["endpoints"] == ["tcp:port=8765:interface=127.0.0.1:backlog=333"]
     assert isinstance(RecordingServer.built["action_logger"], serve.RedactingAccessLog)
+
+
+def test_runserver_runs_the_bounded_server():
+    from django.core.management import get_commands, load_command_class
+
+    from chatsite.server import ChatServer
+
+    app = get_commands()["runserver"]  # the first installed app that has the command wins
+
+    assert load_command_class(app, "runserver").server_cls is ChatServer

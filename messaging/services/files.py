@@ -16,7 +16,7 @@ from django.db import transaction
 
 from chatsite.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from messaging.models import Attachment
-from messaging.sniffing import EXTENSIONS, SNIFF_BYTES, sniff
+from messaging.sniffing import SNIFF_BYTES, name_for_type, sniff
 from users.models import User
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ def clean_file_name(name: str) -> str:
 
 
 def _inspect(upload: UploadedFile) -> tuple[str, str, str]:
-    """Name, sniffed content type and sha256 of an upload, or the error that refuses it."""
+    """Name (ending in the sniffed type's extension), sniffed content type and sha256 of an upload, or
+    the error that refuses it."""
     if upload.size > settings.CHAT_MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{upload.name!r} is larger than {settings.CHAT_MAX_UPLOAD_BYTES} bytes.")
     name = clean_file_name(upload.name)
@@ -77,7 +78,7 @@ def _inspect(upload: UploadedFile) -> tuple[str, str, str]:
     for chunk in upload.chunks():
         digest.update(chunk)
     upload.seek(0)
-    return name, content_type, digest.hexdigest()
+    return name_for_type(name, content_type), content_type, digest.hexdigest()
 
 
 def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachment]:
@@ -98,7 +99,7 @@ def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachm
                 attachment = Attachment(
                     original_name=name, size=upload.size, content_type=content_type, sha256=sha256, uploader=uploader
                 )
-                attachment.file.save(f"upload{EXTENSIONS.get(content_type, '')}", upload, save=False)
+                attachment.file.save("upload", upload, save=False)  # named by attachment_upload_to
                 written.append(attachment.file.name)
                 attachment.save()
                 attachments.append(attachment)

@@ -5,6 +5,7 @@ import pytest
 from django.http.multipartparser import MultiPartParser
 from rest_framework.throttling import SimpleRateThrottle
 
+from messaging import events
 from messaging.models import Attachment, Room
 from messaging.services import files_upload
 from messaging.tests.factories import PNG_BYTES, big_file, general, make_room, multipart, png, send, text_file
@@ -90,8 +91,8 @@ def test_the_type_comes_from_the_bytes_not_the_name(api):
     response = upload(api, png("picture.txt"), text_file("notes.png", b"just words\n"))
 
     assert [(f["name"], f["content_type"]) for f in response.json()["files"]] == [
-        ("picture.txt", "image/png"),
-        ("notes.png", "text/plain"),
+        ("picture.txt.png", "image/png"),
+        ("notes.png.txt", "text/plain"),
     ]
 
 
@@ -136,20 +137,79 @@ def test_html_is_accepted_as_plain_text_and_served_back_as_an_attachment(api, se
 
     assert response.status_code == 201
     described = response.json()["files"][0]
-    assert (described["name"], described["content_type"]) == ("page.html", "text/plain")
+    assert (described["name"], described["content_type"]) == ("page.html.txt", "text/plain")
     assert stored_files(settings)[0].suffix == ".txt"
     served, body = download(api, described["id"])
     assert body == HTML_BYTES
     assert served["Content-Type"] == "text/plain"
-    assert served["Content-Disposition"] == 'attachment; filename="page.html"'
+    assert served["Content-Disposition"] == 'attachment; filename="page.html.txt"'
     assert served["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("photo.png.html", PNG_BYTES, "photo.png.html.png"),
+        ("readme.txt.hta", b"just words\n", "readme.txt.hta.txt"),
+        ("invoice.pdf.exe", b"%PDF-1.7\n", "invoice.pdf.exe.pdf"),
+        ("notes", b"just words\n", "notes.txt"),
+        ("Photo.PNG", PNG_BYTES, "Photo.PNG"),
+        ("camera.jpeg", b"\xff\xd8\xff\xe0" + b"\x00" * 60, "camera.jpeg"),
+    ],
+    ids=["png-as-html", "text-as-hta", "pdf-as-exe", "no-extension", "own-extension", "jpeg-alias"],
+)
+def test_names_end_in_the_extension_of_the_sniffed_type_on_disk_in_the_api_and_in_the_download(
+    api, settings, name, content, expected
+):
+    response = upload_raw(api, [("file", name, content)])
+
+    assert response.status_code == 201, response.content
+    described = response.json()["files"][0]
+    assert described["name"] == expected
+    assert Attachment.objects.get().original_name == expected
+    [path] = stored_files(settings)
+    assert path.suffix == {".PNG": ".png", ".jpeg": ".jpg"}.get(Path(expected).suffix, Path(expected).suffix)
+    served, _ = download(api, described["id"])
+    assert served["Content-Disposition"] == f'attachment; filename="{expected}"'
+
+
+def test_a_name_stored_before_or_edited_in_the_admin_is_served_with_the_sniffed_extension(api, user):
+    attachment = files_upload(uploader=user, uploads=[text_file("notes.txt")])[0]
+    Attachment.objects.filter(pk=attachment.pk).update(original_name="click-me.hta")
+    attachment.refresh_from_db()
+
+    served, _ = download(api, attachment.pk)
+
+    assert served["Content-Disposition"] == 'attachment; filename="click-me.hta.txt"'
+    assert events.attachment_payload(attachment)["name"] == "click-me.hta.txt"  # REST, sockets, history
+
+
+def test_a_type_without_a_known_extension_gets_no_extension(api, settings):
+    settings.CHAT_UPLOAD_ALLOWED_TYPES = [*settings.CHAT_UPLOAD_ALLOWED_TYPES, "application/octet-stream"]
+
+    response = upload_raw(api, [("file", "tool.exe", ELF_BYTES)])
+
+    assert response.status_code == 201, response.content
+    assert response.json()["files"][0]["name"] == "tool_exe"
+    [path] = stored_files(settings)
+    assert path.suffix == ""
+    served, _ = download(api, response.json()["files"][0]["id"])
+    assert served["Content-Disposition"] == 'attachment; filename="tool_exe"'
+
+
+def test_a_long_name_is_shortened_to_keep_the_extension(api):
+    response = upload_raw(api, [("file", "a" * 250 + ".html", b"just words\n")])
+
+    name = response.json()["files"][0]["name"]
+    assert len(name) <= 255
+    assert name == "a" * (len(name) - 4) + ".txt"
 
 
 def test_directories_in_the_name_are_dropped_and_nothing_is_written_outside_media(api, settings, tmp_path):
     response = upload_raw(api, [("file", "../../etc/passwd", b"root:x:0:0\n")])
 
     assert response.status_code == 201
-    assert response.json()["files"][0]["name"] == "passwd"
+    assert response.json()["files"][0]["name"] == "passwd.txt"
     assert [p.name for p in tmp_path.iterdir()] == ["media"]
     [path] = stored_files(settings)
     assert path.is_relative_to(Path(settings.MEDIA_ROOT) / "attachments")
@@ -234,8 +294,8 @@ def test_files_adding_up_over_the_request_limit_are_413(api, settings):
     assert_nothing_stored(settings)
 
 
-def test_a_declared_length_over_the_request_limit_is_413_before_the_body_is_read(api, settings, monkeypatch):
-    settings.CHAT_MAX_UPLOAD_REQUEST_BYTES = 1000
+def test_a_declared_length_over_the_body_limit_is_413_before_the_body_is_read(api, settings, monkeypatch):
+    settings.CHAT_MAX_BODY_BYTES = 1000
 
     def never(*args, **kwargs):
         raise AssertionError("the body was parsed")

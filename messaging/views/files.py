@@ -18,6 +18,7 @@ from chatsite.errors import PayloadTooLarge
 from messaging import events, selectors, services
 from messaging.models import Attachment
 from messaging.serializers import UploadResponseSerializer
+from messaging.sniffing import name_for_type
 
 logger = logging.getLogger(__name__)
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
@@ -44,11 +45,12 @@ class FileUploadView(APIView):
         responses={201: UploadResponseSerializer, 400: ERROR, 413: ERROR, 415: ERROR, 429: ERROR},
     )
     def post(self, request: Request) -> Response:
-        # Refuse by the declared length before reading a byte of the body.
-        if _declared_length(request) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
+        # Refuse by the declared length before reading a byte of the body (the server already has, under
+        # chatsite.serve; this holds under any other ASGI server).
+        if _declared_length(request) > settings.CHAT_MAX_BODY_BYTES:
             raise PayloadTooLarge(
-                f"Uploads are limited to {settings.CHAT_MAX_UPLOAD_REQUEST_BYTES} bytes per request.",
-                extra={"limit": settings.CHAT_MAX_UPLOAD_REQUEST_BYTES},
+                f"Upload requests are limited to {settings.CHAT_MAX_BODY_BYTES} bytes.",
+                extra={"limit": settings.CHAT_MAX_BODY_BYTES},
             )
         uploads = request.FILES.getlist("file") + request.FILES.getlist("files")
         attachments = services.files_upload(uploader=request.user, uploads=uploads)
@@ -73,7 +75,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
     response = FileResponse(
         stored,
         as_attachment=True,
-        filename=attachment.original_name,
+        filename=name_for_type(attachment.original_name, attachment.content_type),
         content_type=attachment.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"

@@ -6,6 +6,7 @@ tests observe is what a deployment does: several daphne processes sharing one da
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,6 +215,30 @@ def migrate(database_url: str) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput"], cwd=BASE_DIR, env=env, check=True, capture_output=True
     )
+
+
+@contextlib.contextmanager
+def migrated_database(directory: Path) -> Iterator[str]:
+    """A database URL other processes can use, migrated: a SQLite file in ``directory``, or a fresh
+    PostgreSQL database (dropped afterwards) when the suite runs on PostgreSQL."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if not configured.startswith("postgres"):
+        url = f"sqlite:///{directory / 'e2e.sqlite3'}"
+        migrate(url)
+        yield url
+        return
+    import psycopg
+
+    base, _, _name = configured.rpartition("/")
+    name = unique("chat_e2e_")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        migrate(f"{base}/{name}")
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def unique(prefix: str) -> str:
