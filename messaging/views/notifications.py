@@ -7,7 +7,6 @@ from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from messaging import selectors, services
@@ -21,15 +20,8 @@ from messaging.serializers import (
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
 
 
-class NotificationThrottle(UserRateThrottle):
-    scope = "notification"
-
-
 class NotificationListView(GenericAPIView):
     serializer_class = NotificationSerializer
-
-    def get_throttles(self) -> list:
-        return [NotificationThrottle()] if self.request.method == "POST" else []
 
     @extend_schema(
         summary="Your notifications, newest first (?unread=1 for unread only)",
