@@ -37,7 +37,9 @@ class Rate:
     period: int
 
     def cost_ms(self, units: int) -> int:
-        return max(1, math.ceil(units * self.period * 1000 / self.count))
+        """Rounded down, so that ``count`` units fit in the period (30/10s: 333 ms each, not 334); the
+        clock counts milliseconds, so rates finer than 1,000 units a second are not told apart."""
+        return max(1, units * self.period * 1000 // self.count)
 
 
 @functools.lru_cache(maxsize=64)
