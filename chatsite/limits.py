@@ -155,7 +155,7 @@ class _CacheStore:
             wait = after - now - period_ms
             if wait > 0:
                 return wait
-            cache.set(key, after, timeout=(after - now) / 1000)
+            cache.set(key, after, timeout=_seconds(after - now))
             return 0
 
     def refund(self, key: str, cost_ms: int) -> None:
@@ -165,11 +165,16 @@ class _CacheStore:
             if after <= now:
                 cache.delete(key)
             else:
-                cache.set(key, after, timeout=(after - now) / 1000)
+                cache.set(key, after, timeout=_seconds(after - now))
 
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _seconds(ms: int) -> int:
+    """A cache timeout: whole seconds, rounded up (some backends truncate, and 0 would delete at once)."""
+    return max(1, math.ceil(ms / 1000))
 
 
 _LOCAL = _CacheStore()
