@@ -117,9 +117,10 @@ class Hub:
         process) and CHAT_MAX_SOCKETS_PER_USER (in presence, across processes). False: over a cap, and
         nothing of the socket is kept."""
         address = presence.address_of(socket.client)
-        if self.addresses[address] >= settings.CHAT_MAX_SOCKETS_PER_IP:
-            return False
-        self.addresses[address] += 1  # before the await, so that concurrent handshakes see it
+        if address is not None:
+            if self.addresses[address] >= settings.CHAT_MAX_SOCKETS_PER_IP:
+                return False
+            self.addresses[address] += 1  # before the await, so that concurrent handshakes see it
         admission = await self._presence_call(
             self.presence.admit, client=socket.client, user_id=socket.user_id, limit=settings.CHAT_MAX_SOCKETS_PER_USER
         )
@@ -164,7 +165,9 @@ class Hub:
             # without others, nobody heard it was online and nobody needs to hear it left.
             self._announce(socket, online=owed_online)
 
-    def _release_address(self, address: str) -> None:
+    def _release_address(self, address: str | None) -> None:
+        if address is None:
+            return
         self.addresses[address] -= 1
         if self.addresses[address] <= 0:
             del self.addresses[address]

@@ -25,16 +25,20 @@ from django.utils.module_loading import import_string
 
 from realtime.process import PROCESS_ID
 
+UNKNOWN_HOST = "unknown"
+
 
 def client_id(user_id: int, client: tuple[str, int] | list | None) -> str:
     """back_chat's client id: ``<user_id>@<ip>:<port>``."""
-    host, port = (client[0], client[1]) if client else ("unknown", 0)
+    host, port = (client[0], client[1]) if client else (UNKNOWN_HOST, 0)
     return f"{user_id}@{host}:{port}"
 
 
-def address_of(client: str) -> str:
-    """The IP address part of a client id (``7@10.0.0.5:51234`` -> ``10.0.0.5``)."""
-    return client.split("@", 1)[-1].rsplit(":", 1)[0]
+def address_of(client: str) -> str | None:
+    """The IP address of a client id (``7@10.0.0.5:51234`` -> ``10.0.0.5``); None when the server was
+    not told (a Unix socket without proxy headers), so that unknown clients are not lumped together."""
+    host = client.split("@", 1)[-1].rsplit(":", 1)[0]
+    return None if host == UNKNOWN_HOST else host
 
 
 class Admission(enum.Enum):

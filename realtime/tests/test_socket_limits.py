@@ -204,3 +204,23 @@ async def test_sockets_per_client_address_are_capped(general_room, user, setting
     await second.disconnect()
     await elsewhere.disconnect()
     assert not hub.addresses
+
+
+async def test_clients_of_unknown_address_are_not_lumped_together(general_room, user, settings):
+    settings.CHAT_MAX_SOCKETS_PER_IP = 1
+    sockets = [make_socket(user=user) for _ in range(2)]
+    for client in sockets:
+        client.scope["client"] = None  # a Unix socket without proxy headers
+
+    for client in sockets:
+        await client.connect()
+    hub = await get_hub()
+    for _ in range(200):
+        if len(hub.sockets) == 2:
+            break
+        await asyncio.sleep(0.01)
+
+    assert len(hub.sockets) == 2
+    assert not hub.addresses
+    for client in sockets:
+        await client.disconnect()
