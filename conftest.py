@@ -53,6 +53,8 @@ def redis_service() -> str:
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests post faster than people do; the tests of these budgets set their own.
+    settings.CHAT_MESSAGE_RATE = settings.CHAT_NOTIFICATION_RATE = "100000/100s"
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.STORAGES = {
         **settings.STORAGES,

@@ -143,6 +143,11 @@ def _project_env(spec: TargetSpec, workdir: Path, database_url: str, options: Op
         "CHAT_SOCKET_RATE": "100000",
         "CHAT_SOCKET_BURST": "100000",
         "CHAT_SOCKET_FLOOD_LIMIT": "100000",
+        # Nor by the per-user budgets and socket caps (one address opens every socket of a scenario).
+        "CHAT_MESSAGE_RATE": "100000/100s",
+        "CHAT_NOTIFICATION_RATE": "100000/100s",
+        "CHAT_MAX_SOCKETS_PER_USER": "100000",
+        "CHAT_MAX_SOCKETS_PER_IP": "100000",
         "CHAT_LAYER_PREFIX": prefix,
     }
     if spec.layer in {"core", "pubsub"}:

@@ -28,6 +28,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         response = Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.http_status)
         if exc.http_status == status.HTTP_401_UNAUTHORIZED:
             response["WWW-Authenticate"] = 'Bearer realm="api"'
+        if "retry_after" in exc.extra:
+            response["Retry-After"] = str(exc.extra["retry_after"])
         return response
     exc = _as_drf_exception(exc)
     response = drf_exception_handler(exc, context)

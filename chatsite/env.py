@@ -13,6 +13,12 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2}
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE_UNITS = {
+    **dict.fromkeys(("s", "sec", "second", "seconds"), 1),
+    **dict.fromkeys(("m", "min", "minute", "minutes"), 60),
+    **dict.fromkeys(("h", "hour", "hours"), 3600),
+    **dict.fromkeys(("d", "day", "days"), 86400),
+}
 
 
 class ImproperlyConfiguredEnv(ValueError):
@@ -96,3 +102,25 @@ def env_duration(name: str, default: int) -> int:
         return parse_duration(raw)
     except ValueError as exc:
         raise ImproperlyConfiguredEnv(f"{name}: {exc}") from None
+
+
+def parse_rate(raw: str) -> tuple[int, int]:
+    """Parse ``30/10s``, ``100/5m`` or DRF's ``30/min`` into (count, period in seconds); raise ValueError."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d*)\s*([a-zA-Z]+)\s*", raw)
+    unit = match.group(3).lower() if match else None
+    count, multiple = (int(match.group(1)), int(match.group(2) or 1)) if match else (0, 0)
+    if unit not in _RATE_UNITS or count < 1 or multiple < 1:
+        raise ValueError(f"{raw!r} is not a rate (e.g. 30/10s, 100/5m, 20/hour)")
+    return count, multiple * _RATE_UNITS[unit]
+
+
+def env_rate(name: str, default: str) -> str:
+    """Read a rate such as ``30/10s``; the string is kept (and parsed where it is used)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        parse_rate(raw)
+    except ValueError as exc:
+        raise ImproperlyConfiguredEnv(f"{name}: {exc}") from None
+    return raw.strip()

@@ -18,6 +18,7 @@ from chatsite.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_size,
     env_str,
 )
@@ -165,7 +166,10 @@ if REDIS_URL:
             }
         }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Rate-limit budgets live here too: room for many users before entries are culled (default 300).
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 20_000}}
+    }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels.layers.InMemoryChannelLayer",
@@ -230,7 +234,6 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "signup": env_str("CHAT_SIGNUP_RATE", "20/hour"),
         "token": env_str("CHAT_TOKEN_RATE", "30/min"),
-        "notification": env_str("CHAT_NOTIFICATION_RATE", "30/min"),
         "upload": env_str("CHAT_UPLOAD_RATE", "60/min"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -293,7 +296,16 @@ CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500, minimum=1)
 CHAT_SOCKET_RATE = env_float("CHAT_SOCKET_RATE", 10.0, minimum=0.1)  # frames per second, sustained
 CHAT_SOCKET_BURST = env_int("CHAT_SOCKET_BURST", 30, minimum=1)
 CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # refused frames before 4429
-CHAT_NOTIFICATION_SOCKET_RATE = env_float("CHAT_NOTIFICATION_SOCKET_RATE", 1.0, minimum=0.01)
+# Per-user budgets, shared by REST and every socket in every process (chatsite/limits.py): messages
+# posted, and notifications sent (one unit per recipient).
+CHAT_MESSAGE_RATE = env_rate("CHAT_MESSAGE_RATE", "30/10s")
+CHAT_NOTIFICATION_RATE = env_rate("CHAT_NOTIFICATION_RATE", "100/5m")
+# A message does not notify someone who still has an unread notification of the same kind from the same
+# sender in the same room, younger than this (0: every message notifies).
+CHAT_NOTIFICATION_COALESCE_WINDOW = env_duration("CHAT_NOTIFICATION_COALESCE_WINDOW", 10 * 60)
+# Open sockets per user across every process (presence counts them), and per client address per process.
+CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 20, minimum=1)
+CHAT_MAX_SOCKETS_PER_IP = env_int("CHAT_MAX_SOCKETS_PER_IP", 200, minimum=1)
 CHAT_TYPING_INTERVAL = env_float("CHAT_TYPING_INTERVAL", 2.0, minimum=0.0)
 CHAT_PRESENCE_HEARTBEAT = env_float("CHAT_PRESENCE_HEARTBEAT", 15.0, minimum=0.1)
 CHAT_PRESENCE_EXPIRY = env_float("CHAT_PRESENCE_EXPIRY", 45.0, minimum=0.2)

@@ -71,6 +71,9 @@ class ChatSocket(AsyncWebsocketConsumer):
             limit=settings.CHAT_SOCKET_FLOOD_LIMIT,
         )
         self.hub = await get_hub()
+        if not await self.hub.admit(self):
+            await self.close(code=closecodes.TOO_MANY_SOCKETS)
+            return
         self.wire = daphne_protocol(self.base_send)
         try:
             opened = await self.open()
@@ -222,7 +225,6 @@ class NotificationsConsumer(ChatSocket):
     async def open(self) -> bool:
         state = await _unread_state(self.user)
         self.unread = {room_id: count for room_id, (_slug, count) in state.items()}
-        self.bucket = TokenBucket(rate=settings.CHAT_NOTIFICATION_SOCKET_RATE, burst=5)
         await self.hub.watch(self, {room_id: slug for room_id, (slug, _count) in state.items()})
         for slug, count in state.values():
             if count:
@@ -232,8 +234,6 @@ class NotificationsConsumer(ChatSocket):
     async def handle(self, frame: dict[str, Any]) -> None:
         command = protocol.parse_notifications_frame(frame)
         if isinstance(command, protocol.SendNotification):
-            if not self.bucket.take():
-                raise ProtocolError("rate_limited", "Too many notifications; slow down.")
             sent = await _send_notification(sender=self.user, to=command.to, title=command.title, body=command.body)
             await self.send_frame({"type": "ack", "sent": len(sent)})
             return

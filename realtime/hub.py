@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
@@ -62,6 +62,10 @@ class Hub:
         self.streams: dict[int, RoomStream] = {}
         self.users: dict[int, set[Socket]] = defaultdict(set)
         self.sockets: set[Socket] = set()
+        # Sockets counted against the caps (in presence and per address), from admission until they close,
+        # each with whether it still owes its user's "online" (a first socket announces once registered).
+        self.admitted: dict[Socket, bool] = {}
+        self.addresses: Counter[str] = Counter()
         # Broadcasts to one kind of socket (presence to every notification socket) must not scan all
         # sockets: a burst of N first connections would cost O(N²).
         self.sockets_by_kind: dict[str, set[Socket]] = defaultdict(set)
@@ -108,32 +112,65 @@ class Hub:
 
     # --- sockets -----------------------------------------------------------------------------------
 
+    async def admit(self, socket: Socket) -> bool:
+        """Count a new socket, before it subscribes to anything, against CHAT_MAX_SOCKETS_PER_IP (in this
+        process) and CHAT_MAX_SOCKETS_PER_USER (in presence, across processes). False: over a cap, and
+        nothing of the socket is kept."""
+        address = presence.address_of(socket.client)
+        if address is not None:
+            if self.addresses[address] >= settings.CHAT_MAX_SOCKETS_PER_IP:
+                return False
+            self.addresses[address] += 1  # before the await, so that concurrent handshakes see it
+        admission = await self._presence_call(
+            self.presence.admit, client=socket.client, user_id=socket.user_id, limit=settings.CHAT_MAX_SOCKETS_PER_USER
+        )
+        if admission is presence.Admission.REFUSED:
+            self._release_address(address)
+            return False
+        # An unreachable store (False) admits: a Redis outage must not lock everyone out.
+        self.admitted[socket] = admission is presence.Admission.FIRST
+        return True
+
     async def register(self, socket: Socket) -> None:
-        """Count the socket in presence and subscribe to its user's group; announce a first socket."""
+        """Deliver to an admitted socket from now on: subscribe to its user's group; announce a first socket."""
         first_here = not self.users[socket.user_id]
         self.users[socket.user_id].add(socket)
         self.sockets.add(socket)
         self.sockets_by_kind[socket.kind].add(socket)
         if first_here:
             await self._join(groups.user(socket.user_id))
-        if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
+        if self.admitted.get(socket):
+            self.admitted[socket] = False
             self._announce(socket, online=True)
 
     async def unregister(self, socket: Socket) -> None:
-        """Forget a socket: its rooms always (even if it failed while opening), presence if registered."""
+        """Forget a socket: its rooms always (even if it failed while opening), presence if admitted."""
         for room_id in list(self.rooms_of.get(socket, ())):
             await self.unsubscribe(socket, room_id)
         self.rooms_of.pop(socket, None)
-        if socket not in self.sockets:
+        if socket in self.sockets:
+            self.sockets.discard(socket)
+            self.sockets_by_kind[socket.kind].discard(socket)
+            self.users[socket.user_id].discard(socket)
+            if not self.users[socket.user_id]:
+                del self.users[socket.user_id]
+                await self._leave(groups.user(socket.user_id))
+        if socket not in self.admitted:
             return
-        self.sockets.discard(socket)
-        self.sockets_by_kind[socket.kind].discard(socket)
-        self.users[socket.user_id].discard(socket)
-        if not self.users[socket.user_id]:
-            del self.users[socket.user_id]
-            await self._leave(groups.user(socket.user_id))
-        if await self._presence_call(self.presence.remove, client=socket.client, user_id=socket.user_id):
-            self._announce(socket, online=False)
+        owed_online = self.admitted.pop(socket)
+        self._release_address(presence.address_of(socket.client))
+        last = await self._presence_call(self.presence.remove, client=socket.client, user_id=socket.user_id)
+        if owed_online != last:
+            # A first socket that closed before registering hands its "online" to the user's other sockets;
+            # without others, nobody heard it was online and nobody needs to hear it left.
+            self._announce(socket, online=owed_online)
+
+    def _release_address(self, address: str | None) -> None:
+        if address is None:
+            return
+        self.addresses[address] -= 1
+        if self.addresses[address] <= 0:
+            del self.addresses[address]
 
     async def unsubscribe(self, socket: Socket, room_id: int) -> None:
         """Stop delivering a room to a socket (and counting its unread messages for it)."""
@@ -385,7 +422,7 @@ class Hub:
         beat = await self.presence.heartbeat()
         if not beat.was_registered:
             # Our entries were expired (a long pause) or wiped (a Redis restart): register them again.
-            for socket in list(self.sockets):
+            for socket in list(self.admitted):
                 if await self._presence_call(self.presence.add, client=socket.client, user_id=socket.user_id):
                     self._announce(socket, online=True)
         names = await lookups.names_of(beat.offline_user_ids) if beat.offline_user_ids else {}

@@ -11,6 +11,7 @@ The backend is chosen by a dotted path in CHAT_PRESENCE_BACKEND, like Django's p
 
 from __future__ import annotations
 
+import enum
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,11 +25,28 @@ from django.utils.module_loading import import_string
 
 from realtime.process import PROCESS_ID
 
+UNKNOWN_HOST = "unknown"
+
 
 def client_id(user_id: int, client: tuple[str, int] | list | None) -> str:
     """back_chat's client id: ``<user_id>@<ip>:<port>``."""
-    host, port = (client[0], client[1]) if client else ("unknown", 0)
+    host, port = (client[0], client[1]) if client else (UNKNOWN_HOST, 0)
     return f"{user_id}@{host}:{port}"
+
+
+def address_of(client: str) -> str | None:
+    """The IP address of a client id (``7@10.0.0.5:51234`` -> ``10.0.0.5``); None when the server was
+    not told (a Unix socket without proxy headers), so that unknown clients are not lumped together."""
+    host = client.split("@", 1)[-1].rsplit(":", 1)[0]
+    return None if host == UNKNOWN_HOST else host
+
+
+class Admission(enum.Enum):
+    """What ``admit`` did with a new socket."""
+
+    FIRST = "first"  # registered; the user's first socket anywhere
+    ANOTHER = "another"  # registered; the user had sockets already
+    REFUSED = "refused"  # not registered: the user has CHAT_MAX_SOCKETS_PER_USER sockets already
 
 
 @dataclass
@@ -40,6 +58,7 @@ class Heartbeat:
 
 
 class PresenceBackend(Protocol):
+    async def admit(self, *, client: str, user_id: int, limit: int) -> Admission: ...  # add, unless at limit
     async def add(self, *, client: str, user_id: int) -> bool: ...  # True: the user's first socket
     async def remove(self, *, client: str, user_id: int) -> bool: ...  # True: the user's last socket
     async def heartbeat(self) -> Heartbeat: ...
@@ -63,9 +82,13 @@ def connections_per_user() -> dict[int, int]:
 
 # --- Redis --------------------------------------------------------------------------------------------
 
+# ARGV[5]: the most sockets the user may have (0: no limit); -1 when the socket is refused for it.
 _ADD = """
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[1])
-if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[3]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then return 0 end
+local limit = tonumber(ARGV[5])
+if limit > 0 and tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0') >= limit then return -1 end
+redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
 if redis.call('HINCRBY', KEYS[3], ARGV[3], 1) == 1 then return 1 end
 return 0
 """
@@ -129,10 +152,14 @@ class RedisPresence:
     def _expires_at(self) -> float:
         return time.time() + settings.CHAT_PRESENCE_EXPIRY
 
-    async def add(self, *, client: str, user_id: int) -> bool:
+    async def admit(self, *, client: str, user_id: int, limit: int) -> Admission:
         self._async_client()
         keys = [self.procs_key, self.proc_key, self.users_key]
-        return bool(await self._add(keys=keys, args=[self.process_id, client, user_id, self._expires_at()]))
+        added = await self._add(keys=keys, args=[self.process_id, client, user_id, self._expires_at(), limit])
+        return {1: Admission.FIRST, 0: Admission.ANOTHER}.get(int(added), Admission.REFUSED)
+
+    async def add(self, *, client: str, user_id: int) -> bool:
+        return await self.admit(client=client, user_id=user_id, limit=0) is Admission.FIRST
 
     async def remove(self, *, client: str, user_id: int) -> bool:
         self._async_client()
@@ -193,22 +220,29 @@ class DatabasePresence:
 
         return PresenceConnection.objects.filter(user_id=user_id, process__expires_at__gte=self._now()).count()
 
-    def add_sync(self, *, client: str, user_id: int) -> bool:
+    def admit_sync(self, *, client: str, user_id: int, limit: int = 0) -> Admission:
+        """Register a socket unless its user has ``limit`` live sockets already (0: no limit)."""
         from realtime.models import PresenceConnection, PresenceProcess
 
         for _attempt in range(2):
             try:
                 with transaction.atomic():
                     self._lock_user(user_id)
+                    live = self._live_count(user_id)
+                    if limit and live >= limit:
+                        return Admission.REFUSED
                     PresenceConnection.objects.create(process_id=self.process_id, client=client, user_id=user_id)
-                    return self._live_count(user_id) == 1
+                    return Admission.ANOTHER if live else Admission.FIRST
             except IntegrityError:
                 # Either this socket is registered already, or our process row is missing (first
                 # socket, or expired by another process): renew the row once and try again.
                 if PresenceConnection.objects.filter(process_id=self.process_id, client=client).exists():
-                    return False
+                    return Admission.ANOTHER
                 PresenceProcess.objects.update_or_create(pk=self.process_id, defaults={"expires_at": self._expiry()})
-        return False  # the user was deleted meanwhile
+        return Admission.ANOTHER  # the user was deleted meanwhile
+
+    def add_sync(self, *, client: str, user_id: int) -> bool:
+        return self.admit_sync(client=client, user_id=user_id) is Admission.FIRST
 
     def remove_sync(self, *, client: str, user_id: int) -> bool:
         from realtime.models import PresenceConnection
@@ -234,6 +268,9 @@ class DatabasePresence:
                 ).values_list("user_id", flat=True)
             )
         return Heartbeat(not created, sorted(affected - still_here))
+
+    async def admit(self, *, client: str, user_id: int, limit: int) -> Admission:
+        return await database_sync_to_async(self.admit_sync)(client=client, user_id=user_id, limit=limit)
 
     async def add(self, *, client: str, user_id: int) -> bool:
         return await database_sync_to_async(self.add_sync)(client=client, user_id=user_id)

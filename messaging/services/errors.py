@@ -1,6 +1,6 @@
 """Named errors of the messaging services (each maps to one HTTP status and one socket error code)."""
 
-from chatsite.errors import Conflict, InvalidInput, PermissionDenied
+from chatsite.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
 
 
 class EmptyMessage(InvalidInput):
@@ -47,3 +47,15 @@ class NotRoomManager(PermissionDenied):
     """Only the room's owner or admins (or site administrators) may do this."""
 
     default_detail = "Only the room's owner or admins may do this."
+
+
+class SendingTooFast(RateLimited):
+    """The sender spent their CHAT_MESSAGE_RATE budget (REST and sockets together)."""
+
+    default_detail = "You are sending messages too fast."
+
+
+class NotifyingTooFast(RateLimited):
+    """The sender spent their CHAT_NOTIFICATION_RATE budget (one unit per recipient)."""
+
+    default_detail = "You are sending notifications too fast."

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from chatsite import limits
 from chatsite.errors import InvalidInput
 from chatsite.validation import encodable, is_database_id
 from messaging import events
@@ -26,6 +27,7 @@ from messaging.services.errors import (
     InvalidClientId,
     MessageTooLong,
     NotAuthor,
+    SendingTooFast,
     UnknownAttachment,
 )
 from messaging.services.files import attachment_files_delete_on_commit
@@ -57,7 +59,8 @@ def message_send(
     """Store a message in a room the sender may write, then broadcast it after commit.
 
     A repeated ``client_id`` from the same sender returns the stored message (created=False) when
-    the content matches and raises ClientIdReused when it does not.
+    the content matches and raises ClientIdReused when it does not. New messages spend the sender's
+    CHAT_MESSAGE_RATE budget (SendingTooFast when it is spent); retries do not.
     """
     content = _check_content(content, has_attachments=bool(attachment_ids))
     client_id = _check_client_id(client_id)
@@ -68,6 +71,13 @@ def message_send(
         # The caller (a socket) checked access when it opened; the user may have been deactivated or
         # removed from the room since, and the close telling its socket may still be on its way.
         raise RoomNotFound()
+    wait = limits.spend("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
+    if wait:
+        # Over budget, a retry of a message already stored is still answered (it costs nothing).
+        previous = _previous_send(sender, client_id, content) if client_id else None
+        if previous is None:
+            raise limits.too_fast(SendingTooFast, wait)
+        return SendResult(previous, created=False)
     try:
         with transaction.atomic():
             message = _store(sender, room, content, client_id, attachment_ids, reply_to_id)
@@ -77,6 +87,7 @@ def message_send(
         previous = _previous_send(sender, client_id, content) if client_id else None
         if previous is None:
             raise
+        limits.refund("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
         return SendResult(previous, created=False)
     return SendResult(message, created=True)
 

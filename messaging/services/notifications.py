@@ -6,18 +6,22 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import reduce
 from typing import Literal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chatsite import limits
 from chatsite.errors import InvalidInput, PermissionDenied
 from chatsite.validation import encodable, is_database_id
 from messaging import events
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import users_sharing_a_room
+from messaging.services.errors import NotifyingTooFast
 from realtime import groups
 from realtime.publish import publish_frame
 from users.models import User
@@ -55,12 +59,32 @@ def notify_message_recipients(
         pending.setdefault(user.pk, (user, Notification.Kind.MENTION))
     if not pending:
         return []
+    coalesced = _still_unread(pending, room, sender)
     rows = [
         _message_notification(message, room, sender, user, kind)
         for user, kind in pending.values()
-        if _wants(user, kind)
+        if (user.pk, kind) not in coalesced and _wants(user, kind)
     ]
     return _store_and_push(rows)
+
+
+def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> set[tuple[int, str]]:
+    """(recipient, kind) pairs that already have an unread notification from this sender in this room,
+    younger than CHAT_NOTIFICATION_COALESCE_WINDOW: they are not notified again (50 mentions in a row
+    make one notification, as Slack and Zulip do; the room's unread count tells the rest). Messages of
+    one room are sent one at a time (the room row's lock), so two sends cannot both miss each other."""
+    window = settings.CHAT_NOTIFICATION_COALESCE_WINDOW
+    if not window:
+        return set()
+    recent = Notification.objects.filter(
+        recipient_id__in=list(pending),
+        read_at__isnull=True,
+        actor=sender,
+        kind__in=list(PREFERENCE_FOR_KIND),
+        created_at__gte=timezone.now() - timedelta(seconds=window),
+        data__room=room.slug,
+    )
+    return set(recent.values_list("recipient_id", "kind"))
 
 
 def _mentioned_readers(content: str, room: Room, sender: User) -> Iterable[User]:
@@ -122,7 +146,7 @@ def notification_send(
     *, sender: User, to: list[int] | Literal["all"], title: str, body: str = ""
 ) -> list[Notification]:
     """A notification from a user: to given users who share a room with them, or to everyone
-    (administrators only)."""
+    (administrators only). Each recipient spends one unit of the sender's CHAT_NOTIFICATION_RATE."""
     title, body = _check_text(title, body)
     if to == "all":
         # Read the flag afresh: a socket's user object dates from when it connected.
@@ -131,6 +155,8 @@ def notification_send(
         recipients: list[User] = list(User.objects.filter(is_active=True).exclude(pk=sender.pk))
     else:
         recipients = _check_recipients(sender, to)
+    # A budget of recipients, not of calls: "all" (administrators only) counts as one announcement.
+    _spend_notification_budget(sender, cost=1 if to == "all" and recipients else len(recipients))
     rows = [
         Notification(
             recipient=user,
@@ -143,6 +169,14 @@ def notification_send(
         for user in recipients
     ]
     return _store_and_push(rows)
+
+
+def _spend_notification_budget(sender: User, *, cost: int) -> None:
+    rate = settings.CHAT_NOTIFICATION_RATE
+    most = limits.rate_of(rate).count
+    if cost > most:
+        raise NotifyingTooFast(f"At most {most} recipients per {rate.split('/', 1)[1]} (CHAT_NOTIFICATION_RATE).")
+    limits.check("notification", sender.pk, rate=rate, cost=cost, error=NotifyingTooFast)
 
 
 def _check_text(title: object, body: object) -> tuple[str, str]:

@@ -1,7 +1,6 @@
 import json
 
 import pytest
-from rest_framework.throttling import SimpleRateThrottle
 
 from messaging.models import Notification
 from messaging.tests.factories import make_notification
@@ -14,15 +13,13 @@ READ = "/api/v1/notifications/read/"
 
 
 @pytest.fixture
-def notification_rate():
-    """Set the per-user rate of sending notifications for one test."""
-    original = SimpleRateThrottle.THROTTLE_RATES
+def notification_rate(settings):
+    """Set the per-user budget of notifications (recipients) for one test."""
 
     def set_rate(rate: str) -> None:
-        SimpleRateThrottle.THROTTLE_RATES = {**original, "notification": rate}
+        settings.CHAT_NOTIFICATION_RATE = rate
 
-    yield set_rate
-    SimpleRateThrottle.THROTTLE_RATES = original
+    return set_rate
 
 
 def notification_frames(events: list[dict]) -> list[tuple[str, dict]]:
@@ -316,7 +313,7 @@ def test_sending_is_throttled_per_user(api, other_api, user, other_user, notific
     someone_else = other_api.post(URL, {"to": [user.pk], "title": "hi"}, format="json")
 
     assert codes == [201, 201, 429]
-    assert api.post(URL, {"to": [other_user.pk], "title": "again"}, format="json").json()["code"] == "throttled"
+    assert api.post(URL, {"to": [other_user.pk], "title": "again"}, format="json").json()["code"] == "rate_limited"
     assert someone_else.status_code == 201
     assert Notification.objects.filter(recipient=other_user).count() == 2
 

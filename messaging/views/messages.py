@@ -62,7 +62,7 @@ class MessageListView(APIView):
     @extend_schema(
         summary="Send a message; the same client_id again returns the stored message (200)",
         request=MessageCreateSerializer,
-        responses={201: MessageSerializer, 200: MessageSerializer, 400: ERROR, 404: ERROR, 409: ERROR},
+        responses={201: MessageSerializer, 200: MessageSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
     )
     def post(self, request: Request) -> Response:
         body = MessageCreateSerializer(data=request.data)

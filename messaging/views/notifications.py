@@ -8,7 +8,6 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from messaging import selectors, services
@@ -23,15 +22,8 @@ from messaging.serializers import (
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
 
 
-class NotificationThrottle(UserRateThrottle):
-    scope = "notification"
-
-
 class NotificationListView(GenericAPIView):
     serializer_class = NotificationSerializer
-
-    def get_throttles(self) -> list:
-        return [NotificationThrottle()] if self.request.method == "POST" else []
 
     def get_queryset(self) -> QuerySet[Notification]:
         """The caller's notifications, unread only with ?unread=1 (400 for a malformed value)."""

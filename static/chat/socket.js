@@ -1,6 +1,7 @@
 // A WebSocket that reconnects by itself: exponential backoff with jitter, close codes from the
-// protocol (4401 refresh then reconnect, 4403 signed out, 4404 room gone, 4429 slow down), and an
-// immediate retry when the browser comes back online or the tab becomes visible again.
+// protocol (4401 refresh then reconnect, 4403 signed out, 4404 room gone, 4409 too many sockets and
+// 4429 slow down: wait longer), and an immediate retry when the browser comes back online or the tab
+// becomes visible again.
 
 import * as auth from "./auth.js";
 
@@ -10,7 +11,7 @@ const FLOOD_DELAY = 20000;
 const STABLE_AFTER = 5000;
 const sockets = new Set();
 
-export const CLOSE = { TOKEN: 4401, USER_GONE: 4403, ROOM_GONE: 4404, FLOODING: 4429 };
+export const CLOSE = { TOKEN: 4401, USER_GONE: 4403, ROOM_GONE: 4404, TOO_MANY: 4409, FLOODING: 4429 };
 
 /** Full-jitter backoff: a random delay between half and all of min(MAX, BASE * 2^attempt). */
 export function backoff(attempt) {
@@ -151,7 +152,9 @@ export class ReconnectingSocket {
       if (!this.stopped && !this.ws) this.connect();
       return;
     }
-    const delay = code === CLOSE.FLOODING ? FLOOD_DELAY : backoff(this.attempt);
+    // Too many sockets (other tabs) or flooding: retrying soon would be refused again.
+    const slow = code === CLOSE.FLOODING || code === CLOSE.TOO_MANY;
+    const delay = slow ? FLOOD_DELAY : backoff(this.attempt);
     this.attempt += 1;
     this.setState("waiting", { delay, until: Date.now() + delay });
     this.timer = setTimeout(() => this.connect(), delay);
