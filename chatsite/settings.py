@@ -272,6 +272,10 @@ CHAT_MAX_UPLOAD_REQUEST_BYTES = env_size("CHAT_MAX_UPLOAD_REQUEST_BYTES", 50 * 1
 CHAT_MAX_AVATAR_BYTES = env_size("CHAT_MAX_AVATAR_BYTES", 2 * 1024 * 1024)
 CHAT_MAX_FRAME_BYTES = env_size("CHAT_MAX_FRAME_BYTES", 64 * 1024)
 CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500, minimum=1)
+# A replay is sent in history frames of at most this many bytes: daphne refuses frames over 1 MiB.
+CHAT_REPLAY_FRAME_BYTES = env_size("CHAT_REPLAY_FRAME_BYTES", 512 * 1024)
+if not 16 * 1024 <= CHAT_REPLAY_FRAME_BYTES <= 1024 * 1024:
+    raise ValueError(f"CHAT_REPLAY_FRAME_BYTES={CHAT_REPLAY_FRAME_BYTES} must be from 16KiB to 1MiB")
 CHAT_SOCKET_RATE = env_float("CHAT_SOCKET_RATE", 10.0, minimum=0.1)  # frames per second, sustained
 CHAT_SOCKET_BURST = env_int("CHAT_SOCKET_BURST", 30, minimum=1)
 CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # refused frames before 4429
