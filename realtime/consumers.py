@@ -161,13 +161,14 @@ class ChatSocket(AsyncWebsocketConsumer):
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.write(encode_reply(frame))
 
-    async def write(self, text: str) -> None:
+    async def write(self, text: str, *, paced: bool = False) -> None:
         """Send a frame through ASGI (every frame that does not take the hub's direct path), under the
-        same slow-reader limit as the direct path; a frame for a closing connection is dropped."""
+        same slow-reader limit as the direct path, unless the caller paces its frames itself (``drained``);
+        a frame for a closing connection is dropped."""
         if self.wire is not None and not wire.is_open(self.wire):
             return
         await self.base_send({"type": "websocket.send", "text": text})
-        if self.wire is not None and wire.buffered_bytes(self.wire) > settings.CHAT_SLOW_READER_LIMIT:
+        if not paced and self.wire is not None and wire.buffered_bytes(self.wire) > settings.CHAT_SLOW_READER_LIMIT:
             self.too_slow()
 
     async def deliver(self, frame: str) -> None:
@@ -197,11 +198,11 @@ class ChatSocket(AsyncWebsocketConsumer):
     async def close_with(self, code: int) -> None:
         await self.close(code=code)
 
-    async def drained(self, limit: int) -> None:
-        """Wait until at most ``limit`` bytes wait to be sent (daphne only; elsewhere at once), so that a
-        long replay is written as the client reads it rather than all at once into memory."""
+    async def drained(self) -> None:
+        """Wait until everything written has left the process (daphne only; elsewhere at once), so that
+        a long replay is written as the client reads it, one frame in memory at a time."""
         # Polled: Twisted's write buffer has no awaitable "drained" signal for an ASGI application.
-        while self.wire is not None and wire.is_open(self.wire) and wire.buffered_bytes(self.wire) > limit:  # noqa: ASYNC110
+        while self.wire is not None and wire.is_open(self.wire) and wire.buffered_bytes(self.wire) > 0:  # noqa: ASYNC110
             await asyncio.sleep(DRAIN_POLL_SECONDS)
 
     def _close_when_token_expires(self) -> None:
@@ -234,9 +235,10 @@ class MessagesConsumer(ChatSocket):
         if last_seq is not None:
             # Always answered (empty when nothing was missed), so a client knows it is live.
             replay = await _replay(room, last_seq, start) if last_seq < start else [encode(protocol.history([]))]
-            for frame in replay:
-                await self.write(frame)
-                await self.drained(settings.CHAT_REPLAY_FRAME_BYTES)
+            for frame in replay:  # one frame at a time: a replay never counts as a slow reader
+                await self.drained()
+                await self.write(frame, paced=True)
+            await self.drained()
         elif params.get("last_seq") not in (None, ""):
             await self.send_frame(protocol.error("invalid_field", "last_seq must be a non-negative integer."))
         buffered, self.buffer = self.buffer, None
