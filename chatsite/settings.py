@@ -292,6 +292,8 @@ CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
 CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0, minimum=0.05)
 CHAT_UNREAD_INTERVAL = env_float("CHAT_UNREAD_INTERVAL", 0.5, minimum=0.01)
 CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
+# A replay frame still unsent, plus the live frames behind it, must not look like a slow reader.
+CHAT_REPLAY_FRAME_BYTES = max(16 * 1024, min(CHAT_REPLAY_FRAME_BYTES, CHAT_SLOW_READER_LIMIT // 2))
 
 CHAT_UPLOAD_ALLOWED_TYPES = env_list(
     "CHAT_UPLOAD_ALLOWED_TYPES",

@@ -199,8 +199,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def drained(self) -> None:
-        """Wait until everything written has left the process (daphne only; elsewhere at once), so that
-        a long replay is written as the client reads it, one frame in memory at a time."""
+        """Wait until everything written has left the process (daphne only; elsewhere at once)."""
         # Polled: Twisted's write buffer has no awaitable "drained" signal for an ASGI application.
         while self.wire is not None and wire.is_open(self.wire) and wire.buffered_bytes(self.wire) > 0:  # noqa: ASYNC110
             await asyncio.sleep(DRAIN_POLL_SECONDS)
@@ -235,10 +234,10 @@ class MessagesConsumer(ChatSocket):
         if last_seq is not None:
             # Always answered (empty when nothing was missed), so a client knows it is live.
             replay = await _replay(room, last_seq, start) if last_seq < start else [encode(protocol.history([]))]
-            for frame in replay:  # one frame at a time: a replay never counts as a slow reader
-                await self.drained()
+            for index, frame in enumerate(replay):
+                if index:  # a long replay: one frame in memory at a time, written as the client reads
+                    await self.drained()
                 await self.write(frame, paced=True)
-            await self.drained()
         elif params.get("last_seq") not in (None, ""):
             await self.send_frame(protocol.error("invalid_field", "last_seq must be a non-negative integer."))
         buffered, self.buffer = self.buffer, None

@@ -22,8 +22,8 @@ from realtime.tests.test_e2e import database_url, redis_server  # noqa: F401  (m
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
-SLOW_READER_LIMIT = 256 * 1024
 MIB = 1024 * 1024
+SLOW_READER_LIMIT = MIB  # replay frames keep their default size, 512 KiB (at most half of this)
 
 
 @pytest.fixture(scope="module")
