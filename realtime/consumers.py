@@ -31,6 +31,9 @@ from realtime.publish import encode, encode_reply, publish_frame_now
 from realtime.ratelimit import FloodGuard, Interval, TokenBucket
 
 DRAIN_POLL_SECONDS = 0.02
+# Each frame of a long replay waits for the one before to leave the process; a client that does not
+# read one in this long (under 420 kbit/s) is closed with 1013 and resumes from what it has read.
+REPLAY_DRAIN_SECONDS = 10.0
 # A slow reader's close frame waits behind what it has not read: this long to read up to it (and see
 # 1013) before the connection is dropped. What it holds no longer grows meanwhile.
 TOO_SLOW_GRACE_SECONDS = 5.0
@@ -234,15 +237,27 @@ class MessagesConsumer(ChatSocket):
         if last_seq is not None:
             # Always answered (empty when nothing was missed), so a client knows it is live.
             replay = await _replay(room, last_seq, start) if last_seq < start else [encode(protocol.history([]))]
-            for index, frame in enumerate(replay):
-                if index:  # a long replay: one frame in memory at a time, written as the client reads
-                    await self.drained()
-                await self.write(frame, paced=True)
+            if not await self._send_replay(replay):
+                return False
         elif params.get("last_seq") not in (None, ""):
             await self.send_frame(protocol.error("invalid_field", "last_seq must be a non-negative integer."))
         buffered, self.buffer = self.buffer, None
         for frame in buffered:
             await self.write(frame)
+        return True
+
+    async def _send_replay(self, frames: list[str]) -> bool:
+        """Send a replay with one frame in memory at a time, as the client reads; False (closed with
+        1013) when the client does not take a frame within REPLAY_DRAIN_SECONDS."""
+        for index, frame in enumerate(frames):
+            if index:
+                try:
+                    async with asyncio.timeout(REPLAY_DRAIN_SECONDS):
+                        await self.drained()
+                except TimeoutError:
+                    self.too_slow()
+                    return False
+            await self.write(frame, paced=True)
         return True
 
     def direct(self) -> Any | None:

@@ -334,3 +334,17 @@ async def test_frames_held_back_during_a_replay_count_against_the_limit(settings
     await asyncio.sleep(0)
 
     assert protocol.close_frames == [closecodes.TOO_SLOW]
+
+
+async def test_a_replay_the_client_does_not_read_is_given_up_with_1013(monkeypatch):
+    from realtime import consumers
+
+    monkeypatch.setattr(consumers, "REPLAY_DRAIN_SECONDS", 0.05)
+    protocol = ClosingProtocol(FakeTransport(buffered=10))  # what is written stays in the process
+    consumer, sent = consumer_on(protocol)
+
+    assert await consumer._send_replay(["first", "second"]) is False
+    await asyncio.sleep(0)
+
+    assert [message["text"] for message in sent] == ["first"]
+    assert protocol.close_frames == [closecodes.TOO_SLOW]
