@@ -293,6 +293,10 @@ CHAT_HEADER_TIMEOUT = env_duration("CHAT_HEADER_TIMEOUT", 10)
 CHAT_MAX_AVATAR_BYTES = env_size("CHAT_MAX_AVATAR_BYTES", 2 * 1024 * 1024)
 CHAT_MAX_FRAME_BYTES = env_size("CHAT_MAX_FRAME_BYTES", 64 * 1024)
 CHAT_REPLAY_LIMIT = env_int("CHAT_REPLAY_LIMIT", 500, minimum=1)
+# A replay is sent in history frames of at most this many bytes: daphne refuses frames over 1 MiB.
+CHAT_REPLAY_FRAME_BYTES = env_size("CHAT_REPLAY_FRAME_BYTES", 512 * 1024)
+if not 16 * 1024 <= CHAT_REPLAY_FRAME_BYTES <= 1024 * 1024:
+    raise ValueError(f"CHAT_REPLAY_FRAME_BYTES={CHAT_REPLAY_FRAME_BYTES} must be from 16KiB to 1MiB")
 CHAT_SOCKET_RATE = env_float("CHAT_SOCKET_RATE", 10.0, minimum=0.1)  # frames per second, sustained
 CHAT_SOCKET_BURST = env_int("CHAT_SOCKET_BURST", 30, minimum=1)
 CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # refused frames before 4429
@@ -318,6 +322,8 @@ CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
 CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0, minimum=0.05)
 CHAT_UNREAD_INTERVAL = env_float("CHAT_UNREAD_INTERVAL", 0.5, minimum=0.01)
 CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
+# A replay frame still unsent, plus the live frames behind it, must not look like a slow reader.
+CHAT_REPLAY_FRAME_BYTES = max(16 * 1024, min(CHAT_REPLAY_FRAME_BYTES, CHAT_SLOW_READER_LIMIT // 2))
 
 CHAT_UPLOAD_ALLOWED_TYPES = env_list(
     "CHAT_UPLOAD_ALLOWED_TYPES",

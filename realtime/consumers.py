@@ -2,12 +2,15 @@
 
 Consumers are thin: frames are parsed by ``realtime.protocol``, writes go through the same services as
 REST (through database_sync_to_async), and broadcasts arrive from the process's hub already
-serialized. A bad frame gets an ``error`` frame and the socket stays usable.
+serialized. A bad frame gets an ``error`` frame and the socket stays usable. A consumer that fails
+anyway (in connect, receive or a send) is closed with 1011 and always leaves the hub and presence: a
+crashed socket must not stay listed as connected.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import Any
@@ -20,13 +23,20 @@ from django.conf import settings
 from chatsite.errors import ApplicationError
 from messaging import events, selectors, services
 from messaging.models import Room
-from realtime import closecodes, groups, lookups, presence, protocol
+from realtime import closecodes, groups, lookups, presence, protocol, wire
 from realtime.hub import Hub, get_hub
 from realtime.middleware import USER_GONE
 from realtime.protocol import ProtocolError
-from realtime.publish import encode, publish_frame_now
+from realtime.publish import encode, encode_reply, publish_frame_now
 from realtime.ratelimit import FloodGuard, Interval, TokenBucket
-from realtime.wire import daphne_protocol
+
+DRAIN_POLL_SECONDS = 0.02
+# Each frame of a long replay waits for the one before to leave the process; a client that does not
+# read one in this long (under 420 kbit/s) is closed with 1013 and resumes from what it has read.
+REPLAY_DRAIN_SECONDS = 10.0
+# A slow reader's close frame waits behind what it has not read: this long to read up to it (and see
+# 1013) before the connection is dropped. What it holds no longer grows meanwhile.
+TOO_SLOW_GRACE_SECONDS = 5.0
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +58,32 @@ class ChatSocket(AsyncWebsocketConsumer):
         self.closing_slow = False
         self._expiry: asyncio.TimerHandle | None = None
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._forget()  # however the consumer ended: a crash or a cancellation included
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels' dispatch awaits close_old_connections through a thread hop before every handler;
         # database work here always goes through database_sync_to_async, which does that itself.
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except StopConsumer:
+            raise
+        except Exception:
+            logger.exception("A %s socket failed; closing it", self.kind)
+            with contextlib.suppress(Exception):
+                await self.close(code=closecodes.SERVER_ERROR)
+            raise StopConsumer() from None
 
     async def connect(self) -> None:
+        self.wire = wire.daphne_protocol(self.base_send)
+        if self.wire is not None:
+            wire.close_on_protocol_errors(self.wire)
         await self.accept()  # accept first, so a browser can read the close code that follows
         user = self.scope.get("user")
         failure = self.scope.get("auth_failure")
@@ -74,13 +101,12 @@ class ChatSocket(AsyncWebsocketConsumer):
         if not await self.hub.admit(self):
             await self.close(code=closecodes.TOO_MANY_SOCKETS)
             return
-        self.wire = daphne_protocol(self.base_send)
         try:
             opened = await self.open()
         except Exception:
             logger.exception("Could not open a %s socket", self.kind)
             await self.hub.unregister(self)  # it may already follow a room
-            await self.close(code=1011)
+            await self.close(code=closecodes.SERVER_ERROR)
             return
         if opened:
             await self.hub.register(self)
@@ -95,10 +121,18 @@ class ChatSocket(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     async def disconnect(self, code: int) -> None:
+        await self._forget()
+
+    async def _forget(self) -> None:
+        """Leave the hub and presence (idempotent; never raises, it runs while the consumer ends)."""
         if self._expiry is not None:
             self._expiry.cancel()
-        if self.hub is not None:
-            await self.hub.unregister(self)
+        hub, self.hub = self.hub, None
+        if hub is not None:
+            try:
+                await hub.unregister(self)
+            except Exception:
+                logger.exception("Could not unregister a %s socket", self.kind)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self.registered:
@@ -125,16 +159,27 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     @staticmethod
     def echo(frame: dict[str, Any]) -> dict[str, Any]:
-        """The client_id of a refused message, so the client knows which one failed."""
+        """The client_id of a refused message, so the client knows which one failed (send_frame keeps
+        it encodable)."""
         client_id = frame.get("client_id")
         return {"client_id": client_id} if isinstance(client_id, str) and len(client_id) <= 64 else {}
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=encode(frame))
+        await self.write(encode_reply(frame))
+
+    async def write(self, text: str, *, paced: bool = False) -> None:
+        """Send a frame through ASGI (every frame that does not take the hub's direct path), under the
+        same slow-reader limit as the direct path, unless the caller paces its frames itself (``drained``);
+        a frame for a closing connection is dropped."""
+        if self.wire is not None and not wire.is_open(self.wire):
+            return
+        await self.base_send({"type": "websocket.send", "text": text})
+        if not paced and self.wire is not None and wire.buffered_bytes(self.wire) > settings.CHAT_SLOW_READER_LIMIT:
+            self.too_slow()
 
     async def deliver(self, frame: str) -> None:
         """A broadcast frame from the hub, serialized once for every recipient."""
-        await self.base_send({"type": "websocket.send", "text": frame})
+        await self.write(frame)
 
     def direct(self) -> Any | None:
         """The daphne connection to write prepared broadcast frames to (None: use ASGI send)."""
@@ -147,8 +192,23 @@ class ChatSocket(AsyncWebsocketConsumer):
             logger.info("Closing a socket of user %s that fell too far behind", self.user_id)
             asyncio.get_running_loop().create_task(self.close(code=closecodes.TOO_SLOW))
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """Close with a protocol code. Under daphne a registered code (1011, 1013), which its ASGI close
+        refuses, is sent as a close frame by the connection itself (realtime.wire.send_close)."""
+        if self.wire is None or code is None or code is True or wire.is_application_code(code):
+            await super().close(code=code, reason=reason)
+            return
+        grace = TOO_SLOW_GRACE_SECONDS if code == closecodes.TOO_SLOW else None
+        wire.send_close(self.wire, code, grace=grace)
+
     async def close_with(self, code: int) -> None:
         await self.close(code=code)
+
+    async def drained(self) -> None:
+        """Wait until everything written has left the process (daphne only; elsewhere at once)."""
+        # Polled: Twisted's write buffer has no awaitable "drained" signal for an ASGI application.
+        while self.wire is not None and wire.is_open(self.wire) and wire.buffered_bytes(self.wire) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
 
     def _close_when_token_expires(self) -> None:
         expires_at = self.scope.get("token_expires_at")
@@ -175,26 +235,45 @@ class MessagesConsumer(ChatSocket):
         last_seq = _cursor(params.get("last_seq"))
         # Live frames wait while the replay is read, so the client sees history, then what followed.
         self.buffer: list[str] | None = []
+        self.buffer_bytes = 0
         start = await self.hub.follow(self, room_id=room.pk, slug=room.slug)
         if last_seq is not None:
             # Always answered (empty when nothing was missed), so a client knows it is live.
-            replay = await _replay(room, last_seq, start) if last_seq < start else protocol.history([])
-            await self.send_frame(replay)
+            replay = await _replay(room, last_seq, start) if last_seq < start else [encode(protocol.history([]))]
+            if not await self._send_replay(replay):
+                return False
         elif params.get("last_seq") not in (None, ""):
             await self.send_frame(protocol.error("invalid_field", "last_seq must be a non-negative integer."))
         buffered, self.buffer = self.buffer, None
         for frame in buffered:
-            await self.send(text_data=frame)
+            await self.write(frame)
+        return True
+
+    async def _send_replay(self, frames: list[str]) -> bool:
+        """Send a replay with one frame in memory at a time, as the client reads; False (closed with
+        1013) when the client does not take a frame within REPLAY_DRAIN_SECONDS."""
+        for index, frame in enumerate(frames):
+            if index:
+                try:
+                    async with asyncio.timeout(REPLAY_DRAIN_SECONDS):
+                        await self.drained()
+                except TimeoutError:
+                    self.too_slow()
+                    return False
+            await self.write(frame, paced=True)
         return True
 
     def direct(self) -> Any | None:
         return None if self.buffer is not None else self.wire
 
     async def deliver(self, frame: str) -> None:
-        if self.buffer is not None:
-            self.buffer.append(frame)
-        else:
-            await self.base_send({"type": "websocket.send", "text": frame})
+        if self.buffer is None:
+            await self.write(frame)
+            return
+        self.buffer.append(frame)
+        self.buffer_bytes += len(frame)
+        if self.buffer_bytes > settings.CHAT_SLOW_READER_LIMIT:
+            self.too_slow()  # the room talks faster than the client reads its replay
 
     async def handle(self, frame: dict[str, Any]) -> None:
         command = protocol.parse_messages_frame(frame)
@@ -248,12 +327,17 @@ def _cursor(value: str | None) -> int | None:
 
 
 @database_sync_to_async
-def _replay(room: Room, last_seq: int, upto: int) -> dict[str, Any]:
+def _replay(room: Room, last_seq: int, upto: int) -> list[str]:
+    """What followed ``last_seq`` up to ``upto`` as encoded ``history`` frames that each fit a WebSocket
+    frame, or one ``resync`` frame when more than CHAT_REPLAY_LIMIT messages were missed (or a message
+    alone would not fit)."""
     limit = settings.CHAT_REPLAY_LIMIT
     missed = [m for m in selectors.messages_after(room=room, after=last_seq, limit=limit + 1) if m.seq <= upto]
-    if len(missed) > limit:
-        return protocol.resync(last_seq=last_seq, latest_seq=upto)
-    return protocol.history([events.message_payload(m, room_slug=room.slug) for m in missed])
+    frames = None
+    if len(missed) <= limit:
+        payloads = [events.message_payload(m, room_slug=room.slug) for m in missed]
+        frames = protocol.history_frames(payloads, max_bytes=settings.CHAT_REPLAY_FRAME_BYTES)
+    return frames if frames is not None else [encode(protocol.resync(last_seq=last_seq, latest_seq=upto))]
 
 
 @database_sync_to_async

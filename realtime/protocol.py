@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 from chatsite.validation import encodable
 from messaging.services.messages import MAX_ATTACHMENTS
+from realtime.publish import encode
 
 MAX_CLIENT_ID = 64
 MAX_IDS = 1000
@@ -118,10 +119,15 @@ def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
     return ProtocolError("unknown_type", f"Unknown frame type {str(kind)[:40]!r}; expected one of {', '.join(known)}.")
 
 
+def _is_text(value: object) -> bool:
+    """A string that can be stored: no NUL (PostgreSQL refuses it), no lone surrogate (not UTF-8)."""
+    return isinstance(value, str) and "\x00" not in value and encodable(value)
+
+
 def _string(frame: dict[str, Any], name: str, *, required: bool, limit: int | None) -> str:
     value = frame.get(name, None if required else "")
-    if not isinstance(value, str) or not encodable(value):
-        raise ProtocolError("invalid_field", f"{name} must be a string of valid text.")
+    if not _is_text(value):
+        raise ProtocolError("invalid_field", f"{name} must be a string of valid text, without NUL characters.")
     if limit is not None and len(value) > limit:
         raise ProtocolError("too_long", f"{name} is limited to {limit} characters.")
     return value
@@ -131,8 +137,8 @@ def _optional_string(frame: dict[str, Any], name: str, *, limit: int) -> str | N
     value = frame.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > limit or not encodable(value):
-        raise ProtocolError("invalid_field", f"{name} must be a string of at most {limit} characters.")
+    if not isinstance(value, str) or len(value) > limit or not _is_text(value):
+        raise ProtocolError("invalid_field", f"{name} must be text of at most {limit} characters, without NUL.")
     return value
 
 
@@ -169,8 +175,31 @@ def ack(*, client_id: str | None, message_id: int, seq: int) -> dict[str, Any]:
     return {"type": "ack", "client_id": client_id, "id": message_id, "seq": seq}
 
 
-def history(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "history", "messages": messages}
+def history(messages: list[dict[str, Any]], *, complete: bool = True) -> dict[str, Any]:
+    return {"type": "history", "messages": messages, "complete": complete}
+
+
+def history_frames(messages: list[dict[str, Any]], *, max_bytes: int) -> list[str] | None:
+    """A replay as encoded ``history`` frames of at most ``max_bytes`` of UTF-8 each, in seq order, only
+    the last ``complete`` (one empty frame when nothing was missed); None when a message alone does not
+    fit, so that the client pages over REST instead.
+
+    daphne refuses to send a frame over 1 MiB: a replay in one frame killed the socket on every reconnect.
+    """
+    overhead = len(encode(history([], complete=False)).encode())
+    batches: list[list[dict[str, Any]]] = [[]]
+    size = overhead
+    for message in messages:
+        length = len(encode(message).encode()) + 1  # and its comma
+        if overhead + length > max_bytes:
+            return None
+        if batches[-1] and size + length > max_bytes:
+            batches.append([])
+            size = overhead
+        batches[-1].append(message)
+        size += length
+    last = len(batches) - 1
+    return [encode(history(batch, complete=index == last)) for index, batch in enumerate(batches)]
 
 
 def resync(*, last_seq: int, latest_seq: int) -> dict[str, Any]:

@@ -9,6 +9,13 @@ can send a *prepared* message to many connections. daphne hands each application
 prepares a broadcast frame once and writes it to each protocol directly, and reads the transport's
 buffered bytes to find slow readers. Any other server (or a test communicator) takes the ASGI path.
 Measured effect and method: README, "Performance".
+
+Two closes that daphne's ASGI interface cannot express are also made here. daphne passes a
+``websocket.close`` code to autobahn's ``sendClose``, which allows an application 1000 and 3000-4999
+only and raises for anything else, so the registered codes this protocol uses (1011, 1013) are sent
+as a close frame by the connection itself, the way autobahn sends 1009 and daphne 1011. And autobahn
+answers a protocol error (a frame over daphne's 1 MiB limit included) by dropping TCP unless
+``failByDrop`` is off, which daphne never sets: the client saw a reset (1006) instead of 1009.
 """
 
 from __future__ import annotations
@@ -34,6 +41,38 @@ def daphne_protocol(send: Any) -> Any | None:
 
 def is_open(protocol: Any) -> bool:
     return protocol.state == WebSocketProtocol.STATE_OPEN
+
+
+def is_application_code(code: int) -> bool:
+    """A close code daphne's ``websocket.close`` accepts (autobahn's ``sendClose``: 1000, 3000-4999)."""
+    return code == 1000 or 3000 <= code <= 4999
+
+
+# Registered codes an endpoint may send (RFC 6455 7.4.1, IANA), as autobahn checks them in a close frame
+# it receives (``CLOSE_STATUS_CODES_ALLOWED``); browsers and the websockets library accept them too.
+REGISTERED_CLOSE_CODES = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013})
+
+
+def is_legal_close_code(code: int) -> bool:
+    """A code an endpoint may put in a close frame: registered, or 3000-4999."""
+    return code in REGISTERED_CLOSE_CODES or is_application_code(code)
+
+
+def close_on_protocol_errors(protocol: Any) -> None:
+    """Answer a protocol error (an oversized frame: 1009) with a closing handshake, not a TCP reset."""
+    protocol.failByDrop = False
+
+
+def send_close(protocol: Any, code: int, *, grace: float | None = None) -> None:
+    """Start the closing handshake with a registered code; ``grace``: seconds the client has to answer
+    (to read what is still queued before the close frame) before the connection is dropped."""
+    if not is_legal_close_code(code):
+        raise ValueError(f"{code} is not a close code an endpoint may send")
+    if not is_open(protocol):
+        return
+    if grace is not None:
+        protocol.closeHandshakeTimeout = grace
+    protocol.sendCloseFrame(code=code, isReply=False)
 
 
 def prepare(protocol: Any, frame: str) -> Any:

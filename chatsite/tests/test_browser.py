@@ -482,6 +482,51 @@ def test_the_connection_indicator_shows_disconnected_and_connected(new_person, s
     assert any('"resync"' in frame for frame in frames), frames
 
 
+def test_a_replay_that_keeps_failing_is_paged_over_rest_instead(new_person, site):
+    """Every reconnect that asked for the same replay failed (a replay over 1 MiB did, with 1011): the
+    page must not ask for that cursor forever but page the gap over REST and resume after it."""
+    from urllib.parse import parse_qs, urlsplit
+
+    ana = new_person()
+    other = token_for(site, new_person().username)
+    slug = create_room(site, other, "Replays")
+    post_message(site, other, slug, "before the failures")
+    state: dict[str, Any] = {"hold": False, "fail_below": 0, "cursors": [], "routes": []}
+
+    def route(ws: Any) -> None:
+        cursor = int(parse_qs(urlsplit(ws.url).query).get("last_seq", ["0"])[0])
+        state["cursors"].append(cursor)
+        server = ws.connect_to_server()
+        ws.on_message(server.send)
+        if cursor < state["fail_below"]:
+            # As the server did on every try: accepted, then closed with 1011 instead of the replay.
+            server.on_message(lambda message: [ws.close(code=1011, reason="replay failed"), server.close()])
+            return
+        server.on_message(lambda message: None if state["hold"] else ws.send(message))
+        state["routes"] = [ws, server]
+
+    ana.page.route_web_socket(lambda url: "/ws/messages/?" in url, route)
+    ana.open_room(slug)
+    ana.expect_once("before the failures")
+    state["hold"] = True  # ana misses what follows, then her socket drops
+    for number in range(1, 4):
+        post_message(site, other, slug, f"missed {number}")
+    state["fail_below"] = 4
+    requests: list[str] = []
+    ana.page.on("request", lambda request: requests.append(request.url))
+    for side in state["routes"]:
+        side.close(code=1012)
+    state["hold"] = False
+    for number in range(1, 4):
+        ana.expect_once(f"missed {number}", mine=False)
+    ana.expect_in_room(slug)
+    post_message(site, other, slug, "live again")
+    ana.expect_once("live again", mine=False)
+    assert state["cursors"].count(1) >= 2
+    assert state["cursors"][-1] == 4
+    assert any(f"room={slug}&after=1" in url for url in requests), requests
+
+
 def test_the_page_fits_a_phone_screen(new_person):
     ana = new_person(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = ana.page

@@ -69,6 +69,21 @@ class Client(WebsocketCommunicator):
         await self.send_to(text_data=json.dumps(frame))
 
 
+def like_daphne(application):
+    """The application with daphne's constraint on what it sends: every text frame is encoded to UTF-8
+    (daphne does it, and raises on a lone surrogate; the test communicator would not)."""
+
+    async def app(scope, receive, send):
+        async def send_encoded(message):
+            if message.get("type") == "websocket.send" and message.get("text") is not None:
+                message["text"].encode("utf-8")
+            await send(message)
+
+        return await application(scope, receive, send_encoded)
+
+    return app
+
+
 def make_socket(
     path: str = "/ws/messages/", *, user=None, token: str | None = None, origin: str | None = None, **params
 ) -> Client:
@@ -80,7 +95,7 @@ def make_socket(
     if token is not None:
         query = {"token": token, **query}
     headers = [(b"origin", origin.encode())] if origin else []
-    client = Client(application, f"{path}?{urlencode(query)}", headers=headers)
+    client = Client(like_daphne(application), f"{path}?{urlencode(query)}", headers=headers)
     client.scope["client"] = ["127.0.0.1", next(_ports)]
     return client
 

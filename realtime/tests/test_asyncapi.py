@@ -299,6 +299,13 @@ PROTOCOL_BUILDERS = {
     "history": lambda d: [
         protocol.history([events.message_payload(m) for m in d["messages"] if m.room_id == d["room"].pk]),
         protocol.history([]),
+        protocol.history([], complete=False),
+    ],
+    "history_frames": lambda d: [
+        json.loads(text)
+        for text in protocol.history_frames(
+            [events.message_payload(m) for m in d["messages"] if m.room_id == d["room"].pk], max_bytes=16 * 1024
+        )
     ],
     "resync": lambda d: [protocol.resync(last_seq=0, latest_seq=501)],
     "typing": lambda d: [protocol.typing(user_id=d["user"].pk, username=d["user"].username)],

@@ -124,7 +124,7 @@ async def test_an_up_to_date_last_seq_gets_an_empty_history(general_room, user):
 
     alice = await open_socket(user=user, last_seq=1)
 
-    assert await alice.frame() == {"type": "history", "messages": []}
+    assert await alice.frame() == {"type": "history", "messages": [], "complete": True}
     assert await alice.receive_nothing(0.2)
     await alice.disconnect()
 

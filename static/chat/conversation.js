@@ -9,6 +9,9 @@ import { backoff, CLOSE, ReconnectingSocket } from "./socket.js";
 const PAGE = 30;
 const ACK_TIMEOUT = 8000;
 const TYPING_INTERVAL = 2000;
+// Connections that opened and closed before their replay was complete, with the same cursor, before the
+// page stops asking the socket for that replay and pages the gap over REST instead.
+const CURSOR_FAILURES = 2;
 const PERMANENT = new Set(["empty", "too_long", "invalid_attachment", "client_id_conflict", "invalid_field", "permission_denied", "not_found"]);
 
 export class Conversation {
@@ -27,6 +30,8 @@ export class Conversation {
     this.lastTyping = 0;
     this.readSeq = 0;
     this.readTimer = null;
+    this.replayed = false;
+    this.stuck = { cursor: null, failures: 0 };
     this.outbox = new Outbox(me.id, this.slug);
   }
 
@@ -42,7 +47,12 @@ export class Conversation {
       path: "/ws/messages/",
       params: () => ({ room: this.slug, last_seq: String(this.cursor) }),
       onFrame: (frame) => this.onFrame(frame),
-      onOpen: () => this.flush(),
+      onOpen: () => {
+        this.replayed = false;
+        this.flush();
+      },
+      onClose: ({ code, opened }) => this.socketClosed(code, opened),
+      beforeConnect: () => this.catchUpIfStuck(),
       onState: (state, detail) => this.onState(state, detail),
       onFatal: (code) => (code === CLOSE.ROOM_GONE ? this.onGone(this.slug) : auth.signedOut("user_gone")),
     });
@@ -104,8 +114,9 @@ export class Conversation {
     }
   }
 
-  /** After a resync frame: page the gap over REST with after=, then go on from the socket. */
-  async resync(from, upto) {
+  /** After a resync frame (or a cursor that keeps failing): page the gap over REST with after=, up to
+   * `upto` or to the newest message, then go on from the socket. */
+  async resync(from, upto = Infinity) {
     this.syncing = true;
     let after = from;
     try {
@@ -117,10 +128,32 @@ export class Conversation {
         this.cursor = Math.max(this.cursor, after);
         if (!page.next) break;
       }
-      this.cursor = Math.max(this.cursor, upto, this.timeline.lastSeq);
+      this.cursor = Math.max(this.cursor, this.timeline.lastSeq, Number.isFinite(upto) ? upto : 0);
     } finally {
       this.syncing = false;
     }
+  }
+
+  /** The replay after the cursor is done: the socket is live. */
+  replayDone() {
+    this.replayed = true;
+    this.stuck = { cursor: null, failures: 0 };
+  }
+
+  /** A connection closed: count it against the cursor when it opened but never finished its replay
+   * (unless the close says why: a token to refresh, a flood to slow down). */
+  socketClosed(code, opened) {
+    if (!opened || this.replayed || code === CLOSE.TOKEN || code === CLOSE.FLOODING) return;
+    if (this.stuck.cursor === this.cursor) this.stuck.failures += 1;
+    else this.stuck = { cursor: this.cursor, failures: 1 };
+  }
+
+  /** Before reconnecting: a cursor whose replay keeps failing is not asked for again; the gap is paged
+   * over REST and the socket resumes from where that ended. */
+  async catchUpIfStuck() {
+    if (this.closed || this.stuck.failures < CURSOR_FAILURES || this.stuck.cursor !== this.cursor) return;
+    await this.resync(this.cursor);
+    this.stuck = { cursor: null, failures: 0 };
   }
 
   async reload() {
@@ -150,8 +183,10 @@ export class Conversation {
         break;
       case "history":
         this.receive(frame.messages, { replayed: true });
+        if (frame.complete !== false) this.replayDone(); // one frame, or the last of several
         break;
       case "resync":
+        this.replayDone();
         // On failure, reconnecting resumes from how far the paging got.
         this.resync(frame.last_seq, frame.latest_seq).catch(() => this.socket.ws?.close(4000, "resync failed"));
         break;

@@ -1,7 +1,8 @@
 // A WebSocket that reconnects by itself: exponential backoff with jitter, close codes from the
 // protocol (4401 refresh then reconnect, 4403 signed out, 4404 room gone, 4409 too many sockets and
 // 4429 slow down: wait longer), and an immediate retry when the browser comes back online or the tab
-// becomes visible again.
+// becomes visible again. Its owner may do some work before each connection (beforeConnect), e.g. catch
+// up over REST when a cursor keeps failing.
 
 import * as auth from "./auth.js";
 
@@ -23,11 +24,22 @@ export class ReconnectingSocket {
   /**
    * path: "/ws/messages/"; params(): extra query parameters for the next connection (e.g. last_seq);
    * onFrame(frame); onOpen(); onState(state, detail) with state connecting|open|waiting|offline|stopped;
-   * onFatal(code) for 4403 and 4404, after which the socket stays stopped.
+   * onFatal(code) for 4403 and 4404, after which the socket stays stopped; onClose({code, opened}) for
+   * every other close; beforeConnect(): awaited before each connection (a failure does not stop it).
    */
-  constructor({ path, params = () => ({}), onFrame, onOpen = () => {}, onState = () => {}, onFatal = () => {} }) {
-    Object.assign(this, { path, params, onFrame, onOpen, onState, onFatal });
+  constructor({
+    path,
+    params = () => ({}),
+    onFrame,
+    onOpen = () => {},
+    onState = () => {},
+    onFatal = () => {},
+    onClose = () => {},
+    beforeConnect = async () => {},
+  }) {
+    Object.assign(this, { path, params, onFrame, onOpen, onState, onFatal, onClose, beforeConnect });
     this.ws = null;
+    this.preparing = false;
     this.attempt = 0;
     this.timer = null;
     this.stopped = true;
@@ -62,7 +74,7 @@ export class ReconnectingSocket {
 
   /** Reconnect now (network back, tab visible again), unless already open or connecting. */
   reconnectNow() {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.preparing) return;
     clearTimeout(this.timer);
     this.attempt = 0;
     this.connect();
@@ -88,12 +100,23 @@ export class ReconnectingSocket {
   }
 
   connect() {
-    if (this.stopped) return;
+    if (this.stopped || this.ws || this.preparing) return;
     if (!navigator.onLine) {
       this.setState("offline");
       return;
     }
     this.setState("connecting");
+    this.preparing = true;
+    Promise.resolve()
+      .then(() => this.beforeConnect())
+      .catch(() => {}) // connect anyway: the server replays what it can, or asks for a resync
+      .finally(() => {
+        this.preparing = false;
+        if (!this.stopped && !this.ws && this.state === "connecting") this.open();
+      });
+  }
+
+  open() {
     this.usedToken = auth.token();
     const ws = new WebSocket(this.url());
     this.ws = ws;
@@ -132,12 +155,14 @@ export class ReconnectingSocket {
       this.attempt = 0;
       this.tokenRetries = 0;
     }
+    const opened = this.openedAt !== 0;
     this.openedAt = 0;
     if (code === CLOSE.USER_GONE || code === CLOSE.ROOM_GONE) {
       this.stop();
       this.onFatal(code);
       return;
     }
+    this.onClose({ code, opened });
     if (code === CLOSE.TOKEN && this.tokenRetries < 2) {
       // The token expired on the open socket (or was refused): refresh, then straight back in.
       this.tokenRetries += 1;
