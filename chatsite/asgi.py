@@ -1,4 +1,4 @@
-"""ASGI entry point: Django for HTTP, the realtime routes for WebSockets, the hub on the loop."""
+"""ASGI entry point: Django for HTTP, the realtime and back_chat socket routes, the hub on the loop."""
 
 import os
 
@@ -11,7 +11,9 @@ django.setup(set_prefix=False)
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from chatsite.http import http_application  # noqa: E402
+from compat import routing as compat_routing  # noqa: E402
+from realtime import routing  # noqa: E402
 from realtime.hub import HubStarter  # noqa: E402
-from realtime.routing import websocket_application  # noqa: E402
 
-application = HubStarter(ProtocolTypeRouter({"http": http_application(), "websocket": websocket_application}))
+websocket = routing.websocket_application(routing.websocket_urlpatterns, compat_routing.websocket_urlpatterns)
+application = HubStarter(ProtocolTypeRouter({"http": http_application(), "websocket": websocket}))

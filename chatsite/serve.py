@@ -23,9 +23,9 @@ from daphne import cli
 from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
 
-from chatsite.env import env_int
-from chatsite.log_filters import redact
 from chatsite.server import ChatServer
+from core.env import env_int
+from core.log_filters import redact
 
 APPLICATION = "chatsite.asgi:application"
 DEFAULT_BACKLOG = 1024

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from chatsite.env import (
+from core.env import (
     env_bool,
     env_duration,
     env_float,
@@ -57,12 +57,13 @@ INSTALLED_APPS = [
     "users",
     "messaging",
     "realtime",
+    "compat",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "chatsite.middleware.RefuseNulInQueryMiddleware",
+    "core.middleware.RefuseNulInQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -216,21 +217,21 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # Deeply nested JSON is a 400, and text a client sent is always renderable (chatsite/parsers.py,
-    # chatsite/renderers.py); views that name their parsers use chatsite.parsers.JSONParser too.
+    # Deeply nested JSON is a 400, and text a client sent is always renderable (core/parsers.py,
+    # core/renderers.py); views that name their parsers use core.parsers.JSONParser too.
     "DEFAULT_PARSER_CLASSES": [
-        "chatsite.parsers.JSONParser",
+        "core.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_RENDERER_CLASSES": [
-        "chatsite.renderers.JSONRenderer",
+        "core.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PAGINATION_CLASS": "chatsite.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "chatsite.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.exception_handler.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "signup": env_str("CHAT_SIGNUP_RATE", "20/hour"),
         "token": env_str("CHAT_TOKEN_RATE", "30/min"),
@@ -300,7 +301,7 @@ if not 16 * 1024 <= CHAT_REPLAY_FRAME_BYTES <= 1024 * 1024:
 CHAT_SOCKET_RATE = env_float("CHAT_SOCKET_RATE", 10.0, minimum=0.1)  # frames per second, sustained
 CHAT_SOCKET_BURST = env_int("CHAT_SOCKET_BURST", 30, minimum=1)
 CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # refused frames before 4429
-# Per-user budgets, shared by REST and every socket in every process (chatsite/limits.py): messages
+# Per-user budgets, shared by REST and every socket in every process (core/budgets.py): messages
 # posted, and notifications sent (one unit per recipient).
 CHAT_MESSAGE_RATE = env_rate("CHAT_MESSAGE_RATE", "30/10s")
 CHAT_NOTIFICATION_RATE = env_rate("CHAT_NOTIFICATION_RATE", "100/5m")
@@ -388,7 +389,7 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_tokens": {"()": "chatsite.log_filters.RedactTokensFilter"}},
+    "filters": {"redact_tokens": {"()": "core.log_filters.RedactTokensFilter"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {

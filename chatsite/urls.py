@@ -4,17 +4,18 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from chatsite import pages, views
+from chatsite import pages
+from core import health
 
 PAGE_METHODS = ["get", "head"]
 
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("messaging.urls")),
     path("", include("realtime.urls")),
-    path("", include("chatsite.compat_urls")),  # back_chat's paths: README "Migrating from back_chat"
+    path("", include("compat.urls")),  # back_chat's paths: README "Migrating from back_chat"
     path("api/auth/", include("rest_framework.urls")),  # the browsable API's sign-in page
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # GET only: their HTML renderer cannot render an OPTIONS answer (it was a 500).

@@ -15,7 +15,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from chatsite.errors import InvalidInput
+from core.errors import InvalidInput
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge

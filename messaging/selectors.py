@@ -24,7 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 
-from chatsite.errors import NotFound
+from core.errors import NotFound
 from messaging.events import PREFETCHED_ATTACHMENTS
 from messaging.models import GENERAL_ROOM_SLUG, Attachment, Membership, Message, Notification, Room
 from users.models import User

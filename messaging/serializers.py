@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 
-from chatsite.fields import StrictCharField
-from chatsite.validation import MAX_DATABASE_ID
+from core.fields import StrictCharField
+from core.validation import MAX_DATABASE_ID
 from messaging import events
 from messaging.models import Membership, Message, Notification, Room
 

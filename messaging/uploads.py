@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 
-from chatsite.errors import InvalidInput, PayloadTooLarge
+from core.errors import InvalidInput, PayloadTooLarge
 
 
 class FileTooLarge(PayloadTooLarge):

@@ -20,7 +20,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chatsite.errors import ApplicationError
+from core.errors import ApplicationError
 from messaging import events, selectors, services
 from messaging.models import Room
 from realtime import closecodes, groups, lookups, presence, protocol, wire

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from chatsite.validation import encodable
+from core.validation import encodable
 from messaging.services.messages import MAX_ATTACHMENTS
 from realtime.publish import encode
 

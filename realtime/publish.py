@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from django.db import transaction
 
-from chatsite.validation import encodable
+from core.validation import encodable
 from realtime import outbox
 
 Audience = Literal["messages", "notifications", "all"]

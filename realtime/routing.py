@@ -1,13 +1,15 @@
-"""WebSocket routes, wrapped in the origin policy and query-string token authentication."""
+"""WebSocket routes of the new protocol, and the application that serves them behind the origin policy
+and query-string token authentication. Other apps (back_chat's ``compat``) bring their own routes;
+``chatsite.asgi`` composes them, so realtime never imports them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from channels.routing import URLRouter
-from django.urls import re_path
+from django.urls import URLPattern, re_path
 
-from realtime.compat import LegacyMessagesConsumer, LegacyNotificationsConsumer
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
 from realtime.middleware import OriginPolicy, QueryTokenAuthMiddleware
 
@@ -21,10 +23,10 @@ async def unknown_path(scope: dict[str, Any], receive: Any, send: Any) -> None:
 websocket_urlpatterns = [
     re_path(r"^ws/messages/$", MessagesConsumer.as_asgi()),
     re_path(r"^ws/notifications/$", NotificationsConsumer.as_asgi()),
-    # back_chat's paths (no trailing slash): its frames and message shape too, see realtime/compat.py.
-    re_path(r"^ws/messages$", LegacyMessagesConsumer.as_asgi()),
-    re_path(r"^ws/notifications$", LegacyNotificationsConsumer.as_asgi()),
-    re_path(r"", unknown_path),
 ]
 
-websocket_application = OriginPolicy(QueryTokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+
+def websocket_application(*route_lists: Iterable[URLPattern]) -> Any:
+    """Every given route behind the origin policy and token authentication; any other path is refused."""
+    routes = [route for routes in route_lists for route in routes]
+    return OriginPolicy(QueryTokenAuthMiddleware(URLRouter([*routes, re_path(r"", unknown_path)])))

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from chatsite.errors import PermissionDenied
+from core.errors import PermissionDenied
 from users import services
 from users.models import ExternalIdentity, User
 

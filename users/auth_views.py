@@ -23,8 +23,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
-from chatsite.errors import NotAuthenticated
-from chatsite.parsers import JSONParser
+from core.errors import NotAuthenticated
+from core.parsers import JSONParser
 from users.authentication import enforce_csrf
 from users.serializers import CredentialsSerializer, RefreshSerializer, TokenPairSerializer, VerifySerializer
 from users.throttles import TokenThrottle

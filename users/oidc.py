@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
-from chatsite.errors import NotAuthenticated
+from core.errors import NotAuthenticated
 from users.models import ExternalIdentity, User
 from users.services import UsernameTaken, user_create
 

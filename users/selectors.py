@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db.models import Q, QuerySet
 from django.db.models.fields.files import FieldFile
 
-from chatsite.errors import NotFound
+from core.errors import NotFound
 from users.models import User
 
 

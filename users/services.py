@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.db import IntegrityError, transaction
 
-from chatsite.errors import PermissionDenied
+from core.errors import PermissionDenied
 from realtime import closecodes, groups
 from realtime.publish import publish_close
 from users.models import User

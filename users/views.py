@@ -14,7 +14,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from chatsite.parsers import JSONParser
+from core.parsers import JSONParser
 from users import selectors, services
 from users.serializers import ConfigurationSerializer, UserCreateSerializer, UserSerializer, UserUpdateSerializer
 from users.throttles import SignupThrottle

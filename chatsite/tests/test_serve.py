@@ -3,7 +3,7 @@
 import pytest
 
 from chatsite import serve
-from chatsite.env import ImproperlyConfiguredEnv
+from core.env import ImproperlyConfiguredEnv
 
 
 def test_tcp_endpoints_get_the_backlog_and_others_stay_as_daphne_builds_them():

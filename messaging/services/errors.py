@@ -1,6 +1,6 @@
 """Named errors of the messaging services (each maps to one HTTP status and one socket error code)."""
 
-from chatsite.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
+from core.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
 
 
 class EmptyMessage(InvalidInput):

@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
-from chatsite.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from messaging.models import Attachment
 from messaging.sniffing import SNIFF_BYTES, name_for_type, sniff
 from users.models import User

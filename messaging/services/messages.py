@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from chatsite import limits
-from chatsite.errors import InvalidInput
-from chatsite.validation import encodable, is_database_id
+from core import budgets
+from core.errors import InvalidInput
+from core.validation import encodable, is_database_id
 from messaging import events
 from messaging.models import Attachment, Message, Room
 from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
@@ -71,12 +71,12 @@ def message_send(
         # The caller (a socket) checked access when it opened; the user may have been deactivated or
         # removed from the room since, and the close telling its socket may still be on its way.
         raise RoomNotFound()
-    wait = limits.spend("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
+    wait = budgets.spend("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
     if wait:
         # Over budget, a retry of a message already stored is still answered (it costs nothing).
         previous = _previous_send(sender, client_id, content) if client_id else None
         if previous is None:
-            raise limits.too_fast(SendingTooFast, wait)
+            raise budgets.too_fast(SendingTooFast, wait)
         return SendResult(previous, created=False)
     try:
         with transaction.atomic():
@@ -87,7 +87,7 @@ def message_send(
         previous = _previous_send(sender, client_id, content) if client_id else None
         if previous is None:
             raise
-        limits.refund("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
+        budgets.refund("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
         return SendResult(previous, created=False)
     return SendResult(message, created=True)
 

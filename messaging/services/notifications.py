@@ -15,9 +15,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chatsite import limits
-from chatsite.errors import InvalidInput, PermissionDenied
-from chatsite.validation import encodable, is_database_id
+from core import budgets
+from core.errors import InvalidInput, PermissionDenied
+from core.validation import encodable, is_database_id
 from messaging import events
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import users_sharing_a_room
@@ -173,10 +173,10 @@ def notification_send(
 
 def _spend_notification_budget(sender: User, *, cost: int) -> None:
     rate = settings.CHAT_NOTIFICATION_RATE
-    most = limits.rate_of(rate).count
+    most = budgets.rate_of(rate).count
     if cost > most:
         raise NotifyingTooFast(f"At most {most} recipients per {rate.split('/', 1)[1]} (CHAT_NOTIFICATION_RATE).")
-    limits.check("notification", sender.pk, rate=rate, cost=cost, error=NotifyingTooFast)
+    budgets.check("notification", sender.pk, rate=rate, cost=cost, error=NotifyingTooFast)
 
 
 def _check_text(title: object, body: object) -> tuple[str, str]:

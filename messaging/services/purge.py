@@ -9,7 +9,7 @@ from functools import partial
 from django.db import transaction
 from django.db.models import QuerySet
 
-from chatsite.errors import PermissionDenied
+from core.errors import PermissionDenied
 from messaging import events
 from messaging.models import Attachment, Message, Room
 from messaging.services.files import delete_stored_files

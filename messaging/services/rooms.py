@@ -7,7 +7,7 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from chatsite.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from messaging import events
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts

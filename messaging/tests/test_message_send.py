@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from chatsite.errors import InvalidInput
+from core.errors import InvalidInput
 from messaging.models import Message, Notification, Room
 from messaging.selectors import RoomNotFound
 from messaging.services import files_upload, message_send

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatsite.errors import InvalidInput
+from core.errors import InvalidInput
 from messaging.models import Membership, Room
 from messaging.services import direct_room_get_or_create
 from messaging.services.rooms import room_kind_check, room_slug_check

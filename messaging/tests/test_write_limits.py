@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from chatsite import limits
-from chatsite.errors import InvalidInput
+from core import budgets
+from core.errors import InvalidInput
 from messaging.models import Message, Notification
 from messaging.services import (
     direct_room_get_or_create,
@@ -51,7 +51,7 @@ def test_a_burst_of_rest_posts_is_refused_beyond_the_budget_with_429(api, settin
 def test_the_default_budget_stops_a_burst_of_300(api, settings, monkeypatch):
     settings.CHAT_MESSAGE_RATE = "30/10s"  # the documented default (the test settings raise it)
     settings.REDIS_URL = ""  # the local store, whose clock can be stopped: nothing refills meanwhile
-    monkeypatch.setattr(limits, "_now_ms", lambda: 1_000_000_000_000)
+    monkeypatch.setattr(budgets, "_now_ms", lambda: 1_000_000_000_000)
 
     codes = [api.post(MESSAGES, {"content": f"m{i}"}, format="json").status_code for i in range(300)]
 

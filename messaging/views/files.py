@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
-from chatsite.errors import PayloadTooLarge
+from core.errors import PayloadTooLarge
 from messaging import events, selectors, services
 from messaging.models import Attachment
 from messaging.serializers import UploadResponseSerializer

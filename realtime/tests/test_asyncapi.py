@@ -16,6 +16,10 @@ import yaml
 from django.conf import settings
 from django.urls import resolve
 
+from compat import consumers as compat
+from compat import routing as compat_routing
+from compat.consumers import LegacyMessagesConsumer, LegacyNotificationsConsumer
+from compat.tests.test_sockets import BAD_LEGACY_FRAMES
 from messaging import events
 from messaging.models import Message, Notification
 from messaging.services import (
@@ -29,7 +33,7 @@ from messaging.services import (
 )
 from messaging.services.notifications import MAX_RECIPIENTS, notify_purge
 from messaging.tests.factories import make_room, png, send
-from realtime import asyncapi, closecodes, compat, protocol, routing
+from realtime import asyncapi, closecodes, protocol, routing
 from realtime.asyncapi import (
     client_frame_schema,
     document,
@@ -39,11 +43,9 @@ from realtime.asyncapi import (
     validate_client_frame,
     validate_server_frame,
 )
-from realtime.compat import LegacyMessagesConsumer, LegacyNotificationsConsumer
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
 from realtime.publish import encode
-from realtime.tests.conftest import Client
-from realtime.tests.test_compat_sockets import BAD_LEGACY_FRAMES
+from realtime.tests.sockets import Client
 from realtime.tests.test_messages_socket import BAD_FRAMES
 from users.tests.factories import make_user
 
@@ -144,7 +146,7 @@ def test_each_direction_has_exactly_the_frame_types_of_the_code():
     # back_chat's frames have no type (None): they are told apart by their mtype.
     assert schema_types("send", LEGACY_MESSAGES) == {None, "message", "typing"}
     assert schema_types("send", LEGACY_NOTIFICATIONS) == {None, "notification", "read"}
-    # Its message shape instead of the message frame; no typing (realtime/compat.py).
+    # Its message shape instead of the message frame; no typing (compat/consumers.py).
     assert schema_types("receive", LEGACY_MESSAGES) == schema_types("receive", MESSAGES) - {"message", "typing"} | {
         None
     }
@@ -191,10 +193,10 @@ def test_every_close_code_of_the_code_is_documented():
 
 
 def test_each_documented_address_is_routed_to_its_own_consumer_and_every_route_is_documented():
-    routed = [p for p in routing.websocket_urlpatterns if p.callback is not routing.unknown_path]
+    routed = [*routing.websocket_urlpatterns, *compat_routing.websocket_urlpatterns]
 
     for channel in document()["channels"].values():
-        pattern = next(p for p in routing.websocket_urlpatterns if p.pattern.match(channel["address"].lstrip("/")))
+        pattern = next(p for p in routed if p.pattern.match(channel["address"].lstrip("/")))
         assert pattern.callback.consumer_class is CONSUMERS[channel["address"]]
     assert len(routed) == len(document()["channels"])
 
@@ -340,7 +342,7 @@ def test_every_built_frame_matches_the_document(rich_data):
 
 
 def test_what_the_legacy_message_socket_sends_for_each_built_frame_matches_its_channel(rich_data):
-    """realtime/compat.py turns each hub frame into what a back_chat client receives."""
+    """compat/consumers.py turns each hub frame into what a back_chat client receives."""
     frames = [frame for samples in built_frames(rich_data).values() for frame in samples]
     sent = []
     for frame in frames:

@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 
 from messaging.models import Message, Room
 from messaging.tests.factories import make_room, send
-from realtime.tests.conftest import make_socket, open_socket
+from realtime.tests.sockets import make_socket, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

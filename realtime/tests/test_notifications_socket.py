@@ -6,7 +6,7 @@ from channels.db import database_sync_to_async
 from messaging.models import Notification
 from messaging.services import direct_room_get_or_create, room_join, room_mark_read
 from messaging.tests.factories import make_room, send
-from realtime.tests.conftest import open_socket
+from realtime.tests.sockets import open_socket
 from users.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from rest_framework.test import APIClient
 
 from realtime import presence
-from realtime.tests.conftest import open_socket
+from realtime.tests.sockets import open_socket
 from users.tests.factories import token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 
 from messaging.tests.factories import send
 from realtime import protocol
-from realtime.tests.conftest import open_socket
+from realtime.tests.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

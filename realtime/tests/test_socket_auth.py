@@ -4,7 +4,7 @@ import pytest
 from channels.db import database_sync_to_async
 from rest_framework_simplejwt.tokens import AccessToken
 
-from realtime.tests.conftest import make_socket, open_socket
+from realtime.tests.sockets import make_socket, open_socket
 from users.tests.factories import make_user, refresh_for, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

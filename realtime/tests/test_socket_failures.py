@@ -17,14 +17,14 @@ import pytest
 from channels.db import database_sync_to_async
 from daphne.ws_protocol import WebSocketProtocol
 
+from compat.consumers import LegacyMessagesConsumer
 from conftest import redis_url, require_service
 from messaging.models import Message, Notification
 from realtime import closecodes, presence, wire
-from realtime.compat import LegacyMessagesConsumer
 from realtime.consumers import ChatSocket, MessagesConsumer
 from realtime.hub import get_hub
 from realtime.ratelimit import FloodGuard
-from realtime.tests.conftest import make_socket, open_socket
+from realtime.tests.sockets import make_socket, open_socket
 from realtime.tests.test_wire import FakeProtocol, FakeTransport
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -13,7 +13,7 @@ from messaging.models import Message, Notification
 from messaging.tests.factories import send
 from realtime import closecodes, presence
 from realtime.hub import get_hub
-from realtime.tests.conftest import make_socket, open_socket
+from realtime.tests.sockets import make_socket, open_socket
 from users.tests.factories import make_user, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

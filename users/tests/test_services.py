@@ -3,7 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
-from chatsite.errors import PermissionDenied
+from core.errors import PermissionDenied
 from realtime import closecodes
 from users import services
 from users.models import User

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from chatsite.env import parse_duration
+from core.env import parse_duration
 from messaging.models import Room
 from messaging.services.cleanup import orphans_sweep
 from messaging.services.purge import messages_purge, purge_queryset

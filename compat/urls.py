@@ -1,7 +1,7 @@
 """back_chat's paths (the FastAPI original), each served with and without a trailing slash.
 
 The OpenAPI schema documents each path spelt as back_chat spelt it; the other spelling is the same view
-behind a plain function, which the schema generator skips. See chatsite/compat and the README section
+behind a plain function, which the schema generator skips. See compat/views.py and the README section
 "Migrating from back_chat".
 """
 
@@ -10,8 +10,8 @@ from typing import Any
 
 from django.urls import URLPattern, re_path
 
-from chatsite import views
-from chatsite.compat import views as compat
+from compat import views as compat
+from core import health
 
 # 18 digits stay within a 64-bit primary key; longer ids fall through to the JSON 404.
 USER_ID = r"(?P<user_id>\d{1,18})"
@@ -34,7 +34,7 @@ def legacy_path(route: str, view: Callable[..., Any], name: str) -> list[URLPatt
 
 
 urlpatterns = [
-    *legacy_path("api/health", views.healthz, "legacy-health"),
+    *legacy_path("api/health", health.healthz, "legacy-health"),
     *legacy_path("v1/user", compat.LegacyUserCreateView.as_view(), "legacy-user-create"),
     *legacy_path("v1/users/", compat.LegacyUserListView.as_view(), "legacy-user-list"),
     *legacy_path(f"v1/users/{USER_ID}", compat.LegacyUserDetailView.as_view(), "legacy-user-detail"),

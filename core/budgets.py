@@ -23,8 +23,8 @@ from typing import Protocol
 from django.conf import settings
 from django.core.cache import cache
 
-from chatsite.env import parse_rate
-from chatsite.errors import RateLimited
+from core.env import parse_rate
+from core.errors import RateLimited
 
 logger = logging.getLogger(__name__)
 

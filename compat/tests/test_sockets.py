@@ -12,13 +12,13 @@ import jsonschema
 import pytest
 from channels.db import database_sync_to_async
 
+from compat import consumers as compat
 from messaging.models import Message
 from messaging.services import message_delete
 from messaging.tests.factories import send
-from realtime import compat
 from realtime.asyncapi import document
 from realtime.protocol import ProtocolError
-from realtime.tests.conftest import Client, make_socket, open_socket
+from realtime.tests.sockets import Client, make_socket, open_socket
 from users.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)

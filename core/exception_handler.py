@@ -15,9 +15,9 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from chatsite.errors import ApplicationError
+from core.errors import ApplicationError
 
-logger = logging.getLogger("chatsite.api")
+logger = logging.getLogger("core.exception_handler")
 
 SERVER_ERROR = {"detail": "Internal server error.", "code": "server_error"}
 

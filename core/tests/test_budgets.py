@@ -1,4 +1,4 @@
-"""Per-user budgets (chatsite/limits.py): the arithmetic, and the same behaviour in Redis and local memory."""
+"""Per-user budgets (core/budgets.py): the arithmetic, and the same behaviour in Redis and local memory."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from chatsite import limits
-from chatsite.env import ImproperlyConfiguredEnv, env_rate, parse_rate
-from chatsite.errors import RateLimited
+from core import budgets
+from core.env import ImproperlyConfiguredEnv, env_rate, parse_rate
+from core.errors import RateLimited
 
 
 @pytest.fixture(params=["local", "redis"])
@@ -46,8 +46,8 @@ def test_a_bad_rate_in_the_environment_fails_at_start_up(monkeypatch, text):
 
 
 def test_a_budget_allows_its_count_at_once_then_refuses_without_spending(store):
-    spent = [limits.spend("test", 1, rate="3/min") for _ in range(3)]
-    refused = [limits.spend("test", 1, rate="3/min") for _ in range(5)]
+    spent = [budgets.spend("test", 1, rate="3/min") for _ in range(3)]
+    refused = [budgets.spend("test", 1, rate="3/min") for _ in range(5)]
 
     assert spent == [0, 0, 0]
     # One unit comes back every 20 s; refused attempts do not push that further away.
@@ -55,33 +55,33 @@ def test_a_budget_allows_its_count_at_once_then_refuses_without_spending(store):
 
 
 def test_budgets_are_per_identity_and_per_scope(store):
-    assert limits.spend("test", 1, rate="1/min") == 0
-    assert limits.spend("test", 1, rate="1/min") > 0
+    assert budgets.spend("test", 1, rate="1/min") == 0
+    assert budgets.spend("test", 1, rate="1/min") > 0
 
-    assert limits.spend("test", 2, rate="1/min") == 0
-    assert limits.spend("other", 1, rate="1/min") == 0
+    assert budgets.spend("test", 2, rate="1/min") == 0
+    assert budgets.spend("other", 1, rate="1/min") == 0
 
 
 def test_a_cost_spends_several_units(store):
-    assert limits.spend("test", 1, rate="5/min", cost=3) == 0
-    assert limits.spend("test", 1, rate="5/min", cost=3) > 0
-    assert limits.spend("test", 1, rate="5/min", cost=2) == 0
+    assert budgets.spend("test", 1, rate="5/min", cost=3) == 0
+    assert budgets.spend("test", 1, rate="5/min", cost=3) > 0
+    assert budgets.spend("test", 1, rate="5/min", cost=2) == 0
 
 
 def test_a_refund_gives_units_back(store):
-    limits.spend("test", 1, rate="2/min")
-    limits.spend("test", 1, rate="2/min")
-    limits.refund("test", 1, rate="2/min")
+    budgets.spend("test", 1, rate="2/min")
+    budgets.spend("test", 1, rate="2/min")
+    budgets.refund("test", 1, rate="2/min")
 
-    assert limits.spend("test", 1, rate="2/min") == 0
-    assert limits.spend("test", 1, rate="2/min") > 0
+    assert budgets.spend("test", 1, rate="2/min") == 0
+    assert budgets.spend("test", 1, rate="2/min") > 0
 
 
 def test_check_raises_rate_limited_with_the_seconds_to_wait(store):
-    limits.check("test", 1, rate="1/min")
+    budgets.check("test", 1, rate="1/min")
 
     with pytest.raises(RateLimited) as refused:
-        limits.check("test", 1, rate="1/min")
+        budgets.check("test", 1, rate="1/min")
 
     assert refused.value.http_status == 429
     assert refused.value.code == "rate_limited"
@@ -91,18 +91,18 @@ def test_check_raises_rate_limited_with_the_seconds_to_wait(store):
 def test_the_budget_refills_at_its_rate(settings, monkeypatch):
     settings.REDIS_URL = ""
     now = [1_000_000_000_000]
-    monkeypatch.setattr(limits, "_now_ms", lambda: now[0])
+    monkeypatch.setattr(budgets, "_now_ms", lambda: now[0])
     for _ in range(2):
-        limits.spend("test", 1, rate="2/10s")
+        budgets.spend("test", 1, rate="2/10s")
 
-    assert limits.spend("test", 1, rate="2/10s") == 5.0
+    assert budgets.spend("test", 1, rate="2/10s") == 5.0
     now[0] += 5_000
-    assert limits.spend("test", 1, rate="2/10s") == 0
-    assert limits.spend("test", 1, rate="2/10s") == 5.0
+    assert budgets.spend("test", 1, rate="2/10s") == 0
+    assert budgets.spend("test", 1, rate="2/10s") == 5.0
 
 
 def test_an_unreachable_redis_does_not_refuse_anyone(settings):
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     settings.CHAT_LAYER_TIMEOUT = 0.2
 
-    assert [limits.spend("test", 1, rate="1/min") for _ in range(3)] == [0, 0, 0]
+    assert [budgets.spend("test", 1, rate="1/min") for _ in range(3)] == [0, 0, 0]

@@ -19,8 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chatsite.compat.shapes import legacy_connected_user, legacy_message
-from chatsite.parsers import JSONParser
+from compat.shapes import legacy_connected_user, legacy_message
+from core.parsers import JSONParser
 from messaging import events
 from messaging.serializers import (
     AttachmentSerializer,
@@ -58,7 +58,7 @@ class LegacyUserSerializer(UserSerializer):
 
 
 class LegacyMessageSerializer(serializers.Serializer):
-    """Documentation of back_chat's message (built by ``chatsite.compat.shapes.legacy_message``)."""
+    """Documentation of back_chat's message (built by ``compat.shapes.legacy_message``)."""
 
     user_id = serializers.CharField(allow_null=True, help_text="The sender's username")
     content = serializers.CharField()

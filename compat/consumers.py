@@ -21,7 +21,7 @@ import functools
 import json
 from typing import Any
 
-from chatsite.compat.shapes import LEGACY_MTYPE, legacy_message
+from compat.shapes import LEGACY_MTYPE, legacy_message
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
 from realtime.protocol import ProtocolError
 from realtime.publish import encode

@@ -4,7 +4,7 @@ unpaired surrogates, in bodies and in query strings. Always a 400 in JSON, never
 (PostgreSQL refuses NUL in text and SQLite stores it; an unpaired surrogate cannot be encoded as
 UTF-8 for either. The suite runs on both.) Text fields of bodies are refused by their serializer
 field (DRF's CharField refuses both), as a field error; the path and query string by
-chatsite.middleware; nesting by chatsite.parsers.
+core.middleware; nesting by core.parsers.
 """
 
 from __future__ import annotations
@@ -259,7 +259,7 @@ def test_every_view_parses_json_with_the_bounded_parser():
     from rest_framework.parsers import JSONParser as DrfJSONParser
     from rest_framework.views import APIView
 
-    from chatsite.parsers import JSONParser
+    from core.parsers import JSONParser
 
     def views(patterns):
         for pattern in patterns:

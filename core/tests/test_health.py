@@ -1,6 +1,6 @@
 import pytest
 
-from chatsite import views
+from core import health
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +13,7 @@ def test_health_reports_database_and_layer(client):
 
 
 def test_health_is_503_only_when_the_database_is_down(client, monkeypatch):
-    monkeypatch.setattr(views, "_database_ok", lambda: False)
+    monkeypatch.setattr(health, "_database_ok", lambda: False)
 
     response = client.get("/healthz")
 
