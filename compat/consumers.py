@@ -22,13 +22,14 @@ import json
 from typing import Any
 
 from compat.shapes import LEGACY_MTYPE, legacy_message
+from core.errors import InvalidField
+from messaging import limits
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
-from realtime.protocol import ProtocolError
+from realtime.protocol import UnknownType
 from realtime.publish import encode
 
 # Fields of the new frames that a back_chat client may add to its own and that keep their meaning.
 _PASSED_THROUGH = ("client_id", "attachments", "reply_to")
-_NOTIFICATION_TITLE_LIMIT = 200
 
 
 def is_legacy_frame(frame: dict[str, Any]) -> bool:
@@ -39,7 +40,7 @@ def is_legacy_frame(frame: dict[str, Any]) -> bool:
 def _legacy_content(frame: dict[str, Any]) -> Any:
     mtype = frame.get("mtype", LEGACY_MTYPE)
     if mtype != LEGACY_MTYPE:
-        raise ProtocolError("unknown_type", f'Clients send mtype "{LEGACY_MTYPE}" only, not {str(mtype)[:40]!r}.')
+        raise UnknownType(f'Clients send mtype "{LEGACY_MTYPE}" only, not {str(mtype)[:40]!r}.')
     return frame.get("content")
 
 
@@ -58,10 +59,10 @@ def notification_frame(frame: dict[str, Any]) -> dict[str, Any]:
         return frame
     content = _legacy_content(frame)
     if not isinstance(content, str):
-        raise ProtocolError("invalid_field", "content must be a string.")
+        raise InvalidField("content must be a string.")
     title, _, body = content.partition("\n")
-    if len(title) > _NOTIFICATION_TITLE_LIMIT:
-        title, body = content[:_NOTIFICATION_TITLE_LIMIT], content
+    if len(title) > limits.NOTIFICATION_TITLE:
+        title, body = content[: limits.NOTIFICATION_TITLE], content
     return {"type": "notification", "to": frame.get("to", "all"), "title": title, "body": body}
 
 

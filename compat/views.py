@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, inline_serializer
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from compat.shapes import legacy_connected_user, legacy_message
+from core.errors import FieldErrors
 from core.parsers import JSONParser
 from messaging import events
 from messaging.serializers import (
@@ -104,10 +104,8 @@ def _legacy_field_names() -> Iterator[None]:
         yield
     except ValidationError as exc:
         raise ValidationError(_renamed(exc.detail)) from None
-    except DjangoValidationError as exc:
-        if not hasattr(exc, "error_dict"):
-            raise
-        raise ValidationError(_renamed(exc.message_dict)) from None
+    except FieldErrors as exc:
+        raise FieldErrors(_renamed(exc.fields)) from None
 
 
 class LegacyUserCreateView(APIView):

@@ -1,11 +1,14 @@
-"""Domain errors raised by services and selectors, mapped to a transport once (DRF handler, consumer).
+"""The one tree of errors a client may be told about, mapped to each transport once.
 
-Each error carries a stable machine-readable ``code`` and the HTTP status it maps to; sockets send the
-same code in an ``error`` frame.
+Services, selectors and the socket protocol raise these; ``core.exception_handler`` renders them as
+JSON for REST and the consumers send ``{"type": "error", "code", "detail"}`` on sockets. Each class
+names its machine-readable ``code`` and HTTP status once, as class attributes: a new kind of refusal is
+a new subclass (in the domain module that raises it), never a code spelt at the raise site.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -16,10 +19,8 @@ class ApplicationError(Exception):
     http_status = 400
     default_detail = "The request could not be processed."
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, extra: dict[str, Any] | None = None):
+    def __init__(self, detail: str | None = None, *, extra: dict[str, Any] | None = None) -> None:
         self.detail = detail or self.default_detail
-        if code:
-            self.code = code
         self.extra = extra or {}
         super().__init__(self.detail)
 
@@ -29,6 +30,29 @@ class InvalidInput(ApplicationError):
 
     code = "invalid"
     default_detail = "Invalid input."
+
+
+class InvalidField(InvalidInput):
+    """A field has the wrong type or shape (not a string, not a positive integer, not text)."""
+
+    code = "invalid_field"
+    default_detail = "A field is not valid."
+
+
+class TooLong(InvalidInput):
+    """A text or list is over its limit."""
+
+    code = "too_long"
+    default_detail = "The value is too long."
+
+
+class FieldErrors(InvalidInput):
+    """Values that break rules, by field: rendered as DRF's ``{"field": ["message", ...]}`` on REST."""
+
+    def __init__(self, errors: Mapping[str, str | Sequence[str]]) -> None:
+        self.fields = {name: [messages] if isinstance(messages, str) else [str(m) for m in messages]
+                       for name, messages in errors.items()}  # fmt: skip
+        super().__init__(" ".join(f"{name}: {' '.join(messages)}" for name, messages in self.fields.items()))
 
 
 class NotFound(ApplicationError):
@@ -85,3 +109,11 @@ class NotAuthenticated(ApplicationError):
     code = "not_authenticated"
     http_status = 401
     default_detail = "Authentication credentials were not provided or are not valid."
+
+
+class ServerError(ApplicationError):
+    """Something failed on the server's side; the client may retry. Never carries internal details."""
+
+    code = "server_error"
+    http_status = 500
+    default_detail = "Internal server error."

@@ -15,7 +15,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, FieldErrors
 
 logger = logging.getLogger("core.exception_handler")
 
@@ -24,6 +24,8 @@ SERVER_ERROR = {"detail": "Internal server error.", "code": "server_error"}
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Render every exception raised in an API view as JSON in the contract's shapes."""
+    if isinstance(exc, FieldErrors):
+        return Response(exc.fields, status=exc.http_status)
     if isinstance(exc, ApplicationError):
         response = Response({"detail": exc.detail, "code": exc.code, **exc.extra}, status=exc.http_status)
         if exc.http_status == status.HTTP_401_UNAUTHORIZED:

@@ -17,3 +17,9 @@ def encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def is_storable_text(value: object) -> bool:
+    """A string every database stores as given: no NUL (PostgreSQL refuses it, SQLite keeps it) and no
+    lone surrogate (not UTF-8). Every text a client sends passes this before it is stored."""
+    return isinstance(value, str) and "\x00" not in value and encodable(value)

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from core.fields import StrictCharField
 from core.validation import MAX_DATABASE_ID
-from messaging import events
+from messaging import events, limits
 from messaging.models import Membership, Message, Notification, Room
 
 
@@ -60,7 +60,7 @@ class MessagePageSerializer(serializers.Serializer):
 
 
 class HistoryQuerySerializer(serializers.Serializer):
-    room = serializers.SlugField(max_length=64, required=False)
+    room = serializers.SlugField(max_length=limits.ROOM_SLUG, required=False)
     limit = serializers.IntegerField(min_value=1, required=False)
     before = serializers.IntegerField(min_value=1, required=False)
     after = serializers.IntegerField(min_value=0, required=False)
@@ -70,13 +70,13 @@ class HistoryQuerySerializer(serializers.Serializer):
 
 
 class PurgeQuerySerializer(serializers.Serializer):
-    room = serializers.SlugField(max_length=64, required=False)
+    room = serializers.SlugField(max_length=limits.ROOM_SLUG, required=False)
 
 
 class MessageCreateSerializer(serializers.Serializer):
     content = StrictCharField(allow_blank=True, trim_whitespace=False, required=False, default="")
-    room = serializers.SlugField(max_length=64, required=False)
-    client_id = StrictCharField(max_length=64, required=False, allow_blank=True, allow_null=True)
+    room = serializers.SlugField(max_length=limits.ROOM_SLUG, required=False)
+    client_id = StrictCharField(max_length=limits.CLIENT_ID, required=False, allow_blank=True, allow_null=True)
     attachments = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID), required=False, max_length=10
     )
@@ -115,10 +115,10 @@ class StrictSlugField(serializers.SlugField):
 
 
 class RoomCreateSerializer(serializers.Serializer):
-    name = StrictCharField(max_length=100)
-    slug = StrictSlugField(max_length=64, required=False, allow_blank=True)
+    name = StrictCharField(max_length=limits.ROOM_NAME)
+    slug = StrictSlugField(max_length=limits.ROOM_SLUG, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
-    topic = StrictCharField(max_length=250, required=False, allow_blank=True, default="")
+    topic = StrictCharField(max_length=limits.ROOM_TOPIC, required=False, allow_blank=True, default="")
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -161,7 +161,9 @@ class NotificationQuerySerializer(serializers.Serializer):
 
 class NotificationReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID), required=False, max_length=1000
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID),
+        required=False,
+        max_length=limits.IDS_PER_REQUEST,
     )
     all = serializers.BooleanField(required=False, default=False)
 
@@ -173,8 +175,8 @@ class NotificationReadSerializer(serializers.Serializer):
 
 class NotificationSendSerializer(serializers.Serializer):
     to = serializers.JSONField(help_text='A list of user ids, or "all" (administrators only).')
-    title = StrictCharField(max_length=200)
-    body = StrictCharField(max_length=2000, required=False, allow_blank=True, default="")
+    title = StrictCharField(max_length=limits.NOTIFICATION_TITLE)
+    body = StrictCharField(max_length=limits.NOTIFICATION_BODY, required=False, allow_blank=True, default="")
 
 
 class UploadResponseSerializer(serializers.Serializer):

@@ -20,13 +20,12 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from core.errors import ApplicationError
-from messaging import events, selectors, services
+from core.errors import ApplicationError, InvalidField, ServerError
+from messaging import events, limits, selectors, services
 from messaging.models import Room
 from realtime import closecodes, groups, lookups, presence, protocol, wire
 from realtime.hub import Hub, get_hub
 from realtime.middleware import USER_GONE
-from realtime.protocol import ProtocolError
 from realtime.publish import encode, encode_reply, publish_frame_now
 from realtime.ratelimit import FloodGuard, Interval, TokenBucket
 
@@ -141,28 +140,26 @@ class ChatSocket(AsyncWebsocketConsumer):
             if self.guard.flooding:
                 await self.close(code=closecodes.FLOODING)
             else:
-                await self.send_frame(protocol.error("rate_limited", "Too many frames; slow down."))
+                await self.send_frame(protocol.error(protocol.TooManyFrames()))
             return
         frame: dict[str, Any] = {}
         try:
             frame = protocol.decode(text_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
             await self.handle(frame)
-        except ProtocolError as exc:
-            await self.send_frame(protocol.error(exc.code, exc.detail, **self.echo(frame)))
         except ApplicationError as exc:
-            await self.send_frame(protocol.error(exc.code, exc.detail, **exc.extra, **self.echo(frame)))
+            await self.send_frame(protocol.error(exc, **self.echo(frame)))
         except StopConsumer:
             raise
         except Exception:
             logger.exception("Unexpected error handling a %s frame", self.kind)
-            await self.send_frame(protocol.error("server_error", "The server could not handle this frame."))
+            await self.send_frame(protocol.error(ServerError("The server could not handle this frame.")))
 
     @staticmethod
     def echo(frame: dict[str, Any]) -> dict[str, Any]:
         """The client_id of a refused message, so the client knows which one failed (send_frame keeps
         it encodable)."""
         client_id = frame.get("client_id")
-        return {"client_id": client_id} if isinstance(client_id, str) and len(client_id) <= 64 else {}
+        return {"client_id": client_id} if isinstance(client_id, str) and len(client_id) <= limits.CLIENT_ID else {}
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.write(encode_reply(frame))
@@ -243,7 +240,7 @@ class MessagesConsumer(ChatSocket):
             if not await self._send_replay(replay):
                 return False
         elif params.get("last_seq") not in (None, ""):
-            await self.send_frame(protocol.error("invalid_field", "last_seq must be a non-negative integer."))
+            await self.send_frame(protocol.error(InvalidField("last_seq must be a non-negative integer.")))
         buffered, self.buffer = self.buffer, None
         for frame in buffered:
             await self.write(frame)

@@ -7,7 +7,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from messaging import events
+from messaging import events, limits
 from messaging.models import Room
 from messaging.selectors import RoomNotFound, messages_after, room_get_for_user, unread_counts
 from realtime.publish import encode
@@ -56,7 +56,7 @@ _ROOM_FIELDS = ("id", "slug", "name", "topic", "kind", "created_at")
 
 async def readable_room(user: User, slug: str) -> Room | None:
     """The room a socket may follow (None: unknown or not readable), public rooms from a short cache."""
-    if len(slug) > 64:
+    if len(slug) > limits.ROOM_SLUG:
         return None
     cached = _public_rooms.get(slug)
     if cached is not None and cached[1] > time.monotonic() and user.is_active:

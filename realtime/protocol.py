@@ -11,21 +11,48 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from core.validation import encodable
-from messaging.services.messages import MAX_ATTACHMENTS
+from core.errors import ApplicationError, InvalidField, InvalidInput, RateLimited, TooLong
+from core.validation import is_storable_text
+from messaging import limits
 from realtime.publish import encode
 
-MAX_CLIENT_ID = 64
-MAX_IDS = 1000
+
+class ProtocolError(InvalidInput):
+    """A frame the server cannot act on, before any service sees it (an ``error`` frame; the socket stays)."""
 
 
-class ProtocolError(Exception):
-    """A frame the server cannot act on; ``code`` is one of DESIGN.md's error codes."""
+class BinaryFrame(ProtocolError):
+    """A binary frame: the protocol is JSON text."""
 
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
+    code = "binary_frame"
+    default_detail = "Frames must be JSON text, not binary."
+
+
+class InvalidJson(ProtocolError):
+    """The text is not JSON (or nests too deeply to parse)."""
+
+    code = "invalid_json"
+    default_detail = "The frame is not valid JSON."
+
+
+class InvalidFrame(ProtocolError):
+    """Valid JSON that is not an object."""
+
+    code = "invalid_frame"
+    default_detail = "A frame must be a JSON object with a type."
+
+
+class TooManyFrames(RateLimited):
+    """The socket's frame bucket is empty (CHAT_SOCKET_RATE); 4429 follows if the client keeps on."""
+
+    default_detail = "Too many frames; slow down."
+
+
+class UnknownType(ProtocolError):
+    """The frame's ``type`` is missing or not one this socket takes."""
+
+    code = "unknown_type"
+    default_detail = "Unknown frame type."
 
 
 @dataclass(frozen=True)
@@ -59,16 +86,16 @@ Command = SendMessage | Typing | SendNotification | MarkRead
 def decode(text: str | None, *, max_bytes: int) -> dict[str, Any]:
     """The JSON object in a text frame; ``too_long`` / ``invalid_json`` / ``invalid_frame`` otherwise."""
     if text is None:
-        raise ProtocolError("binary_frame", "Frames must be JSON text, not binary.")
+        raise BinaryFrame()
     # len(text) is a lower bound of the UTF-8 size, so most frames skip the encode.
     if len(text) > max_bytes or (len(text) * 4 > max_bytes and len(text.encode()) > max_bytes):
-        raise ProtocolError("too_long", f"Frames are limited to {max_bytes} bytes.")
+        raise TooLong(f"Frames are limited to {max_bytes} bytes.")
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError):
-        raise ProtocolError("invalid_json", "The frame is not valid JSON.") from None
+        raise InvalidJson() from None
     if not isinstance(frame, dict):
-        raise ProtocolError("invalid_frame", "A frame must be a JSON object with a type.")
+        raise InvalidFrame()
     return frame
 
 
@@ -78,8 +105,8 @@ def parse_messages_frame(frame: dict[str, Any]) -> SendMessage | Typing:
     if kind == "message":
         return SendMessage(
             content=_string(frame, "content", required=True, limit=None),
-            client_id=_optional_string(frame, "client_id", limit=MAX_CLIENT_ID),
-            attachments=_int_list(frame, "attachments", limit=MAX_ATTACHMENTS),
+            client_id=_optional_string(frame, "client_id", limit=limits.CLIENT_ID),
+            attachments=_int_list(frame, "attachments", limit=limits.ATTACHMENTS_PER_MESSAGE),
             reply_to=_optional_int(frame, "reply_to"),
         )
     if kind == "typing":
@@ -93,43 +120,36 @@ def parse_notifications_frame(frame: dict[str, Any]) -> SendNotification | MarkR
     if kind == "notification":
         to = frame.get("to")
         if to != "all":
-            to = _int_list(frame, "to", limit=100, required=True)
+            to = _int_list(frame, "to", limit=limits.NOTIFICATION_RECIPIENTS, required=True)
             if not to:
-                raise ProtocolError("invalid_field", 'to must be "all" or a non-empty list of user ids.')
+                raise InvalidField('to must be "all" or a non-empty list of user ids.')
         return SendNotification(
             to=to,
-            title=_string(frame, "title", required=True, limit=200),
-            body=_string(frame, "body", required=False, limit=2000),
+            title=_string(frame, "title", required=True, limit=limits.NOTIFICATION_TITLE),
+            body=_string(frame, "body", required=False, limit=limits.NOTIFICATION_BODY),
         )
     if kind == "read":
         if frame.get("all") is True:
             return MarkRead(ids=None)
-        ids = _int_list(frame, "ids", limit=MAX_IDS, required=True)
+        ids = _int_list(frame, "ids", limit=limits.IDS_PER_REQUEST, required=True)
         if not ids:
-            raise ProtocolError(
-                "invalid_field", 'Send {"type": "read", "ids": [...]} or {"type": "read", "all": true}.'
-            )
+            raise InvalidField('Send {"type": "read", "ids": [...]} or {"type": "read", "all": true}.')
         return MarkRead(ids=ids)
     raise _unknown(kind, ("notification", "read"))
 
 
 def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
     if kind is None:
-        return ProtocolError("unknown_type", f"The frame has no type; expected one of {', '.join(known)}.")
-    return ProtocolError("unknown_type", f"Unknown frame type {str(kind)[:40]!r}; expected one of {', '.join(known)}.")
-
-
-def _is_text(value: object) -> bool:
-    """A string that can be stored: no NUL (PostgreSQL refuses it), no lone surrogate (not UTF-8)."""
-    return isinstance(value, str) and "\x00" not in value and encodable(value)
+        return UnknownType(f"The frame has no type; expected one of {', '.join(known)}.")
+    return UnknownType(f"Unknown frame type {str(kind)[:40]!r}; expected one of {', '.join(known)}.")
 
 
 def _string(frame: dict[str, Any], name: str, *, required: bool, limit: int | None) -> str:
     value = frame.get(name, None if required else "")
-    if not _is_text(value):
-        raise ProtocolError("invalid_field", f"{name} must be a string of valid text, without NUL characters.")
+    if not is_storable_text(value):
+        raise InvalidField(f"{name} must be a string of valid text, without NUL characters.")
     if limit is not None and len(value) > limit:
-        raise ProtocolError("too_long", f"{name} is limited to {limit} characters.")
+        raise TooLong(f"{name} is limited to {limit} characters.")
     return value
 
 
@@ -137,8 +157,8 @@ def _optional_string(frame: dict[str, Any], name: str, *, limit: int) -> str | N
     value = frame.get(name)
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > limit or not _is_text(value):
-        raise ProtocolError("invalid_field", f"{name} must be text of at most {limit} characters, without NUL.")
+    if not isinstance(value, str) or len(value) > limit or not is_storable_text(value):
+        raise InvalidField(f"{name} must be text of at most {limit} characters, without NUL.")
     return value
 
 
@@ -151,7 +171,7 @@ def _optional_int(frame: dict[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if not _is_int(value) or value < 1:
-        raise ProtocolError("invalid_field", f"{name} must be a positive integer.")
+        raise InvalidField(f"{name} must be a positive integer.")
     return value
 
 
@@ -160,15 +180,16 @@ def _int_list(frame: dict[str, Any], name: str, *, limit: int, required: bool = 
     if value is None and not required:
         return []
     if not isinstance(value, list) or len(value) > limit or not all(_is_int(i) and i > 0 for i in value):
-        raise ProtocolError("invalid_field", f"{name} must be a list of at most {limit} positive integers.")
+        raise InvalidField(f"{name} must be a list of at most {limit} positive integers.")
     return value
 
 
 # --- Server frames of the protocol itself (domain events are built by messaging.events) --------------
 
 
-def error(code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "error", "code": code, "detail": detail, **extra}
+def error(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
+    """The ``error`` frame for any application error: its class's code, its detail and extra fields."""
+    return {"type": "error", "code": exc.code, "detail": exc.detail, **exc.extra, **extra}
 
 
 def ack(*, client_id: str | None, message_id: int, seq: int) -> dict[str, Any]:

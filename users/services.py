@@ -6,7 +6,8 @@ Every rule about who may change what lives here, so the API, the admin and the t
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.db import IntegrityError, transaction
 
-from core.errors import PermissionDenied
+from core.errors import FieldErrors, PermissionDenied
 from realtime import closecodes, groups
 from realtime.publish import publish_close
 from users.models import User
@@ -29,11 +30,20 @@ ADMIN_FIELDS = ("is_active", "is_staff", "is_superuser")
 SUPERUSER_ONLY = "Only a superuser may change, deactivate, delete or sign out a superuser."
 
 
-class UsernameTaken(ValidationError):
+class UsernameTaken(FieldErrors):
     """Another user already has this username (compared case-insensitively)."""
 
     def __init__(self) -> None:
-        super().__init__({"username": ["A user with that username already exists."]}, code="unique")
+        super().__init__({"username": ["A user with that username already exists."]})
+
+
+@contextmanager
+def _as_field_errors() -> Iterator[None]:
+    """Django's model and password validation raise its ValidationError; callers get FieldErrors."""
+    try:
+        yield
+    except ValidationError as exc:
+        raise FieldErrors(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}) from None
 
 
 def user_create(
@@ -71,14 +81,16 @@ def user_create(
         is_superuser=bool(is_superuser),
     )
     if preferences is not None:
-        user.preferences = merge_preferences(None, preferences)
+        with _as_field_errors():
+            user.preferences = merge_preferences(None, preferences)
     if password is None:
         user.set_unusable_password()
     else:
         _validate_password(password, user)
         user.set_password(password)
     _check_username_free(username)
-    user.full_clean(validate_unique=False, validate_constraints=False)
+    with _as_field_errors():
+        user.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             user.save()
@@ -108,7 +120,8 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
         raise PermissionDenied("Only superusers may grant or remove superuser status.")
     was_active, old_avatar = user.is_active, user.avatar.name
     _apply_changes(actor=actor, user=user, data=data)
-    user.full_clean(validate_unique=False, validate_constraints=False)
+    with _as_field_errors():
+        user.full_clean(validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             user.save()
@@ -190,7 +203,8 @@ def _apply_changes(*, actor: User, user: User, data: dict[str, Any]) -> None:
         _check_username_free(data["username"], exclude=user.pk)
         user.username = data["username"]
     if "preferences" in data:
-        user.preferences = merge_preferences(user.preferences, data["preferences"])
+        with _as_field_errors():
+            user.preferences = merge_preferences(user.preferences, data["preferences"])
     if "password" in data:
         _change_password(actor=actor, user=user, new=data["password"], current=data.get("current_password"))
     if "avatar" in data:
@@ -242,13 +256,13 @@ def _validate_password(password: str, user: User) -> None:
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from None
+        raise FieldErrors({"password": exc.messages}) from None
 
 
 def _change_password(*, actor: User, user: User, new: str, current: str | None) -> None:
     # Everyone, administrators included, proves their current password to change their own: a stolen
     # access token must not be enough to take the account over. Admins reset others' without it.
     if actor.pk == user.pk and not user.check_password(current or ""):
-        raise ValidationError({"current_password": ["Your current password is required and was not correct."]})
+        raise FieldErrors({"current_password": ["Your current password is required and was not correct."]})
     _validate_password(new, user)
     user.set_password(new)

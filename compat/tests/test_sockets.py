@@ -13,11 +13,11 @@ import pytest
 from channels.db import database_sync_to_async
 
 from compat import consumers as compat
+from core.errors import InvalidField
 from messaging.models import Message
 from messaging.services import message_delete
 from messaging.tests.factories import send
 from realtime.asyncapi import document
-from realtime.protocol import ProtocolError
 from realtime.tests.sockets import Client, make_socket, open_socket
 from users.tests.factories import make_user
 
@@ -307,7 +307,7 @@ def test_a_long_back_chat_notification_keeps_its_whole_text_in_the_body():
     frame = compat.notification_frame({"content": "x" * 250, "mtype": "message"})
 
     assert (len(frame["title"]), frame["body"]) == (200, "x" * 250)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(InvalidField, match="content must be a string"):
         compat.notification_frame({"content": ["x"]})
 
 

@@ -1,6 +1,7 @@
 """Named errors of the messaging services (each maps to one HTTP status and one socket error code)."""
 
 from core.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
+from messaging import limits
 
 
 class EmptyMessage(InvalidInput):
@@ -17,10 +18,10 @@ class MessageTooLong(InvalidInput):
 
 
 class InvalidClientId(InvalidInput):
-    """client_id must be a string of at most 64 characters."""
+    """client_id must be a string of at most limits.CLIENT_ID characters."""
 
     code = "invalid_field"
-    default_detail = "client_id must be at most 64 characters."
+    default_detail = f"client_id must be at most {limits.CLIENT_ID} characters."
 
 
 class ClientIdReused(Conflict):
@@ -59,3 +60,38 @@ class NotifyingTooFast(RateLimited):
     """The sender spent their CHAT_NOTIFICATION_RATE budget (one unit per recipient)."""
 
     default_detail = "You are sending notifications too fast."
+
+
+class SlugTaken(InvalidInput):
+    """Another room already has this slug."""
+
+    code = "slug_taken"
+    default_detail = "A room with this slug already exists."
+
+
+class InvalidRoom(InvalidInput):
+    """The operation does not apply to this kind of room (e.g. members of a direct room)."""
+
+    code = "invalid_room"
+    default_detail = "This cannot be done in this kind of room."
+
+
+class LastOwner(InvalidInput):
+    """The last owner of a private room with other members must hand it over before leaving."""
+
+    code = "last_owner"
+    default_detail = "Hand the room over to another owner before leaving."
+
+
+class TooManyFiles(InvalidInput):
+    """More files in one upload request than CHAT_MAX_UPLOAD_FILES."""
+
+    code = "too_many_files"
+    default_detail = "Too many files in one request."
+
+
+class InvalidRecipients(InvalidInput):
+    """Some recipients are unknown or share no room with the sender; ``ids`` names them."""
+
+    code = "invalid_recipients"
+    default_detail = "Unknown recipients, or recipients who share no room with you."

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from messaging.models import Attachment
+from messaging.services.errors import TooManyFiles
 from messaging.sniffing import SNIFF_BYTES, name_for_type, sniff
 from users.models import User
 
@@ -87,7 +88,7 @@ def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachm
     if not uploads:
         raise NoFiles()
     if len(uploads) > settings.CHAT_MAX_UPLOAD_FILES:
-        raise InvalidInput(f"At most {settings.CHAT_MAX_UPLOAD_FILES} files per request.", code="too_many_files")
+        raise TooManyFiles(f"At most {settings.CHAT_MAX_UPLOAD_FILES} files per request.")
     if sum(upload.size for upload in uploads) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
         raise PayloadTooLarge(f"The files add up to more than {settings.CHAT_MAX_UPLOAD_REQUEST_BYTES} bytes.")
     checked = [(upload, *_inspect(upload)) for upload in uploads]

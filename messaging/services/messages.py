@@ -15,9 +15,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core import budgets
-from core.errors import InvalidInput
-from core.validation import encodable, is_database_id
-from messaging import events
+from core.errors import InvalidField
+from core.validation import is_database_id, is_storable_text
+from messaging import events, limits
 from messaging.models import Attachment, Message, Room
 from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
 from messaging.services import notifications
@@ -34,8 +34,6 @@ from messaging.services.files import attachment_files_delete_on_commit
 from realtime import groups
 from realtime.publish import publish_frame
 from users.models import User
-
-MAX_ATTACHMENTS = 10
 
 
 @dataclass(frozen=True)
@@ -148,30 +146,30 @@ def _previous_send(sender: User, client_id: str, content: str) -> Message | None
 
 def _check_content(content: object, *, has_attachments: bool) -> str:
     if not isinstance(content, str):
-        raise InvalidInput("content must be a string.", code="invalid_field")
+        raise InvalidField("content must be a string.")
     content = content.strip()
     if not content and not has_attachments:
         raise EmptyMessage()
     limit = settings.CHAT_MAX_MESSAGE_LENGTH
     if len(content) > limit:
         raise MessageTooLong(f"Messages are limited to {limit} characters; this one has {len(content)}.")
-    if "\x00" in content or not encodable(content):
-        raise InvalidInput("content must be text without NUL characters or lone surrogates.", code="invalid_field")
+    if not is_storable_text(content):
+        raise InvalidField("content must be text without NUL characters or lone surrogates.")
     return content
 
 
 def _check_client_id(client_id: object) -> str:
     if client_id is None:
         return ""
-    if not isinstance(client_id, str) or len(client_id) > 64 or not encodable(client_id):
+    if not isinstance(client_id, str) or len(client_id) > limits.CLIENT_ID or not is_storable_text(client_id):
         raise InvalidClientId()
     return client_id.strip()
 
 
 def _check_attachment_ids(attachment_ids: Sequence[int]) -> list[int]:
     ids = list(attachment_ids)
-    if len(ids) > MAX_ATTACHMENTS or not all(is_database_id(i) for i in ids):
-        raise UnknownAttachment(f"attachments must be a list of at most {MAX_ATTACHMENTS} file ids.")
+    if len(ids) > limits.ATTACHMENTS_PER_MESSAGE or not all(is_database_id(i) for i in ids):
+        raise UnknownAttachment(f"attachments must be a list of at most {limits.ATTACHMENTS_PER_MESSAGE} file ids.")
     if len(set(ids)) != len(ids):
         raise UnknownAttachment("The same file is listed twice.")
     return ids
@@ -182,7 +180,7 @@ def _check_reply_to(room: Room, reply_to_id: int | None) -> Message | None:
         return None
     reply_to = Message.objects.filter(room=room, pk=reply_to_id).first() if is_database_id(reply_to_id) else None
     if reply_to is None:
-        raise InvalidInput("reply_to must be a message of the same room.", code="invalid_field")
+        raise InvalidField("reply_to must be a message of the same room.")
     return reply_to
 
 

@@ -16,21 +16,19 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import budgets
-from core.errors import InvalidInput, PermissionDenied
-from core.validation import encodable, is_database_id
-from messaging import events
+from core.errors import InvalidField, PermissionDenied, TooLong
+from core.validation import is_database_id, is_storable_text
+from messaging import events, limits
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import users_sharing_a_room
-from messaging.services.errors import NotifyingTooFast
+from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime import groups
 from realtime.publish import publish_frame
 from users.models import User
 
 # "@name" not preceded by a word character (so e-mail addresses are not mentions).
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
-MAX_RECIPIENTS = 100
 # The largest primary key (a 64-bit signed column): larger numbers would crash the database driver.
-MAX_MENTIONS = 20
 PREFERENCE_FOR_KIND = {
     Notification.Kind.MENTION: "mentions",
     Notification.Kind.DIRECT_MESSAGE: "direct_messages",
@@ -91,11 +89,11 @@ def _mentioned_readers(content: str, room: Room, sender: User) -> Iterable[User]
     names = mentioned_usernames(content)
     if not names:
         return []
-    by_name = reduce(operator.or_, (Q(username__iexact=name) for name in sorted(names)[:MAX_MENTIONS]))
+    by_name = reduce(operator.or_, (Q(username__iexact=name) for name in sorted(names)[: limits.MENTIONS_PER_MESSAGE]))
     users = User.objects.filter(by_name, is_active=True).exclude(pk=sender.pk)
     if not room.is_public:
         users = users.filter(memberships__room=room)
-    return list(users[:MAX_RECIPIENTS])
+    return list(users[: limits.NOTIFICATION_RECIPIENTS])
 
 
 def _wants(user: User, kind: str) -> bool:
@@ -181,39 +179,37 @@ def _spend_notification_budget(sender: User, *, cost: int) -> None:
 
 def _check_text(title: object, body: object) -> tuple[str, str]:
     if not isinstance(title, str) or not title.strip():
-        raise InvalidInput("title must be a non-empty string.", code="invalid_field")
+        raise InvalidField("title must be a non-empty string.")
     if not isinstance(body, str):
-        raise InvalidInput("body must be a string.", code="invalid_field")
-    if not encodable(title) or not encodable(body):
-        raise InvalidInput("title and body must be valid text (no lone surrogates).", code="invalid_field")
-    if len(title) > 200 or len(body) > 2000:
-        raise InvalidInput("title is limited to 200 characters and body to 2000.", code="too_long")
+        raise InvalidField("body must be a string.")
+    if not is_storable_text(title) or not is_storable_text(body):
+        raise InvalidField("title and body must be valid text (no NUL characters or lone surrogates).")
+    if len(title) > limits.NOTIFICATION_TITLE or len(body) > limits.NOTIFICATION_BODY:
+        raise TooLong(
+            f"title is limited to {limits.NOTIFICATION_TITLE} characters and body to {limits.NOTIFICATION_BODY}."
+        )
     return title.strip(), body
 
 
 def _check_recipients(sender: User, to: object) -> list[User]:
     valid_list = isinstance(to, list) and all(is_database_id(i) for i in to)
-    if not valid_list or not to or len(to) > MAX_RECIPIENTS:
-        raise InvalidInput(f'to must be "all" or a list of 1 to {MAX_RECIPIENTS} user ids.', code="invalid_field")
+    if not valid_list or not to or len(to) > limits.NOTIFICATION_RECIPIENTS:
+        raise InvalidField(f'to must be "all" or a list of 1 to {limits.NOTIFICATION_RECIPIENTS} user ids.')
     wanted = set(to) - {sender.pk}
     recipients = users_sharing_a_room(user=sender, user_ids=sorted(wanted))
     unknown = sorted(wanted - {user.pk for user in recipients})
     if unknown:
-        raise InvalidInput(
-            "Unknown recipients, or recipients who share no room with you.",
-            code="invalid_recipients",
-            extra={"ids": unknown},
-        )
+        raise InvalidRecipients("Unknown recipients, or recipients who share no room with you.", extra={"ids": unknown})
     return recipients
 
 
 def notifications_mark_read(*, user: User, ids: list[int] | None = None, everything: bool = False) -> int:
     """Mark the caller's notifications read (given ids, or all); other devices are told."""
     if not everything and (not isinstance(ids, list) or not ids or not all(is_database_id(i) for i in ids)):
-        raise InvalidInput('Send {"ids": [notification ids]} or {"all": true}.', code="invalid_field")
+        raise InvalidField('Send {"ids": [notification ids]} or {"all": true}.')
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if not everything:
-        unread = unread.filter(pk__in=ids[:1000])
+        unread = unread.filter(pk__in=ids[: limits.IDS_PER_REQUEST])
     with transaction.atomic():
         changed = unread.update(read_at=timezone.now())
         if changed:

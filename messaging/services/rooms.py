@@ -7,11 +7,12 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from core.errors import InvalidInput, NotFound
-from messaging import events
+from core.errors import InvalidField, NotFound, TooLong
+from core.validation import is_storable_text
+from messaging import events, limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts
-from messaging.services.errors import NotRoomManager
+from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, SlugTaken
 from realtime import closecodes, groups
 from realtime.publish import publish_close, publish_frame, publish_track
 from users.models import User
@@ -24,19 +25,21 @@ SLUG = re.compile(r"[a-z0-9_-]{1,64}")
 
 def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind.PUBLIC, topic: str = "") -> Room:
     """Create a public or private room; the creator becomes its owner."""
-    name = (name or "").strip()
-    if not name or len(name) > 100:
-        raise InvalidInput("name must be 1 to 100 characters.", code="invalid_field")
+    if not is_storable_text(name) or not is_storable_text(topic or ""):
+        raise InvalidField("name and topic must be text without NUL characters or lone surrogates.")
+    name = name.strip()
+    if not name or len(name) > limits.ROOM_NAME:
+        raise InvalidField(f"name must be 1 to {limits.ROOM_NAME} characters.")
     room_kind_check(kind=kind)
-    if len(topic or "") > 250:
-        raise InvalidInput("topic is limited to 250 characters.", code="too_long")
+    if len(topic or "") > limits.ROOM_TOPIC:
+        raise TooLong(f"topic is limited to {limits.ROOM_TOPIC} characters.")
     slug = _free_slug(room_slug_check(slug=slug or _slug_from_name(name)), explicit=bool(slug))
     try:
         with transaction.atomic():
             room = Room.objects.create(slug=slug, name=name, kind=kind, topic=topic or "", created_by=actor)
             Membership.objects.create(room=room, user=actor, role=Membership.Role.OWNER)
     except IntegrityError:
-        raise InvalidInput("A room with this slug already exists.", code="slug_taken") from None
+        raise SlugTaken("A room with this slug already exists.") from None
     return room
 
 
@@ -50,11 +53,9 @@ def room_slug_check(*, slug: str, room: Room | None = None) -> str:
     if room is not None and slug == room.slug:
         return slug
     if room is not None and (room.slug == GENERAL_ROOM_SLUG or room.kind == Room.Kind.DIRECT):
-        raise InvalidInput(f"The slug of {room.slug} cannot change.", code="invalid_field")
+        raise InvalidField(f"The slug of {room.slug} cannot change.")
     if not SLUG.fullmatch(slug) or slug.startswith(DIRECT_SLUG_PREFIX):
-        raise InvalidInput(
-            "slug must be letters, digits, - or _, at most 64, not starting with dm-.", code="invalid_field"
-        )
+        raise InvalidField("slug must be letters, digits, - or _, at most 64, not starting with dm-.")
     return slug
 
 
@@ -68,19 +69,14 @@ def room_kind_check(*, kind: str, room: Room | None = None) -> None:
     """
     if room is None:
         if kind not in CREATABLE_KINDS:
-            raise InvalidInput(
-                "kind must be public or private (use /rooms/direct/ for direct messages).", code="invalid_field"
-            )
+            raise InvalidField("kind must be public or private (use /rooms/direct/ for direct messages).")
         return
     if kind == room.kind:
         return
     if Room.Kind.DIRECT in (kind, room.kind):
-        raise InvalidInput("A room cannot become a direct message, nor stop being one.", code="invalid_field")
+        raise InvalidField("A room cannot become a direct message, nor stop being one.")
     if room.kind == Room.Kind.PUBLIC:
-        raise InvalidInput(
-            "A public room cannot become private: create a private room and invite its members.",
-            code="invalid_field",
-        )
+        raise InvalidField("A public room cannot become private: create a private room and invite its members.")
 
 
 def _slug_from_name(name: str) -> str:
@@ -96,12 +92,12 @@ def _free_slug(base: str, *, explicit: bool) -> str:
     if not Room.objects.filter(slug=base).exists():
         return base
     if explicit:
-        raise InvalidInput("A room with this slug already exists.", code="slug_taken")
+        raise SlugTaken("A room with this slug already exists.")
     for number in range(2, 1000):
         candidate = f"{base[:58]}-{number}"
         if not Room.objects.filter(slug=candidate).exists():
             return candidate
-    raise InvalidInput("Choose another name.", code="slug_taken")
+    raise SlugTaken("Choose another name.")
 
 
 def room_join(*, actor: User, room: Room) -> Membership:
@@ -124,7 +120,7 @@ def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
     """Add ``user`` to a room: its managers (owner, admins) or site administrators; public rooms also
     let anyone add someone (they could join by themselves anyway)."""
     if room.kind == Room.Kind.DIRECT:
-        raise InvalidInput("Direct rooms have exactly two members.", code="invalid_room")
+        raise InvalidRoom("Direct rooms have exactly two members.")
     _check_manager(actor, room, allow_public=True)
     if not user.is_active:
         raise NotFound("No such user.")
@@ -139,14 +135,14 @@ def room_remove_member(*, actor: User, room: Room, user: User) -> None:
     """Leave a room yourself, or remove someone as a manager. The last owner cannot leave a
     private room with other members in it."""
     if room.kind == Room.Kind.DIRECT:
-        raise InvalidInput("You cannot leave a direct conversation.", code="invalid_room")
+        raise InvalidRoom("You cannot leave a direct conversation.")
     if user.pk != actor.pk:
         _check_manager(actor, room, allow_public=False)
     membership = membership_get(user=user, room=room)
     if membership is None:
         raise NotFound("Not a member of this room.")
     if membership.role == Membership.Role.OWNER and not room.is_public and _is_last_owner_with_company(room):
-        raise InvalidInput("Hand the room over to another owner before leaving.", code="last_owner")
+        raise LastOwner("Hand the room over to another owner before leaving.")
     with transaction.atomic():
         membership.delete()
         if not room.is_public:
@@ -170,7 +166,7 @@ def _check_manager(actor: User, room: Room, *, allow_public: bool) -> None:
 def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
     """The one direct room of two users (created on first use): ``(room, created)``."""
     if other.pk == actor.pk:
-        raise InvalidInput("A direct conversation needs another person.", code="invalid_field")
+        raise InvalidField("A direct conversation needs another person.")
     if not other.is_active:
         raise NotFound("No such user.")
     low, high = sorted([actor.pk, other.pk])
@@ -194,7 +190,7 @@ def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
 def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Membership:
     """Advance the caller's read state to ``seq`` (default: the newest message); never backwards."""
     if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
-        raise InvalidInput("seq must be a non-negative integer.", code="invalid_field")
+        raise InvalidField("seq must be a non-negative integer.")
     room.refresh_from_db(fields=["last_seq"])
     target = room.last_seq if seq is None else min(seq, room.last_seq)
     with transaction.atomic():

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from core import budgets
 from core.errors import InvalidInput
+from messaging import limits
 from messaging.models import Message, Notification
 from messaging.services import (
     direct_room_get_or_create,
@@ -19,7 +20,6 @@ from messaging.services import (
     notifications_mark_read,
 )
 from messaging.services.errors import NotifyingTooFast, SendingTooFast
-from messaging.services.notifications import MAX_MENTIONS
 from messaging.tests.factories import general, make_room, png, send
 from users.tests.factories import make_user
 
@@ -238,8 +238,30 @@ def test_coalescing_can_be_turned_off(user, other_user, settings):
 
 
 def test_one_message_notifies_at_most_max_mentions_people(user):
-    people = [make_user(f"p{i:02d}") for i in range(MAX_MENTIONS + 10)]
+    people = [make_user(f"p{i:02d}") for i in range(limits.MENTIONS_PER_MESSAGE + 10)]
 
     send(user, " ".join(f"@{person.username}" for person in people))
 
-    assert Notification.objects.count() == MAX_MENTIONS
+    assert Notification.objects.count() == limits.MENTIONS_PER_MESSAGE
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\ud800"])
+def test_services_refuse_text_no_database_stores_whatever_the_transport(bad):
+    from core.errors import InvalidField
+    from messaging.models import Room
+    from messaging.services import notification_send, room_create
+
+    author, reader = make_user("author"), make_user("reader")
+    general()
+
+    with pytest.raises(InvalidField):
+        notification_send(sender=author, to=[reader.pk], title=bad, body="")
+    with pytest.raises(InvalidField):
+        notification_send(sender=author, to=[reader.pk], title="hello", body=bad)
+    with pytest.raises(InvalidField):
+        room_create(actor=author, name=bad)
+    with pytest.raises(InvalidField):
+        room_create(actor=author, name="fine", topic=bad)
+
+    assert Notification.objects.count() == 0
+    assert not Room.objects.exclude(slug="general").exists()

@@ -5,9 +5,10 @@ Every frame the socket tests receive is also checked against it, by ``Client.fra
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
-import re
+import pkgutil
 from pathlib import Path
 
 import jsonschema
@@ -20,7 +21,8 @@ from compat import consumers as compat
 from compat import routing as compat_routing
 from compat.consumers import LegacyMessagesConsumer, LegacyNotificationsConsumer
 from compat.tests.test_sockets import BAD_LEGACY_FRAMES
-from messaging import events
+from core.errors import ApplicationError
+from messaging import events, limits
 from messaging.models import Message, Notification
 from messaging.services import (
     direct_room_get_or_create,
@@ -31,7 +33,8 @@ from messaging.services import (
     notification_send,
     room_join,
 )
-from messaging.services.notifications import MAX_RECIPIENTS, notify_purge
+from messaging.services.errors import ClientIdReused, InvalidRecipients
+from messaging.services.notifications import notify_purge
 from messaging.tests.factories import make_room, png, send
 from realtime import asyncapi, closecodes, protocol, routing
 from realtime.asyncapi import (
@@ -176,10 +179,10 @@ def test_the_documented_limits_are_the_codes():
     message, note, read = schemas["ClientMessageFrame"], schemas["ClientNotificationFrame"], schemas["ClientReadFrame"]
 
     assert message["properties"]["content"]["maxLength"] == settings.CHAT_MAX_MESSAGE_LENGTH
-    assert message["properties"]["client_id"]["oneOf"][0]["maxLength"] == protocol.MAX_CLIENT_ID
-    assert message["properties"]["attachments"]["maxItems"] == protocol.MAX_ATTACHMENTS
-    assert read["properties"]["ids"]["maxItems"] == protocol.MAX_IDS
-    assert note["properties"]["to"]["oneOf"][1]["maxItems"] == MAX_RECIPIENTS
+    assert message["properties"]["client_id"]["oneOf"][0]["maxLength"] == limits.CLIENT_ID
+    assert message["properties"]["attachments"]["maxItems"] == limits.ATTACHMENTS_PER_MESSAGE
+    assert read["properties"]["ids"]["maxItems"] == limits.IDS_PER_REQUEST
+    assert note["properties"]["to"]["oneOf"][1]["maxItems"] == limits.NOTIFICATION_RECIPIENTS
     assert {kind.value for kind in Notification.Kind} == set(schemas["NotificationKind"]["enum"])
 
 
@@ -209,23 +212,50 @@ def test_a_path_names_its_own_channel():
         asyncapi.channel_name("/ws/other/")
 
 
-def test_every_error_code_the_sockets_can_send_is_documented():
-    sources = [
-        "realtime/protocol.py",
-        "realtime/consumers.py",
-        "messaging/services/errors.py",
-        "messaging/services/messages.py",
-        "messaging/services/notifications.py",
-    ]
+# Refusals that only REST can produce (uploads, room and user management): not socket error codes.
+REST_ONLY_CODES = {
+    "too_large",
+    "unsupported_media_type",
+    "no_file",
+    "empty_file",
+    "invalid_name",
+    "too_many_files",
+    "slug_taken",
+    "invalid_room",
+    "last_owner",
+    "not_authenticated",
+    "invalid_credentials",
+    "token_not_valid",
+    "user_inactive",
+    "invalid",
+    "conflict",
+}
+
+
+def _error_classes(root: type) -> set[type]:
     found = set()
-    for source in sources:
-        text = (ROOT / source).read_text(encoding="utf-8")
-        found |= set(re.findall(r'(?:ProtocolError|error)\(\s*"([a-z_]+)"', text))
-        found |= set(re.findall(r'\bcode\s*=\s*"([a-z_]+)"', text))
+    for sub in root.__subclasses__():
+        found |= {sub, *_error_classes(sub)}
+    return {cls for cls in found if ".tests." not in cls.__module__}
+
+
+def _import_every_project_module() -> None:
+    """Error classes live where they are raised: import every module so that each one is defined."""
+    for package in ("core", "users", "messaging", "realtime", "compat"):
+        root = importlib.import_module(package)
+        for module in pkgutil.walk_packages(root.__path__, f"{package}."):
+            if ".tests" not in module.name and ".migrations" not in module.name:
+                importlib.import_module(module.name)
+
+
+def test_every_error_code_the_sockets_can_send_is_documented():
+    _import_every_project_module()
+    codes = {cls.code for cls in _error_classes(ApplicationError)}
     known = set(asyncapi._inline(document()["components"]["schemas"]["ErrorCode"])["anyOf"][0]["enum"])
 
-    assert {"invalid_json", "binary_frame", "client_id_conflict", "invalid_recipients"} <= found
-    assert found | {"permission_denied", "not_found"} <= known
+    assert {"invalid_json", "binary_frame", "client_id_conflict", "invalid_recipients", "server_error"} <= codes
+    assert codes - REST_ONLY_CODES <= known, "document the new socket error code, or list it as REST-only"
+    assert not (REST_ONLY_CODES & known), "a documented socket code is listed as REST-only"
 
 
 # --- the frames the code builds --------------------------------------------------------------------------
@@ -287,12 +317,18 @@ EVENT_BUILDERS = {
     "notifications_read": lambda d: [events.notifications_read([1, 2]), events.notifications_read(None)],
     "unread": lambda d: [events.unread(room_slug="general", count=0), events.unread(room_slug="dm-1-2", count=7)],
 }
+
+
+class _CodeAddedLater(ApplicationError):
+    code = "a_code_added_later"
+
+
 PROTOCOL_BUILDERS = {
     "error": lambda d: [
-        protocol.error("invalid_json", "The frame is not valid JSON."),
-        protocol.error("client_id_conflict", "Used.", client_id="k"),
-        protocol.error("invalid_recipients", "Unknown.", ids=[424242]),
-        protocol.error("a_code_added_later", "Clients treat it as a generic failure."),
+        protocol.error(protocol.InvalidJson()),
+        protocol.error(ClientIdReused("Used."), client_id="k"),
+        protocol.error(InvalidRecipients(extra={"ids": [424242]})),
+        protocol.error(_CodeAddedLater("Clients treat it as a generic failure.")),
     ],
     "ack": lambda d: [
         protocol.ack(client_id="c-1", message_id=1, seq=1),

@@ -93,12 +93,12 @@ def test_ordinary_users_cannot_sign_others_out_but_may_sign_themselves_out(user,
 
 
 def test_admins_need_their_current_password_to_change_their_own(staff_user):
-    from django.core.exceptions import ValidationError
+    from core.errors import FieldErrors
 
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(FieldErrors) as refused:
         services.user_update(actor=staff_user, user=staff_user, data={"password": "a-new-long-passphrase"})
 
-    assert "current_password" in refused.value.message_dict
+    assert refused.value.fields == {"current_password": ["Your current password is required and was not correct."]}
 
 
 def test_set_active_is_one_update_and_closes_each_deactivated_users_sockets(staff_user, events):
