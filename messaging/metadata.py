@@ -20,6 +20,7 @@ Other types (GIF, AVIF, HEIC, TIFF...) are stored as uploaded.
 from __future__ import annotations
 
 import struct
+import warnings
 import zlib
 from typing import BinaryIO
 
@@ -98,9 +99,11 @@ def _orientation(exif: bytes) -> int:
     """The orientation tag of an EXIF block (with or without its ``Exif\\0\\0`` prefix); 1 when absent
     or unreadable."""
     try:
-        parsed = Image.Exif()
-        parsed.load(exif)
-        value = int(parsed.get(_ORIENTATION, 1))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about each damaged tag it skips
+            parsed = Image.Exif()
+            parsed.load(exif)
+            value = int(parsed.get(_ORIENTATION, 1))
     except Exception:  # hostile EXIF of any shape just means "no orientation"
         return 1
     return value if 2 <= value <= 8 else 1
@@ -266,6 +269,8 @@ def _strip_webp(reader: _Reader, target: BinaryIO) -> None:
             reader.copy(padded - length, None)
         elif kind in _WEBP_KEPT:
             if kind == b"VP8X":
+                if length < 10:
+                    raise Malformed("a VP8X chunk shorter than its fields")
                 flags_at = target.tell() + 8
             target.write(struct.pack("<4sI", kind, length))
             reader.copy(padded, target)

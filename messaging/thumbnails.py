@@ -49,6 +49,7 @@ def thumbnail_make(content_type: str, file: BinaryIO) -> bytes | None:
         return None
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about each damaged tag or chunk it skips
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             return _render(file, decoder)
     except Exception as exc:  # any failure of a decoder on hostile input only means "no thumbnail"

@@ -1,7 +1,9 @@
 """The metadata stripper on its own: what each format keeps and loses, pixels untouched, hostile and
 damaged structures, and buffer boundaries anywhere (a tiny read size)."""
 
+import contextlib
 import io
+import random
 import struct
 
 import pytest
@@ -246,8 +248,39 @@ def test_a_simple_webp_is_unchanged():
 
 
 @pytest.mark.parametrize(
-    "data", [b"RIFF\x00\x00\x00\x00AVI ", b"RIFF\xff\xff\x00\x00WEBPVP8X"], ids=["not-webp", "cut"]
+    "data",
+    [
+        b"RIFF\x00\x00\x00\x00AVI ",
+        b"RIFF\xff\xff\x00\x00WEBPVP8X",
+        b"RIFF\x0c\x00\x00\x00WEBPVP8X\x00\x00\x00\x00",
+    ],
+    ids=["not-webp", "cut", "empty-vp8x"],
 )
 def test_a_webp_that_cannot_be_followed_is_malformed(data):
     with pytest.raises(Malformed):
         stripped("image/webp", data)
+
+
+# --- hostile input ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "original"),
+    [("image/jpeg", samples.jpeg()), ("image/png", samples.png()), ("image/webp", samples.webp())],
+    ids=["jpeg", "png", "webp"],
+)
+def test_mangled_files_give_a_file_or_malformed_and_nothing_else(content_type, original):
+    rng = random.Random(20261206)  # the same mutations every run
+    for _ in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 8)):
+            position = rng.randrange(len(data))
+            roll = rng.random()
+            if roll < 0.6:
+                data[position] = rng.randrange(256)
+            elif roll < 0.8:
+                del data[position : position + rng.randint(1, 50)]
+            else:
+                data[position:position] = rng.randbytes(rng.randint(1, 20))
+        with contextlib.suppress(Malformed):
+            stripped(content_type, bytes(data))
