@@ -18,6 +18,7 @@ from core.env import (
     env_float,
     env_int,
     env_list,
+    env_media_types,
     env_rate,
     env_size,
     env_str,
@@ -326,23 +327,14 @@ CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
 # A replay frame still unsent, plus the live frames behind it, must not look like a slow reader.
 CHAT_REPLAY_FRAME_BYTES = max(16 * 1024, min(CHAT_REPLAY_FRAME_BYTES, CHAT_SLOW_READER_LIMIT // 2))
 
-CHAT_UPLOAD_ALLOWED_TYPES = env_list(
-    "CHAT_UPLOAD_ALLOWED_TYPES",
-    [
-        "image/png",
-        "image/jpeg",
-        "image/gif",
-        "image/webp",
-        "application/pdf",
-        "text/plain",
-        "application/zip",
-        "audio/ogg",
-        "audio/mpeg",
-        "audio/wav",
-        "video/mp4",
-        "video/webm",
-    ],
-)
+# Upload types, as sniffed from the bytes (messaging/sniffing.py): full types, families such as
+# "video/*", or "*". A type must be allowed and not denied; everything is allowed by default.
+CHAT_UPLOAD_ALLOWED_TYPES = env_media_types("CHAT_UPLOAD_ALLOWED_TYPES", ["*"])
+CHAT_UPLOAD_DENIED_TYPES = env_media_types("CHAT_UPLOAD_DENIED_TYPES", [])
+# Image thumbnails (messaging/thumbnails.py): the longest side in pixels, and the largest image (width
+# x height) that is decoded for one; larger images are stored without a thumbnail.
+CHAT_THUMBNAIL_SIZE = env_int("CHAT_THUMBNAIL_SIZE", 400, minimum=16)
+CHAT_THUMBNAIL_MAX_PIXELS = env_int("CHAT_THUMBNAIL_MAX_PIXELS", 50_000_000, minimum=1)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_size("DJANGO_DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

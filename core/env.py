@@ -124,3 +124,16 @@ def env_rate(name: str, default: str) -> str:
     except ValueError as exc:
         raise ImproperlyConfiguredEnv(f"{name}: {exc}") from None
     return raw.strip()
+
+
+_MEDIA_TYPE_PATTERN = re.compile(r"\*|\*/\*|[a-z0-9][a-z0-9!#$&^_.+-]*/(\*|[a-z0-9][a-z0-9!#$&^_.+-]*)")
+
+
+def env_media_types(name: str, default: list[str]) -> list[str]:
+    """Read a comma-separated list of media types (``image/png``), families (``video/*``) or ``*``,
+    lower-cased; a value that is none of these is refused."""
+    patterns = [item.lower() for item in env_list(name, default)]
+    for pattern in patterns:
+        if not _MEDIA_TYPE_PATTERN.fullmatch(pattern):
+            raise ImproperlyConfiguredEnv(f"{name}: {pattern!r} is not a media type, 'type/*' or '*'")
+    return patterns

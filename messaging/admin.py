@@ -161,7 +161,7 @@ class AttachmentAdmin(admin.ModelAdmin):
     search_fields = ("original_name", "sha256", "uploader__username")
     list_select_related = ("uploader", "message")
     raw_id_fields = ("uploader", "message")
-    readonly_fields = ("file", "size", "content_type", "sha256", "created_at")
+    readonly_fields = ("file", "thumbnail", "size", "content_type", "sha256", "created_at")
 
     @admin.display(description="size", ordering="size")
     def human_size(self, attachment: Attachment) -> str:

@@ -38,6 +38,7 @@ def attachment_payload(attachment: Attachment) -> dict[str, Any]:
         "size": attachment.size,
         "content_type": attachment.content_type,
         "url": reverse("file-detail", args=[attachment.pk]),
+        "thumbnail_url": reverse("file-thumbnail", args=[attachment.pk]) if attachment.thumbnail else None,
     }
 
 

@@ -119,8 +119,15 @@ def attachment_upload_to(instance: Attachment, filename: str) -> str:
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{EXTENSIONS.get(instance.content_type, '')}"
 
 
+def attachment_thumbnail_to(instance: Attachment, filename: str) -> str:
+    """A random name under a dated folder of its own, unrelated to the original's name."""
+    return f"thumbnails/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.webp"
+
+
 class Attachment(models.Model):
     file = models.FileField(upload_to=attachment_upload_to, max_length=200)
+    # A WebP preview of an image (messaging/thumbnails.py); empty for anything else.
+    thumbnail = models.FileField(upload_to=attachment_thumbnail_to, max_length=200, blank=True)
     original_name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField()
     content_type = models.CharField(max_length=100)

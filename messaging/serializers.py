@@ -24,6 +24,9 @@ class AttachmentSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     content_type = serializers.CharField()
     url = serializers.CharField()
+    thumbnail_url = serializers.CharField(
+        allow_null=True, help_text="A WebP preview of an image (400 px on its longest side by default); else null."
+    )
 
     def to_representation(self, instance) -> dict:  # type: ignore[no-untyped-def]
         return events.attachment_payload(instance)

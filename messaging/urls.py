@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from messaging.views import files, messages, notifications, rooms
+from messaging.views import files, messages, notifications, rooms, thumbnails
 
 urlpatterns = [
     path("messages/", messages.MessageListView.as_view(), name="message-list"),
@@ -19,4 +19,5 @@ urlpatterns = [
     path("notifications/read/", notifications.NotificationReadView.as_view(), name="notification-read"),
     path("files/", files.FileUploadView.as_view(), name="file-list"),
     path("files/<int:file_id>/", files.FileDownloadView.as_view(), name="file-detail"),
+    path("files/<int:file_id>/thumbnail/", thumbnails.ThumbnailView.as_view(), name="file-thumbnail"),
 ]

@@ -41,9 +41,10 @@ def assert_json_error(response, status: int, code: str) -> None:
     assert response.json()["code"] == code
 
 
-def stored_files(settings) -> list[Path]:
-    root = Path(settings.MEDIA_ROOT)
-    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+def stored_files(settings, folder: str = "") -> list[Path]:
+    """Every file under MEDIA_ROOT (or a folder of it: "attachments" holds the originals)."""
+    root = Path(settings.MEDIA_ROOT) / folder
+    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
 def assert_nothing_stored(settings) -> None:
@@ -384,7 +385,7 @@ def test_several_files_parts_are_uploaded_and_named(api, user, settings):
     assert [(f["name"], f["content_type"]) for f in body["files"]] == [("a.png", "image/png"), ("b.txt", "text/plain")]
     assert body["files"][0]["url"] == f"/api/v1/files/{body['files'][0]['id']}/"
     assert Attachment.objects.filter(uploader=user).count() == 2
-    assert len(stored_files(settings)) == 2
+    assert len(stored_files(settings, "attachments")) == 2
     assert api.get(body["files"][0]["url"]).status_code == 200
 
 
@@ -393,7 +394,7 @@ def test_the_same_name_twice_never_overwrites_or_appends(api, settings):
     second = upload(api, png("same.png"), path="/v1/upload-files").json()["files"][0]
 
     assert first["id"] != second["id"]
-    assert [p.read_bytes() for p in stored_files(settings)] == [PNG_BYTES, PNG_BYTES]
+    assert [p.read_bytes() for p in stored_files(settings, "attachments")] == [PNG_BYTES, PNG_BYTES]
 
 
 def test_a_file_over_the_limit_is_413_and_nothing_is_stored(api, settings):
@@ -406,6 +407,8 @@ def test_a_file_over_the_limit_is_413_and_nothing_is_stored(api, settings):
 
 
 def test_a_refused_type_is_415_and_nothing_is_stored(api, settings):
+    settings.CHAT_UPLOAD_DENIED_TYPES = ["application/x-executable"]
+
     response = upload(api, png("a.png"), text_file("tool.txt", ELF_BYTES))
 
     assert_json_error(response, 415, "unsupported_media_type")

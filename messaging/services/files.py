@@ -1,28 +1,37 @@
-"""Uploaded files: checked completely before anything is written, stored under random names."""
+"""Uploaded files: checked completely before anything is written, stored under random names, images
+without their metadata and with a thumbnail."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 import re
+import tempfile
 import unicodedata
 from collections.abc import Iterable
+from contextlib import ExitStack
+from dataclasses import dataclass
 from functools import partial
+from typing import BinaryIO
 
 from django.conf import settings
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from messaging.metadata import STRIPPED_TYPES, Malformed, strip_metadata
 from messaging.models import Attachment
 from messaging.services.errors import TooManyFiles
-from messaging.sniffing import SNIFF_BYTES, name_for_type, sniff
+from messaging.sniffing import SNIFF_BYTES, name_for_type, sniff, type_matches
+from messaging.thumbnails import thumbnail_make
 from users.models import User
 
 logger = logging.getLogger(__name__)
 
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_CHUNK = 64 * 1024
 
 
 class NoFiles(InvalidInput):
@@ -58,28 +67,69 @@ def clean_file_name(name: str) -> str:
     return name
 
 
-def _inspect(upload: UploadedFile) -> tuple[str, str, str]:
-    """Name (ending in the sniffed type's extension), sniffed content type and sha256 of an upload, or
-    the error that refuses it."""
+def _inspect(upload: UploadedFile) -> tuple[str, str]:
+    """Name (ending in the sniffed type's extension) and sniffed content type of an upload, or the error
+    that refuses it."""
     if upload.size > settings.CHAT_MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{upload.name!r} is larger than {settings.CHAT_MAX_UPLOAD_BYTES} bytes.")
     name = clean_file_name(upload.name)
     if not upload.size:
         raise EmptyFile(f"{name!r} is empty.")
     upload.seek(0)
-    head = upload.read(SNIFF_BYTES)
-    content_type = sniff(head)
-    if content_type not in settings.CHAT_UPLOAD_ALLOWED_TYPES:
+    content_type = sniff(upload.read(SNIFF_BYTES))
+    upload.seek(0)
+    if not type_accepted(content_type):
         raise UnsupportedMediaType(
             f"{name!r} looks like {content_type}, which is not accepted.",
-            extra={"allowed": sorted(settings.CHAT_UPLOAD_ALLOWED_TYPES)},
+            extra={"allowed": settings.CHAT_UPLOAD_ALLOWED_TYPES, "denied": settings.CHAT_UPLOAD_DENIED_TYPES},
         )
-    # chunks() starts again from the first byte, so the sniffed head must not be hashed separately.
-    digest = hashlib.sha256()
-    for chunk in upload.chunks():
+    return name_for_type(name, content_type), content_type
+
+
+def type_accepted(content_type: str) -> bool:
+    """Allowed by CHAT_UPLOAD_ALLOWED_TYPES and not denied by CHAT_UPLOAD_DENIED_TYPES."""
+    return type_matches(content_type, settings.CHAT_UPLOAD_ALLOWED_TYPES) and not type_matches(
+        content_type, settings.CHAT_UPLOAD_DENIED_TYPES
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What is stored for one upload: its bytes (without metadata where the type allows), their size
+    and sha256, and a thumbnail."""
+
+    content: BinaryIO
+    size: int
+    sha256: str
+    thumbnail: bytes | None
+
+
+def _prepare(upload: UploadedFile, name: str, content_type: str, files: ExitStack) -> _Prepared:
+    content: BinaryIO = upload
+    if content_type in STRIPPED_TYPES:
+        content = _without_metadata(upload, name, content_type, files)
+    digest, size = hashlib.sha256(), 0
+    content.seek(0)
+    while chunk := content.read(_CHUNK):
         digest.update(chunk)
+        size += len(chunk)
+    content.seek(0)
+    thumbnail = thumbnail_make(content_type, content)
+    content.seek(0)
+    return _Prepared(content, size, digest.hexdigest(), thumbnail)
+
+
+def _without_metadata(upload: UploadedFile, name: str, content_type: str, files: ExitStack) -> BinaryIO:
+    """The upload rewritten without its metadata into a temporary file (closed with ``files``); the
+    upload itself when its structure cannot be followed (a damaged image keeps what it carries)."""
+    target = files.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - closed with the ExitStack
     upload.seek(0)
-    return name_for_type(name, content_type), content_type, digest.hexdigest()
+    try:
+        strip_metadata(content_type, upload, target)
+    except Malformed as exc:
+        logger.warning("Stored %r (%s) with its metadata: %s", name, content_type, exc)
+        return upload
+    return target
 
 
 def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachment]:
@@ -94,20 +144,34 @@ def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachm
     checked = [(upload, *_inspect(upload)) for upload in uploads]
     written: list[str] = []
     try:
-        with transaction.atomic():
-            attachments = []
-            for upload, name, content_type, sha256 in checked:
-                attachment = Attachment(
-                    original_name=name, size=upload.size, content_type=content_type, sha256=sha256, uploader=uploader
-                )
-                attachment.file.save("upload", upload, save=False)  # named by attachment_upload_to
-                written.append(attachment.file.name)
-                attachment.save()
-                attachments.append(attachment)
+        with ExitStack() as files:
+            # Images are rewritten and thumbnailed before the transaction, which (on SQLite) holds
+            # the write lock.
+            prepared = [(name, type_, _prepare(upload, name, type_, files)) for upload, name, type_ in checked]
+            with transaction.atomic():
+                return [_store(uploader, name, type_, ready, written) for name, type_, ready in prepared]
     except BaseException:
         delete_stored_files(written)
         raise
-    return attachments
+
+
+def _store(uploader: User, name: str, content_type: str, prepared: _Prepared, written: list[str]) -> Attachment:
+    """Write the file and its thumbnail (noting their names in ``written`` at once) and the row."""
+    attachment = Attachment(
+        original_name=name, size=prepared.size, content_type=content_type, sha256=prepared.sha256, uploader=uploader
+    )
+    attachment.file.save("upload", File(prepared.content), save=False)  # named by attachment_upload_to
+    written.append(attachment.file.name)
+    if prepared.thumbnail is not None:
+        attachment.thumbnail.save("thumbnail", ContentFile(prepared.thumbnail), save=False)
+        written.append(attachment.thumbnail.name)
+    attachment.save()
+    return attachment
+
+
+def stored_names(attachments: Iterable[Attachment]) -> list[str]:
+    """The stored files of attachments: each one's file and thumbnail."""
+    return [field.name for attachment in attachments for field in (attachment.file, attachment.thumbnail) if field]
 
 
 def delete_stored_files(names: Iterable[str]) -> None:
@@ -120,7 +184,7 @@ def delete_stored_files(names: Iterable[str]) -> None:
 
 
 def attachment_files_delete_on_commit(attachments: Iterable[Attachment]) -> None:
-    """Remove the attachments' files once the transaction deleting their rows commits."""
-    names = [attachment.file.name for attachment in attachments if attachment.file]
+    """Remove the attachments' files (and thumbnails) once the transaction deleting their rows commits."""
+    names = stored_names(attachments)
     if names:
         transaction.on_commit(partial(delete_stored_files, names))

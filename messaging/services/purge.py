@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from core.errors import PermissionDenied
 from messaging import events
 from messaging.models import Attachment, Message, Room
-from messaging.services.files import delete_stored_files
+from messaging.services.files import delete_stored_files, stored_names
 from messaging.services.notifications import notify_purge
 from realtime import groups
 from realtime.publish import publish_frame
@@ -64,8 +64,8 @@ def messages_purge(
             batch = list(messages.order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
-            attachments = Attachment.objects.filter(message_id__in=batch).exclude(file="")
-            files = list(attachments.values_list("file", flat=True))
+            attachments = Attachment.objects.filter(message_id__in=batch).only("file", "thumbnail")
+            files = stored_names(attachments)
             Message.objects.filter(pk__in=batch).delete()
             transaction.on_commit(partial(delete_stored_files, files))
         deleted += len(batch)

@@ -67,6 +67,16 @@ def test_attachments_show_size_type_and_a_working_download_link(admin_client, us
     assert b"".join(download.streaming_content).startswith(b"\x89PNG")
 
 
+def test_the_thumbnail_of_an_attachment_cannot_be_replaced_in_the_admin(admin_client, user):
+    attachment = files_upload(uploader=user, uploads=[png("pic.png")])[0]
+
+    page = admin_client.get(f"/admin/messaging/attachment/{attachment.pk}/change/")
+
+    assert page.status_code == 200
+    assert b'name="thumbnail"' not in page.content
+    assert b'name="file"' not in page.content
+
+
 def test_non_staff_cannot_use_the_admin_download(client, user):
     attachment = files_upload(uploader=user, uploads=[png()])[0]
     client.force_login(user)

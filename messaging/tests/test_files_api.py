@@ -15,12 +15,13 @@ pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/files/"
 ELF_BYTES = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56
+UNKNOWN_BYTES = bytes(range(256)) * 4  # no signature, and control bytes: not text
 HTML_BYTES = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>\n"
 
 
-def stored_files(settings) -> list[Path]:
-    """Every file under MEDIA_ROOT."""
-    root = Path(settings.MEDIA_ROOT)
+def stored_files(settings, folder: str = "") -> list[Path]:
+    """Every file under MEDIA_ROOT (or a folder of it: "attachments" holds the originals)."""
+    root = Path(settings.MEDIA_ROOT) / folder
     return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
 
 
@@ -59,6 +60,7 @@ def test_one_file_is_stored_and_described(api, user, settings):
         "size": 6,
         "content_type": "text/plain",
         "url": f"/api/v1/files/{attachment.pk}/",
+        "thumbnail_url": None,
     }
     assert attachment.uploader == user
     assert attachment.sha256 == hashlib.sha256(b"hello\n").hexdigest()
@@ -100,7 +102,7 @@ def test_files_are_stored_under_random_names_in_media_attachments(api, settings)
     response = upload(api, png("holiday photo.png"), text_file("secret-plan.txt"))
 
     assert response.status_code == 201
-    on_disk = stored_files(settings)
+    on_disk = stored_files(settings, "attachments")
     assert len(on_disk) == 2
     root = Path(settings.MEDIA_ROOT) / "attachments"
     for path, attachment in zip(on_disk, Attachment.objects.order_by("file"), strict=True):
@@ -117,7 +119,7 @@ def test_the_same_file_twice_is_stored_twice_never_overwritten(api, settings):
     second = upload(api, png("same.png")).json()["files"][0]
 
     assert first["id"] != second["id"]
-    assert len(stored_files(settings)) == 2
+    assert len(stored_files(settings, "attachments")) == 2
 
 
 def test_a_file_too_big_for_memory_is_stored_intact(api, settings):
@@ -129,7 +131,7 @@ def test_a_file_too_big_for_memory_is_stored_intact(api, settings):
     attachment = Attachment.objects.get()
     assert attachment.size == len(content)
     assert attachment.sha256 == hashlib.sha256(content).hexdigest()
-    assert stored_files(settings)[0].read_bytes() == content
+    assert stored_files(settings, "attachments")[0].read_bytes() == content
 
 
 def test_html_is_accepted_as_plain_text_and_served_back_as_an_attachment(api, settings):
@@ -138,7 +140,7 @@ def test_html_is_accepted_as_plain_text_and_served_back_as_an_attachment(api, se
     assert response.status_code == 201
     described = response.json()["files"][0]
     assert (described["name"], described["content_type"]) == ("page.html.txt", "text/plain")
-    assert stored_files(settings)[0].suffix == ".txt"
+    assert stored_files(settings, "attachments")[0].suffix == ".txt"
     served, body = download(api, described["id"])
     assert body == HTML_BYTES
     assert served["Content-Type"] == "text/plain"
@@ -167,7 +169,7 @@ def test_names_end_in_the_extension_of_the_sniffed_type_on_disk_in_the_api_and_i
     described = response.json()["files"][0]
     assert described["name"] == expected
     assert Attachment.objects.get().original_name == expected
-    [path] = stored_files(settings)
+    [path] = stored_files(settings, "attachments")
     assert path.suffix == {".PNG": ".png", ".jpeg": ".jpg"}.get(Path(expected).suffix, Path(expected).suffix)
     served, _ = download(api, described["id"])
     assert served["Content-Disposition"] == f'attachment; filename="{expected}"'
@@ -184,14 +186,13 @@ def test_a_name_stored_before_or_edited_in_the_admin_is_served_with_the_sniffed_
     assert events.attachment_payload(attachment)["name"] == "click-me.hta.txt"  # REST, sockets, history
 
 
-def test_a_type_without_a_known_extension_gets_no_extension(api, settings):
-    settings.CHAT_UPLOAD_ALLOWED_TYPES = [*settings.CHAT_UPLOAD_ALLOWED_TYPES, "application/octet-stream"]
-
-    response = upload_raw(api, [("file", "tool.exe", ELF_BYTES)])
+def test_bytes_nobody_recognises_are_octet_stream_with_no_extension(api, settings):
+    response = upload_raw(api, [("file", "tool.exe", UNKNOWN_BYTES)])
 
     assert response.status_code == 201, response.content
+    assert response.json()["files"][0]["content_type"] == "application/octet-stream"
     assert response.json()["files"][0]["name"] == "tool_exe"
-    [path] = stored_files(settings)
+    [path] = stored_files(settings, "attachments")
     assert path.suffix == ""
     served, _ = download(api, response.json()["files"][0]["id"])
     assert served["Content-Disposition"] == 'attachment; filename="tool_exe"'
@@ -211,7 +212,7 @@ def test_directories_in_the_name_are_dropped_and_nothing_is_written_outside_medi
     assert response.status_code == 201
     assert response.json()["files"][0]["name"] == "passwd.txt"
     assert [p.name for p in tmp_path.iterdir()] == ["media"]
-    [path] = stored_files(settings)
+    [path] = stored_files(settings, "attachments")
     assert path.is_relative_to(Path(settings.MEDIA_ROOT) / "attachments")
     assert "passwd" not in str(path)
 
@@ -313,17 +314,22 @@ def test_a_declared_length_over_the_body_limit_is_413_before_the_body_is_read(ap
 
 
 def test_a_refused_type_is_415_unsupported_media_type(api, settings):
+    settings.CHAT_UPLOAD_DENIED_TYPES = ["application/x-executable"]
+
     response = upload(api, text_file("tool.txt", ELF_BYTES))
 
     assert response.status_code == 415
     body = response.json()
     assert body["code"] == "unsupported_media_type"
-    assert "application/octet-stream" in body["detail"]
-    assert "image/png" in body["allowed"]
+    assert body["detail"] == "'tool.txt' looks like application/x-executable, which is not accepted."
+    assert body["allowed"] == ["*"]
+    assert body["denied"] == ["application/x-executable"]
     assert_nothing_stored(settings)
 
 
 def test_a_refused_type_among_valid_files_stores_nothing(api, settings):
+    settings.CHAT_UPLOAD_DENIED_TYPES = ["application/x-executable"]
+
     response = upload(api, png("a.png"), text_file("b.txt"), text_file("run.png", ELF_BYTES))
 
     assert response.status_code == 415
@@ -551,12 +557,15 @@ def test_deleting_the_message_makes_its_files_404_and_removes_them_from_disk_aft
         "id"
     ]
     assert download(reader, file_id)[0].status_code == 200
-    assert len(stored_files(settings)) == 1
+    assert reader.get(f"{URL}{file_id}/thumbnail/").status_code == 200
+    assert len(stored_files(settings, "attachments")) == 1
+    assert len(stored_files(settings, "thumbnails")) == 1
 
     assert author.delete(f"/api/v1/messages/{message_id}/").status_code == 204
 
     assert download(reader, file_id)[0].status_code == 404
     assert download(author, file_id)[0].status_code == 404
+    assert author.get(f"{URL}{file_id}/thumbnail/").status_code == 404
     assert_nothing_stored(settings)
 
 

@@ -6,7 +6,7 @@ import logging
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -18,7 +18,7 @@ from core.errors import PayloadTooLarge
 from messaging import events, selectors, services
 from messaging.models import Attachment
 from messaging.serializers import UploadResponseSerializer
-from messaging.sniffing import name_for_type
+from messaging.sniffing import inline_allowed, name_for_type
 
 logger = logging.getLogger(__name__)
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
@@ -64,9 +64,10 @@ def _declared_length(request: Request) -> int:
         return 0
 
 
-def attachment_response(attachment: Attachment) -> FileResponse:
-    """The stored bytes of ``attachment`` as a download no browser renders or sniffs (the API's and the
-    admin's); AttachmentNotFound when the row's file is missing on disk."""
+def attachment_response(attachment: Attachment, *, inline: bool = False) -> FileResponse:
+    """The stored bytes of ``attachment`` as a download no browser sniffs (the API's and the admin's);
+    shown inline only when asked and its type allows (sniffing.inline_allowed: images, audio, video,
+    PDF); AttachmentNotFound when the row's file is missing on disk."""
     try:
         stored = attachment.file.open("rb")
     except FileNotFoundError:
@@ -74,7 +75,7 @@ def attachment_response(attachment: Attachment) -> FileResponse:
         raise selectors.AttachmentNotFound() from None
     response = FileResponse(
         stored,
-        as_attachment=True,
+        as_attachment=not (inline and inline_allowed(attachment.content_type)),
         filename=name_for_type(attachment.original_name, attachment.content_type),
         content_type=attachment.content_type,
     )
@@ -87,8 +88,16 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 class FileDownloadView(APIView):
     @extend_schema(
         summary="Download a file (its uploader, or readers of a room where it is attached)",
+        parameters=[
+            OpenApiParameter(
+                "inline",
+                bool,
+                description="Ask for Content-Disposition: inline; granted to images, audio, video and PDF "
+                "only (never HTML, SVG, XML or JavaScript): anything else is always an attachment.",
+            )
+        ],
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERROR},
     )
     def get(self, request: Request, file_id: int) -> FileResponse:
         attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=file_id)
-        return attachment_response(attachment)
+        return attachment_response(attachment, inline=request.query_params.get("inline") in ("1", "true"))

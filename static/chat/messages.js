@@ -32,14 +32,16 @@ const safeUrl = (url) => (typeof url === "string" && url.startsWith("/") && !url
 function attachmentItem(file) {
   const label = `${file.name} (${formatSize(file.size)})`;
   const url = safeUrl(file.url);
-  if (file.content_type.startsWith("image/")) {
+  // Pictures show as the server's thumbnail (small, no metadata); an image without one (HEIC, too
+  // large, damaged) is a download link like any other file.
+  if (file.content_type.startsWith("image/") && file.thumbnail_url) {
     return h(
       "li",
       { class: "file file-image" },
       h(
         "a",
         { href: url, download: file.name, title: `Download ${label}` },
-        h("img", { src: url, alt: file.name, loading: "lazy" }),
+        h("img", { src: safeUrl(file.thumbnail_url), alt: file.name, loading: "lazy" }),
       ),
     );
   }
