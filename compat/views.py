@@ -28,8 +28,8 @@ from messaging.serializers import (
     PurgeQuerySerializer,
     UserSummarySerializer,
 )
-from messaging.views.files import FileUploadView
-from messaging.views.messages import MessageListView
+from messaging.views.files import FileViewSet
+from messaging.views.messages import MessageViewSet
 from realtime.views import ConnectedClientsView, ConnectedUsersView
 from users import selectors, services
 from users.authentication import BearerTokenAuthentication, CookieTokenAuthentication, OidcBearerAuthentication
@@ -188,10 +188,8 @@ class LegacyUserDetailView(APIView):
         return Response({"detail": "User deleted.", "id": int(user_id)})
 
 
-class LegacyMessagesView(MessageListView):
+class LegacyMessagesViewSet(MessageViewSet):
     """``GET|DELETE /v1/messages``: /api/v1/messages/'s history and purge, in back_chat's shape."""
-
-    http_method_names = ["get", "delete", "head", "options"]
 
     @legacy(
         "legacy_messages_list",
@@ -199,8 +197,8 @@ class LegacyMessagesView(MessageListView):
         parameters=[HistoryQuerySerializer],
         responses={200: LegacyMessageSerializer(many=True), 400: ERROR, 401: ERROR, 404: ERROR},
     )
-    def get(self, request: Request) -> Response:
-        page = super().get(request).data["results"]
+    def list(self, request: Request) -> Response:
+        page = super().list(request).data["results"]
         # back_chat had no deletion: a deleted message's placeholder is left out.
         return Response([legacy_message(m, is_mine=m["is_mine"]) for m in page if not m["deleted"]])
 
@@ -210,11 +208,11 @@ class LegacyMessagesView(MessageListView):
         parameters=[PurgeQuerySerializer],
         responses={200: inline_serializer("LegacyDeleted", fields={"deleted": serializers.IntegerField()}), 403: ERROR},
     )
-    def delete(self, request: Request) -> Response:
-        return super().delete(request)
+    def purge(self, request: Request) -> Response:
+        return super().purge(request)
 
 
-class LegacyUploadView(FileUploadView):
+class LegacyUploadViewSet(FileViewSet):
     """``POST /v1/upload-files/``: /api/v1/files/'s bounded, all-or-nothing upload of ``files`` parts."""
 
     @legacy(
@@ -240,8 +238,8 @@ class LegacyUploadView(FileUploadView):
             429: ERROR,
         },
     )
-    def post(self, request: Request) -> Response:
-        files = super().post(request).data["files"]
+    def create(self, request: Request) -> Response:
+        files = super().create(request).data["files"]
         return Response({"uploaded_files": [f["name"] for f in files], "files": files})
 
 

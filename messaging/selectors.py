@@ -141,6 +141,11 @@ def messages_after(*, room: Room, after: int, limit: int) -> list[Message]:
     return _in_room(room, _messages_with_relations(room).filter(seq__gt=after).order_by("seq")[:limit])
 
 
+def message_list_for_user(*, user: User) -> QuerySet[Message]:
+    """Every message in a room ``user`` may read (deleted ones included), unevaluated."""
+    return Message.objects.filter(room__in=readable_rooms(user=user))
+
+
 def message_get_for_user(*, user: User, message_id: int) -> Message:
     """One message in a room the caller may read (deleted ones included); MessageNotFound otherwise."""
     try:

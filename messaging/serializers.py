@@ -4,6 +4,7 @@ input serializers check types and shapes only, the services check the rules."""
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.fields import StrictCharField
@@ -51,6 +52,7 @@ class MessageSerializer(serializers.Serializer):
         return data
 
 
+@extend_schema_serializer(many=False)  # a page object, though it answers the list route
 class MessagePageSerializer(serializers.Serializer):
     """Documentation of a history page: oldest first; ``previous`` pages back, ``next`` forward."""
 
@@ -177,6 +179,12 @@ class NotificationSendSerializer(serializers.Serializer):
     to = serializers.JSONField(help_text='A list of user ids, or "all" (administrators only).')
     title = StrictCharField(max_length=limits.NOTIFICATION_TITLE)
     body = StrictCharField(max_length=limits.NOTIFICATION_BODY, required=False, allow_blank=True, default="")
+
+
+class UploadFormSerializer(serializers.Serializer):
+    """The browsable API's upload form: one file (the API takes any number of "file" or "files" parts)."""
+
+    file = serializers.FileField()
 
 
 class UploadResponseSerializer(serializers.Serializer):

@@ -8,13 +8,14 @@ from django.conf import settings
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_view
-from rest_framework import permissions, status, viewsets
+from rest_framework import permissions, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.parsers import JSONParser
+from core.viewsets import ApiViewSet
 from users import selectors, services
 from users.serializers import ConfigurationSerializer, UserCreateSerializer, UserSerializer, UserUpdateSerializer
 from users.throttles import SignupThrottle
@@ -79,22 +80,16 @@ class SignupOpenOrAdmin(permissions.BasePermission):
         summary="Delete a user (admins); their sockets close with 4403", responses={204: None, **ERRORS}
     ),
 )
-class UserViewSet(viewsets.GenericViewSet):
+class UserViewSet(ApiViewSet):
     lookup_value_regex = r"\d+"
     serializer_class = UserSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    action_permissions = {"create": [SignupOpenOrAdmin]}
+    action_throttles = {"create": [SignupThrottle]}
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         """Users the caller may list (the browsable API builds its forms from this)."""
         return selectors.user_list(actor=self.request.user)
-
-    def get_permissions(self) -> list[permissions.BasePermission]:
-        if self.action == "create":
-            return [SignupOpenOrAdmin()]
-        return super().get_permissions()
-
-    def get_throttles(self) -> list:
-        return [SignupThrottle()] if self.action == "create" else super().get_throttles()
 
     def list(self, request: Request) -> Response:
         users = selectors.user_list(

@@ -423,6 +423,20 @@ def test_uploads_are_throttled_per_user(api, other_api):
     assert someone_else == 201
 
 
+def test_downloads_are_not_throttled_like_uploads(api):
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = {**original, "upload": "1/min"}
+    try:
+        file_id = upload(api, png()).json()["files"][0]["id"]
+        codes = [download(api, file_id)[0].status_code for _ in range(3)]
+        refused = upload(api, png()).status_code
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+
+    assert codes == [200, 200, 200]
+    assert refused == 429
+
+
 def test_a_failure_while_storing_removes_the_files_already_written(user, settings, monkeypatch):
     original_save = Attachment.save
     calls = []
