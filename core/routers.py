@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from rest_framework import permissions
-from rest_framework.routers import APIRootView, SimpleRouter
+from rest_framework.routers import APIRootView, DynamicRoute, Route, SimpleRouter
 
 # The list route's extra verb: ``DELETE /<prefix>/`` runs the viewset's ``purge`` (a bulk delete), when
 # it has one; other viewsets' list routes answer DELETE with 405 as before.
@@ -25,9 +25,13 @@ class ApiRouter(SimpleRouter):
 
     def __init__(self, *, use_regex_path: bool = False) -> None:
         super().__init__(use_regex_path=use_regex_path)
-        list_route, *others = self.routes
-        mapping = {**list_route.mapping, "delete": BULK_DELETE_ACTION}
-        self.routes = [list_route._replace(mapping=mapping), *others]
+        self.routes = [_with_bulk_delete(route) if index == 0 else route for index, route in enumerate(self.routes)]
+
+
+def _with_bulk_delete(list_route: Route | DynamicRoute) -> Route | DynamicRoute:
+    if not isinstance(list_route, Route):
+        raise TypeError("SimpleRouter's first route is the list route")
+    return list_route._replace(mapping={**list_route.mapping, "delete": BULK_DELETE_ACTION})
 
 
 class ApiRootView(APIRootView):

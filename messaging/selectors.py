@@ -203,8 +203,9 @@ def unread_counts(*, user: User, rooms: list[Room]) -> dict[int, int]:
     """Unread count per room id for ``user`` (rooms without a membership count 0), in one query."""
     if not rooms:
         return {}
-    annotated = room_list_for_user(user=user).filter(pk__in=[room.pk for room in rooms]).values_list("pk", "unread")
-    return dict(annotated)
+    readable = room_list_for_user(user=user).filter(pk__in=[room.pk for room in rooms])
+    # room_list_for_user annotates "unread"; django-stubs types its QuerySet[Room] without the annotation.
+    return dict(readable.values_list("pk", "unread"))  # type: ignore[misc]
 
 
 def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:

@@ -3,6 +3,8 @@ input serializers check types and shapes only, the services check the rules."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
@@ -10,7 +12,7 @@ from rest_framework import serializers
 from core.fields import StrictCharField
 from core.validation import MAX_DATABASE_ID
 from messaging import events, limits
-from messaging.models import Membership, Message, Notification, Room
+from messaging.models import Attachment, Membership, Message, Notification, Room
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -26,7 +28,7 @@ class AttachmentSerializer(serializers.Serializer):
     content_type = serializers.CharField()
     url = serializers.CharField()
 
-    def to_representation(self, instance) -> dict:  # type: ignore[no-untyped-def]
+    def to_representation(self, instance: Attachment) -> dict[str, Any]:
         return events.attachment_payload(instance)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.routers import Route
 from rest_framework.viewsets import ViewSetMixin
 
 from core.routers import ApiRouter
@@ -93,4 +94,5 @@ def test_a_bulk_delete_is_routed_only_to_viewsets_that_purge(admin_api):
 def test_the_router_keeps_the_other_list_verbs():
     list_route = ApiRouter().routes[0]
 
+    assert isinstance(list_route, Route)
     assert list_route.mapping == {"get": "list", "post": "create", "delete": "purge"}

@@ -93,9 +93,11 @@ def _env_name(node: ast.AST) -> str | None:
         func = node.func
         helper = isinstance(func, ast.Name) and func.id.startswith("env_")
         os_call = isinstance(func, ast.Attribute) and func.attr in {"get", "getenv"}
-        return node.args[0].value if helper or os_call else None
+        value = node.args[0].value
+        return value if (helper or os_call) and isinstance(value, str) else None
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "environ":
-        return node.slice.value if isinstance(node.slice, ast.Constant) else None
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+        return key if isinstance(key, str) else None
     return None
 
 
@@ -118,7 +120,8 @@ _NGINX_TOKEN = re.compile(r"""\s+|\#[^\n]*|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*
 def parse_nginx(text: str) -> list[Directive]:
     """A small nginx config parser: directives with their arguments and nested blocks."""
     root: list[Directive] = []
-    stack, words = [root], []
+    stack: list[list[Directive]] = [root]
+    words: list[str] = []
     for match in _NGINX_TOKEN.finditer(text):
         single, double, punct, word = match.groups()
         if punct == "{":
@@ -147,6 +150,7 @@ def walk(nodes: list[Directive], name: str | None = None):
 
 def http_block(nginx: list[Directive]) -> list[Directive]:
     (http,) = [node for node in nginx if node.name == "http"]
+    assert http.block is not None
     return http.block
 
 
@@ -185,7 +189,7 @@ def server(nginx) -> list[Directive]:
 
 def location(server: list[Directive], *args: str) -> list[Directive]:
     for node in server:
-        if node.name == "location" and node.args == list(args):
+        if node.name == "location" and node.args == list(args) and node.block is not None:
             return node.block
     raise AssertionError(f"no `location {' '.join(args)}` in nginx.conf")
 
@@ -480,6 +484,8 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
 @pytest.fixture(scope="module")
 def healthcheck():
     spec = importlib.util.spec_from_file_location("deploy_healthcheck", HEALTHCHECK_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -46,7 +46,7 @@ class EmptyFile(InvalidInput):
     default_detail = "The file is empty."
 
 
-def clean_file_name(name: str) -> str:
+def clean_file_name(name: str | None) -> str:
     """A display name safe anywhere: no directories, control or reserved characters, ≤ 255 chars."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" .")
@@ -58,10 +58,10 @@ def clean_file_name(name: str) -> str:
     return name
 
 
-def _inspect(upload: UploadedFile) -> tuple[str, str, str]:
+def _inspect(upload: UploadedFile[bytes]) -> tuple[str, str, str]:
     """Name (ending in the sniffed type's extension), sniffed content type and sha256 of an upload, or
     the error that refuses it."""
-    if upload.size > settings.CHAT_MAX_UPLOAD_BYTES:
+    if _size(upload) > settings.CHAT_MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{upload.name!r} is larger than {settings.CHAT_MAX_UPLOAD_BYTES} bytes.")
     name = clean_file_name(upload.name)
     if not upload.size:
@@ -82,14 +82,19 @@ def _inspect(upload: UploadedFile) -> tuple[str, str, str]:
     return name_for_type(name, content_type), content_type, digest.hexdigest()
 
 
-def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachment]:
+def _size(upload: UploadedFile[bytes]) -> int:
+    # Every upload a request parsed has its size; Django types it optional for files built by hand.
+    return upload.size or 0
+
+
+def files_upload(*, uploader: User, uploads: list[UploadedFile[bytes]]) -> list[Attachment]:
     """Store uploads as attachments of ``uploader``, all or none: every file is checked first, and
     files already written are removed if a later one fails."""
     if not uploads:
         raise NoFiles()
     if len(uploads) > settings.CHAT_MAX_UPLOAD_FILES:
         raise TooManyFiles(f"At most {settings.CHAT_MAX_UPLOAD_FILES} files per request.")
-    if sum(upload.size for upload in uploads) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
+    if sum(_size(upload) for upload in uploads) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
         raise PayloadTooLarge(f"The files add up to more than {settings.CHAT_MAX_UPLOAD_REQUEST_BYTES} bytes.")
     checked = [(upload, *_inspect(upload)) for upload in uploads]
     written: list[str] = []
@@ -98,10 +103,10 @@ def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachm
             attachments = []
             for upload, name, content_type, sha256 in checked:
                 attachment = Attachment(
-                    original_name=name, size=upload.size, content_type=content_type, sha256=sha256, uploader=uploader
+                    original_name=name, size=_size(upload), content_type=content_type, sha256=sha256, uploader=uploader
                 )
                 attachment.file.save("upload", upload, save=False)  # named by attachment_upload_to
-                written.append(attachment.file.name)
+                written.append(str(attachment.file.name))  # set by save()
                 attachment.save()
                 attachments.append(attachment)
     except BaseException:
@@ -121,6 +126,6 @@ def delete_stored_files(names: Iterable[str]) -> None:
 
 def attachment_files_delete_on_commit(attachments: Iterable[Attachment]) -> None:
     """Remove the attachments' files once the transaction deleting their rows commits."""
-    names = [attachment.file.name for attachment in attachments if attachment.file]
+    names = [attachment.file.name for attachment in attachments if attachment.file and attachment.file.name]
     if names:
         transaction.on_commit(partial(delete_stored_files, names))

@@ -105,7 +105,7 @@ def test_files_are_stored_under_random_names_in_media_attachments(api, settings)
     root = Path(settings.MEDIA_ROOT) / "attachments"
     for path, attachment in zip(on_disk, Attachment.objects.order_by("file"), strict=True):
         assert path.is_relative_to(root)
-        assert path == Path(settings.MEDIA_ROOT) / attachment.file.name
+        assert path == Path(settings.MEDIA_ROOT) / str(attachment.file.name)
         assert "holiday" not in path.name
         assert "secret" not in path.name
     assert sorted(p.suffix for p in on_disk) == [".png", ".txt"]

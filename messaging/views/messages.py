@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import QuerySet
@@ -23,7 +24,7 @@ from messaging.serializers import (
     MessageSerializer,
     PurgeQuerySerializer,
 )
-from users.authentication import AuthenticatedRequest
+from users.authentication import AuthenticatedRequest, request_user
 
 
 def _page_links(request: AuthenticatedRequest, page: MessagePage, limit: int | None) -> tuple[str | None, str | None]:
@@ -48,9 +49,9 @@ class MessageViewSet(ApiViewSet):
     def get_queryset(self) -> QuerySet[Message]:
         """Messages the caller may read (the browsable API builds its filter form from this); history
         pages come from ``selectors.message_page``."""
-        return selectors.message_list_for_user(user=self.request.user)
+        return selectors.message_list_for_user(user=request_user(self.request))
 
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]  # any serializer
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         """The browsable API's forms show what each method takes."""
         if self.request.method == "POST":
             return MessageCreateSerializer

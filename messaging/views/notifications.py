@@ -20,7 +20,7 @@ from messaging.serializers import (
     NotificationSendSerializer,
     NotificationSerializer,
 )
-from users.authentication import AuthenticatedRequest
+from users.authentication import AuthenticatedRequest, request_user
 
 # The serializer of each (action, method) the browsable API builds a form for.
 FORMS: dict[tuple[str | None, str | None], type[serializers.BaseSerializer[Any]]] = {
@@ -38,7 +38,8 @@ class NotificationViewSet(ApiViewSet):
         """The caller's notifications, unread only with ?unread=1 (400 for a malformed value)."""
         query = NotificationQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return selectors.notification_list(user=self.request.user, unread_only=query.validated_data["unread"])
+        user = request_user(self.request)
+        return selectors.notification_list(user=user, unread_only=query.validated_data["unread"])
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         """The browsable API's forms show what each method takes."""

@@ -21,7 +21,7 @@ from messaging.serializers import (
     RoomCreateSerializer,
     RoomSerializer,
 )
-from users.authentication import AuthenticatedRequest
+from users.authentication import AuthenticatedRequest, request_user
 from users.selectors import user_get
 
 # The serializer of each (action, method) the browsable API builds a form for; the rest show RoomSerializer.
@@ -50,7 +50,7 @@ class RoomViewSet(ApiViewSet):
     def get_queryset(self) -> QuerySet[Any]:
         """The rows a list page shows (the browsable API builds its filter form from this too): the
         caller's rooms, or the members of the room in the URL, which the caller must be able to read."""
-        user = self.request.user
+        user = request_user(self.request)
         if self.action == "members":
             room = selectors.room_get_for_user(user=user, slug=self.kwargs["slug"])
             return selectors.room_members(user=user, room=room)
