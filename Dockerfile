@@ -12,8 +12,9 @@ WORKDIR /app
 RUN groupadd --system --gid 10001 chat \
     && useradd --system --uid 10001 --gid chat --home-dir /app --no-create-home --shell /usr/sbin/nologin chat
 
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+# Every package pinned with its hashes (requirements.lock, compiled by `make lock`): what CI tested.
+COPY requirements.lock .
+RUN pip install --require-hashes -r requirements.lock
 
 COPY . .
 

@@ -101,7 +101,7 @@ def anon_client() -> APIClient:
 def _client_for(user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user)}")
-    client.user = user
+    client.user = user  # type: ignore[attr-defined]  # which user the tests' client signs in as
     return client
 
 

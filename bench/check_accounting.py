@@ -96,7 +96,7 @@ def test_medians_take_numbers_across_runs_and_ratios_guard_against_zero() -> Non
 def test_throughput_counts_arrivals_in_the_window_and_cpu_spans_the_drain() -> None:
     fleet = Fleet(["ws://x"], ["t"])
     early, inside = sent(0, WINDOW[0] - SECOND), sent(1, WINDOW[0] + SECOND)
-    client = Client(index=0, ws=None)  # type: ignore[arg-type]
+    client = Client(index=0, ws=None)  # type: ignore[arg-type]  # no socket: only its receipts are read
     # early (warm-up) arrives inside the window; inside arrives during the drain.
     client.receipts += [(early, WINDOW[0] + 1), (inside, WINDOW[1] + 1)]
 

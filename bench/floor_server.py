@@ -12,7 +12,7 @@ listen backlog that chatsite.serve gives the project).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from bench.baseline_server import history, new_message, sender_for
@@ -59,7 +59,7 @@ async def http(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body += event.get("body", b"")
         if not event.get("more_body"):
             break
-    status, payload = 200, {"status": "ok"}
+    status, payload = 200, cast(dict[str, Any], {"status": "ok"})
     if scope["path"].startswith("/api/v1/messages"):
         if scope["method"] == "POST":
             data = json.loads(body or b"{}")

@@ -85,7 +85,7 @@ class Profile:
 
 def is_idle(frame: str) -> bool:
     match = _FRAME.match(frame)
-    return bool(match) and (match["function"], match["file"].replace("\\", "/")) in IDLE_FRAMES
+    return match is not None and (match["function"], match["file"].replace("\\", "/")) in IDLE_FRAMES
 
 
 def frame_file(frame: str) -> str:

@@ -115,7 +115,7 @@ async def run_all(plan: Plan, scenarios: list[str], prepared: dict[str, Prepared
     results: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for scenario in scenarios:
         for label, case in cases(scenario, plan):
-            outcomes = {name: {"runs": [], "failures": []} for name in prepared}
+            outcomes: dict[str, dict[str, Any]] = {name: {"runs": [], "failures": []} for name in prepared}
             results.setdefault(scenario, {})[label] = outcomes
             for run in range(plan.runs):
                 for name, target in prepared.items():
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             if not isinstance(target, str):
                 cleanup(target, options)
         options.redis.stop()
-    results = {
+    results: dict[str, Any] = {
         "machine": procfs.machine(),
         "started": started,
         "git": revision,

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bench import procfs
 from bench.loadgen import Fleet, FleetError
@@ -86,8 +87,8 @@ async def fanout(live: Live, load: Load, timing: Timing) -> dict[str, object]:
     return row
 
 
-def _step_passes(row: dict[str, object], limit_ms: float, max_loss: float) -> bool:
-    p95, lost, expected = float(row["p95_ms"]), int(row["lost"]), int(row["expected"])  # type: ignore[arg-type]
+def _step_passes(row: dict[str, Any], limit_ms: float, max_loss: float) -> bool:
+    p95, lost, expected = float(row["p95_ms"]), int(row["lost"]), int(row["expected"])
     return expected > 0 and not math.isnan(p95) and p95 <= limit_ms and lost <= max_loss * expected
 
 

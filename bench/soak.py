@@ -94,7 +94,7 @@ class Client:
             if future and not future.done():
                 future.set_result(frame)
             return
-        messages = frame["messages"] if frame["type"] == "history" else [frame.get("message")]
+        messages: list[Any] = frame["messages"] if frame["type"] == "history" else [frame.get("message")]
         for message in messages if frame["type"] in {"message", "history"} else []:
             if message["content"] in self.seen:
                 self.duplicates += 1
@@ -199,7 +199,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         process.stop()
     redis.kill()
     by_room = {room: {cid for r, cid in sent if r == room} for room in ROOMS}
-    receivers = [
+    receivers: list[dict[str, Any]] = [
         {"room": c.room, "delivered": len(set(c.seen) & by_room[c.room]), "duplicates": c.duplicates} for c in clients
     ]
     complete = sum(1 for c, r in zip(clients, receivers, strict=True) if r["delivered"] == len(stored[c.room]))

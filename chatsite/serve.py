@@ -34,7 +34,16 @@ DEFAULT_BACKLOG = 1024
 class RedactingAccessLog(AccessLogGenerator):
     """daphne's NCSA-style access log with token values replaced by ``[redacted]``."""
 
-    def write_entry(self, host, date, request, status=None, length=None, ident=None, user=None):  # type: ignore[no-untyped-def]
+    def write_entry(
+        self,
+        host: str,
+        date: str,
+        request: str,
+        status: int | None = None,
+        length: int | None = None,
+        ident: str | None = None,
+        user: str | None = None,
+    ) -> None:
         super().write_entry(host, date, redact(request), status, length, ident, user)
 
 

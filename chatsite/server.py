@@ -32,14 +32,16 @@ import contextlib
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from daphne import server as daphne_server
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.utils import parse_x_forwarded_for
 from django.conf import settings
-from twisted.internet.interfaces import IDelayedCall
+from twisted.internet.interfaces import IDelayedCall, ITCPTransport
+from twisted.internet.protocol import connectionDone
+from twisted.python.failure import Failure
 from twisted.web import http
 
 logger = logging.getLogger(__name__)
@@ -149,7 +151,7 @@ class BoundedChannel(http.HTTPChannel):
             self._await_headers()
         super().requestDone(request)
 
-    def connectionLost(self, reason: Any) -> None:
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
         self._cancel(self._deadline)
         self._cancel(self._linger)
         super().connectionLost(reason)
@@ -169,11 +171,12 @@ class BoundedChannel(http.HTTPChannel):
         self._cancel(self._deadline)
         answer = error_response(status, code, detail, **extra)
         self.transport.write(answer)
-        self._log(status, len(answer))
+        self._access_log(status, len(answer))
         self.setTimeout(None)
-        if hasattr(self.transport, "loseWriteConnection"):
-            self.transport.loseWriteConnection()
-            self._linger = self.callLater(LINGER_SECONDS, self.transport.abortConnection)
+        if hasattr(self.transport, "loseWriteConnection"):  # a TCP connection can be half-closed
+            tcp = cast(ITCPTransport, self.transport)
+            tcp.loseWriteConnection()
+            self._linger = self.callLater(LINGER_SECONDS, tcp.abortConnection)
         else:
             self.transport.loseConnection()
 
@@ -195,7 +198,7 @@ class BoundedChannel(http.HTTPChannel):
         if call is not None and call.active():
             call.cancel()
 
-    def _log(self, status: int, size: int) -> None:
+    def _access_log(self, status: int, size: int) -> None:
         """The access-log line daphne writes for the responses it sends itself."""
         server = getattr(self.factory, "server", None)
         if server is None:
@@ -214,7 +217,7 @@ class BoundedChannel(http.HTTPChannel):
             logger.exception("Could not write an access-log line")
 
     def _client(self, server: Server) -> str | None:
-        peer = self.transport.getPeer() if self.transport is not None else None
+        peer: Any = self.transport.getPeer() if self.transport is not None else None  # IPv4/IPv6 or a socket path
         address = [str(peer.host), peer.port] if hasattr(peer, "host") and hasattr(peer, "port") else None
         if self.requests and server.proxy_forwarded_address_header:
             with contextlib.suppress(UnicodeDecodeError, ValueError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -136,6 +137,7 @@ CHAT_REDIS_CONCURRENCY = env_int("CHAT_REDIS_CONCURRENCY", 64, minimum=1)
 CHAT_LAYER_PREFIX = env_str("CHAT_LAYER_PREFIX", "chat")
 CHAT_GROUP_EXPIRY = env_int("CHAT_GROUP_EXPIRY", 120, minimum=1)
 
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -6,12 +6,25 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from chatsite import pages
 from core import health
+from core.routers import api_root_view
+from messaging import urls as messaging_urls
+from users import urls as users_urls
 
 PAGE_METHODS = ["get", "head"]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # The browsable API's root: every app's viewsets, then the routes that are not viewsets.
+    path(
+        "api/v1/",
+        api_root_view(
+            users_urls.router,
+            messaging_urls.router,
+            extra={"auth/token": "auth-token", "connected-users": "connected-users"},
+        ),
+        name="api-root",
+    ),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("messaging.urls")),
     path("", include("realtime.urls")),

@@ -38,8 +38,10 @@ urlpatterns = [
     *legacy_path("v1/user", compat.LegacyUserCreateView.as_view(), "legacy-user-create"),
     *legacy_path("v1/users/", compat.LegacyUserListView.as_view(), "legacy-user-list"),
     *legacy_path(f"v1/users/{USER_ID}", compat.LegacyUserDetailView.as_view(), "legacy-user-detail"),
-    *legacy_path("v1/messages", compat.LegacyMessagesView.as_view(), "legacy-messages"),
-    *legacy_path("v1/upload-files/", compat.LegacyUploadView.as_view(), "legacy-upload"),
+    *legacy_path(
+        "v1/messages", compat.LegacyMessagesViewSet.as_view({"get": "list", "delete": "purge"}), "legacy-messages"
+    ),
+    *legacy_path("v1/upload-files/", compat.LegacyUploadViewSet.as_view({"post": "create"}), "legacy-upload"),
     *legacy_path("v1/user-info", compat.LegacyUserInfoView.as_view(), "legacy-user-info"),
     *legacy_path("v1/connected-users", compat.LegacyConnectedUsersView.as_view(), "legacy-connected-users"),
     *legacy_path("ws/connected_users", compat.LegacyConnectedClientsView.as_view(), "legacy-connected-clients"),

@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 
 from compat.shapes import legacy_connected_user, legacy_message
 from core.errors import FieldErrors
+from core.openapi import ANYONE_OR_JWT
 from core.parsers import JSONParser
 from messaging import events
 from messaging.serializers import (
@@ -28,11 +29,16 @@ from messaging.serializers import (
     PurgeQuerySerializer,
     UserSummarySerializer,
 )
-from messaging.views.files import FileUploadView
-from messaging.views.messages import MessageListView
+from messaging.views.files import FileViewSet
+from messaging.views.messages import MessageViewSet
 from realtime.views import ConnectedClientsView, ConnectedUsersView
 from users import selectors, services
-from users.authentication import BearerTokenAuthentication, CookieTokenAuthentication, OidcBearerAuthentication
+from users.authentication import (
+    AuthenticatedRequest,
+    BearerTokenAuthentication,
+    CookieTokenAuthentication,
+    OidcBearerAuthentication,
+)
 from users.serializers import UserCreateSerializer, UserSerializer, UserUpdateSerializer
 from users.throttles import SignupThrottle
 from users.views import SignupOpenOrAdmin
@@ -76,7 +82,8 @@ class LegacyUserUpdateSerializer(UserUpdateSerializer):
     """Documentation of ``PUT /v1/users/{id}``: back_chat's fields, or any of PATCH /api/v1/users/{id}/."""
 
     name = serializers.CharField(max_length=150, required=False, help_text="The username")
-    avatar = None  # JSON only here; avatars are uploaded on /api/v1/users/{id}/
+    # JSON only here; avatars are uploaded on /api/v1/users/{id}/. (None is how DRF drops an inherited field.)
+    avatar = None  # type: ignore[assignment]
 
 
 USER_ID = OpenApiParameter("user_id", int, OpenApiParameter.PATH)
@@ -128,14 +135,15 @@ class LegacyUserCreateView(APIView):
             },
         ),
         responses={200: LegacyUserSerializer, 400: FIELD_ERRORS, 403: ERROR, 415: ERROR, 429: ERROR},
-        auth=[{}, {"jwtAuth": []}],
+        auth=ANYONE_OR_JWT,
     )
     def post(self, request: Request) -> Response:
         with _legacy_field_names():
             body = UserCreateSerializer(data=_to_new_fields(request.data))
             body.is_valid(raise_exception=True)
             user = services.user_create(actor=request.user, **body.validated_data)
-        return Response(LegacyUserSerializer(user, context={"request": request, "owner": True}).data)
+        # The new account as it sees itself: whoever created it has just sent those fields.
+        return Response(LegacyUserSerializer(user, context={"request": request, "viewer": user}).data)
 
 
 class LegacyUserListView(APIView):
@@ -145,7 +153,7 @@ class LegacyUserListView(APIView):
         parameters=[OpenApiParameter("search", str, description="Match on username or display name")],
         responses={200: LegacyUserSerializer(many=True), 401: ERROR},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         users = selectors.user_list(actor=request.user, search=request.query_params.get("search", "")[:150])
         return Response(LegacyUserSerializer(users, many=True, context={"request": request}).data)
 
@@ -162,7 +170,7 @@ class LegacyUserDetailView(APIView):
         request=LegacyUserUpdateSerializer,
         responses={200: LegacyUserSerializer, 400: FIELD_ERRORS, 403: ERROR, 404: ERROR},
     )
-    def put(self, request: Request, user_id: str) -> Response:
+    def put(self, request: AuthenticatedRequest, user_id: str) -> Response:
         user = selectors.user_get(actor=request.user, user_id=int(user_id))
         with _legacy_field_names():
             body = UserUpdateSerializer(data=_to_new_fields(request.data), partial=True)
@@ -182,16 +190,14 @@ class LegacyUserDetailView(APIView):
             404: ERROR,
         },
     )
-    def delete(self, request: Request, user_id: str) -> Response:
+    def delete(self, request: AuthenticatedRequest, user_id: str) -> Response:
         user = selectors.user_get(actor=request.user, user_id=int(user_id))
         services.user_delete(actor=request.user, user=user)
         return Response({"detail": "User deleted.", "id": int(user_id)})
 
 
-class LegacyMessagesView(MessageListView):
+class LegacyMessagesViewSet(MessageViewSet):
     """``GET|DELETE /v1/messages``: /api/v1/messages/'s history and purge, in back_chat's shape."""
-
-    http_method_names = ["get", "delete", "head", "options"]
 
     @legacy(
         "legacy_messages_list",
@@ -199,8 +205,8 @@ class LegacyMessagesView(MessageListView):
         parameters=[HistoryQuerySerializer],
         responses={200: LegacyMessageSerializer(many=True), 400: ERROR, 401: ERROR, 404: ERROR},
     )
-    def get(self, request: Request) -> Response:
-        page = super().get(request).data["results"]
+    def list(self, request: AuthenticatedRequest) -> Response:
+        page = super().list(request).data["results"]
         # back_chat had no deletion: a deleted message's placeholder is left out.
         return Response([legacy_message(m, is_mine=m["is_mine"]) for m in page if not m["deleted"]])
 
@@ -210,11 +216,11 @@ class LegacyMessagesView(MessageListView):
         parameters=[PurgeQuerySerializer],
         responses={200: inline_serializer("LegacyDeleted", fields={"deleted": serializers.IntegerField()}), 403: ERROR},
     )
-    def delete(self, request: Request) -> Response:
-        return super().delete(request)
+    def purge(self, request: AuthenticatedRequest) -> Response:
+        return super().purge(request)
 
 
-class LegacyUploadView(FileUploadView):
+class LegacyUploadViewSet(FileViewSet):
     """``POST /v1/upload-files/``: /api/v1/files/'s bounded, all-or-nothing upload of ``files`` parts."""
 
     @legacy(
@@ -240,8 +246,8 @@ class LegacyUploadView(FileUploadView):
             429: ERROR,
         },
     )
-    def post(self, request: Request) -> Response:
-        files = super().post(request).data["files"]
+    def create(self, request: AuthenticatedRequest) -> Response:
+        files = super().create(request).data["files"]
         return Response({"uploaded_files": [f["name"] for f in files], "files": files})
 
 
@@ -261,7 +267,8 @@ class LegacyUserInfoView(APIView):
     )
     def get(self, request: Request) -> Response:
         # simplejwt's tokens and users.oidc.OidcLogin both expose the verified claims as ``payload``.
-        return Response(dict(request.auth.payload))
+        credential: Any = request.auth
+        return Response(dict(credential.payload))
 
 
 class LegacyConnectedUsersView(ConnectedUsersView):
@@ -281,7 +288,7 @@ class LegacyConnectedUsersView(ConnectedUsersView):
             401: ERROR,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         now = events.timestamp(timezone.now())
         return Response([legacy_connected_user(user, now=now) for user in super().get(request).data])
 

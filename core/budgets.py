@@ -151,7 +151,8 @@ class _CacheStore:
     def spend(self, key: str, cost_ms: int, period_ms: int) -> int:
         with self.lock:
             now = _now_ms()
-            after = max(cache.get(key, 0), now) + cost_ms
+            stored: int = cache.get(key, 0)
+            after = max(stored, now) + cost_ms
             wait = after - now - period_ms
             if wait > 0:
                 return wait

@@ -34,12 +34,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             response["Retry-After"] = str(exc.extra["retry_after"])
         return response
     exc = _as_drf_exception(exc)
-    response = drf_exception_handler(exc, context)
-    if response is None:
+    handled = drf_exception_handler(exc, context)
+    if handled is None:
         logger.exception("Unhandled error in %s", context.get("view").__class__.__name__, exc_info=exc)
         return Response(SERVER_ERROR, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
-    response.data = _normalise(exc, response.data)
-    return response
+    handled.data = _normalise(exc, handled.data)
+    return handled
 
 
 def _as_drf_exception(exc: Exception) -> Exception:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import pagination
 from rest_framework.response import Response
 
@@ -12,7 +14,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
-    def get_paginated_response(self, data: list) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
+        if self.page is None:
+            raise RuntimeError("paginate_queryset() must run before get_paginated_response()")
         return Response(
             {
                 "count": self.page.paginator.count,
@@ -22,7 +26,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
             }
         )
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["count", "results", "next", "previous"],

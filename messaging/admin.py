@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
@@ -21,6 +22,7 @@ from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
 from messaging.services.rooms import CREATABLE_KINDS, room_create, room_delete, room_kind_check, room_slug_check
 from messaging.views.files import attachment_response
+from users.authentication import request_user
 
 
 class MembershipInline(admin.TabularInline):
@@ -57,8 +59,9 @@ class RoomAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if "kind" in self.fields:  # absent when read-only (direct rooms)
-            self.fields["kind"].choices = [choice for choice in Room.Kind.choices if choice[0] in CREATABLE_KINDS]
+        kind = self.fields.get("kind")  # absent when read-only (direct rooms)
+        if isinstance(kind, forms.ChoiceField):
+            kind.choices = [choice for choice in Room.Kind.choices if choice[0] in CREATABLE_KINDS]
 
     def _room(self) -> Room | None:
         """The room as stored (the form copies its values onto the instance only after cleaning)."""
@@ -94,23 +97,24 @@ class RoomAdmin(admin.ModelAdmin):
             return
         # Created as the API creates rooms: the administrator becomes the owner, so a new private room
         # has a member who can add people (a room nobody is a member of is unreachable).
-        room = room_create(actor=request.user, name=obj.name, slug=obj.slug, kind=obj.kind, topic=obj.topic)
+        room = room_create(actor=request_user(request), name=obj.name, slug=obj.slug, kind=obj.kind, topic=obj.topic)
         for field in Room._meta.concrete_fields:
             setattr(obj, field.attname, getattr(room, field.attname))
         obj._state.adding = False
 
     @admin.action(description="Delete every message of the selected rooms for good")
     def purge_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
-        deleted = sum(messages_purge(actor=request.user, room=room) for room in queryset)
+        actor = request_user(request)
+        deleted = sum(messages_purge(actor=actor, room=room) for room in queryset)
         self.message_user(request, f"Deleted {deleted} message(s).", messages.SUCCESS)
 
     def delete_model(self, request: HttpRequest, obj: Room) -> None:
         # Through the service: messages and files purged, the room's sockets closed.
-        room_delete(actor=request.user, room=obj)
+        room_delete(actor=request_user(request), room=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         for room in queryset:
-            room_delete(actor=request.user, room=room)
+            room_delete(actor=request_user(request), room=room)
 
 
 @admin.register(Message)
@@ -138,7 +142,7 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.action(description="Delete the selected messages for good (clients are told)")
     def purge_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        deleted = messages_purge(actor=request.user, ids=ids)
+        deleted = messages_purge(actor=request_user(request), ids=ids)
         self.message_user(request, f"Deleted {deleted} message(s).", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -148,10 +152,10 @@ class MessageAdmin(admin.ModelAdmin):
         return False  # edits go through the API, where they are broadcast (message_updated)
 
     def delete_model(self, request: HttpRequest, obj: Message) -> None:
-        messages_purge(actor=request.user, ids=[obj.pk])
+        messages_purge(actor=request_user(request), ids=[obj.pk])
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        messages_purge(actor=request.user, ids=list(queryset.values_list("pk", flat=True)))
+        messages_purge(actor=request_user(request), ids=list(queryset.values_list("pk", flat=True)))
 
 
 @admin.register(Attachment)
@@ -176,7 +180,7 @@ class AttachmentAdmin(admin.ModelAdmin):
         download = self.admin_site.admin_view(self.download_view)
         return [path("<int:pk>/download/", download, name="messaging_attachment_download"), *super().get_urls()]
 
-    def download_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def download_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         if not self.has_view_permission(request):
             return HttpResponse(status=403)
         attachment = get_object_or_404(Attachment, pk=pk)

@@ -7,7 +7,7 @@ replay; no function here touches the database beyond attributes already loaded b
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from django.urls import reverse
 
@@ -16,6 +16,10 @@ from messaging.sniffing import name_for_type
 from users.models import User
 
 
+@overload
+def timestamp(value: datetime) -> str: ...
+@overload
+def timestamp(value: None) -> None: ...
 def timestamp(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z``, as DRF renders datetimes."""
     if value is None:
@@ -24,6 +28,10 @@ def timestamp(value: datetime | None) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+@overload
+def user_summary(user: User) -> dict[str, Any]: ...
+@overload
+def user_summary(user: None) -> None: ...
 def user_summary(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None

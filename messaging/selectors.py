@@ -141,6 +141,11 @@ def messages_after(*, room: Room, after: int, limit: int) -> list[Message]:
     return _in_room(room, _messages_with_relations(room).filter(seq__gt=after).order_by("seq")[:limit])
 
 
+def message_list_for_user(*, user: User) -> QuerySet[Message]:
+    """Every message in a room ``user`` may read (deleted ones included), unevaluated."""
+    return Message.objects.filter(room__in=readable_rooms(user=user))
+
+
 def message_get_for_user(*, user: User, message_id: int) -> Message:
     """One message in a room the caller may read (deleted ones included); MessageNotFound otherwise."""
     try:
@@ -198,8 +203,9 @@ def unread_counts(*, user: User, rooms: list[Room]) -> dict[int, int]:
     """Unread count per room id for ``user`` (rooms without a membership count 0), in one query."""
     if not rooms:
         return {}
-    annotated = room_list_for_user(user=user).filter(pk__in=[room.pk for room in rooms]).values_list("pk", "unread")
-    return dict(annotated)
+    readable = room_list_for_user(user=user).filter(pk__in=[room.pk for room in rooms])
+    # room_list_for_user annotates "unread"; django-stubs types its QuerySet[Room] without the annotation.
+    return dict(readable.values_list("pk", "unread"))  # type: ignore[misc]
 
 
 def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:

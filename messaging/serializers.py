@@ -3,13 +3,16 @@ input serializers check types and shapes only, the services check the rules."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from core.fields import StrictCharField
 from core.validation import MAX_DATABASE_ID
 from messaging import events, limits
-from messaging.models import Membership, Message, Notification, Room
+from messaging.models import Attachment, Membership, Message, Notification, Room
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -28,7 +31,7 @@ class AttachmentSerializer(serializers.Serializer):
         allow_null=True, help_text="A WebP preview of an image (400 px on its longest side by default); else null."
     )
 
-    def to_representation(self, instance) -> dict:  # type: ignore[no-untyped-def]
+    def to_representation(self, instance: Attachment) -> dict[str, Any]:
         return events.attachment_payload(instance)
 
 
@@ -54,6 +57,7 @@ class MessageSerializer(serializers.Serializer):
         return data
 
 
+@extend_schema_serializer(many=False)  # a page object, though it answers the list route
 class MessagePageSerializer(serializers.Serializer):
     """Documentation of a history page: oldest first; ``previous`` pages back, ``next`` forward."""
 
@@ -180,6 +184,12 @@ class NotificationSendSerializer(serializers.Serializer):
     to = serializers.JSONField(help_text='A list of user ids, or "all" (administrators only).')
     title = StrictCharField(max_length=limits.NOTIFICATION_TITLE)
     body = StrictCharField(max_length=limits.NOTIFICATION_BODY, required=False, allow_blank=True, default="")
+
+
+class UploadFormSerializer(serializers.Serializer):
+    """The browsable API's upload form: one file (the API takes any number of "file" or "files" parts)."""
+
+    file = serializers.FileField()
 
 
 class UploadResponseSerializer(serializers.Serializer):

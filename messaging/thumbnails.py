@@ -66,11 +66,11 @@ def _render(file: BinaryIO, decoder: str) -> bytes:
         # thumbnail() decodes the first frame only, and a JPEG at a reduced scale (draft mode);
         # turning it afterwards is the same as before, the bounding box being square.
         image.thumbnail((size, size), Image.Resampling.LANCZOS)
-        image = ImageOps.exif_transpose(image)
-        image = image.convert("RGBA" if _has_alpha(image) else "RGB")
-    image.info = {}
+        upright = ImageOps.exif_transpose(image)
+        thumbnail = upright.convert("RGBA" if _has_alpha(upright) else "RGB")
+    thumbnail.info = {}
     output = io.BytesIO()
-    image.save(output, "WEBP", quality=_QUALITY, icc_profile=icc_profile or None)
+    thumbnail.save(output, "WEBP", quality=_QUALITY, icc_profile=icc_profile or None)
     return output.getvalue()
 
 

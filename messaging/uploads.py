@@ -8,8 +8,11 @@ instead of writing it, raising an error that the API renders as a JSON 413 (or 4
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest
 
 from core.errors import InvalidInput, PayloadTooLarge
 
@@ -27,13 +30,13 @@ class TooManyFiles(InvalidInput):
 class LimitedUploadHandler(FileUploadHandler):
     """Counts bytes per file and per request and passes chunks on to the next handler."""
 
-    def __init__(self, request=None):  # type: ignore[no-untyped-def]
+    def __init__(self, request: HttpRequest | None = None) -> None:
         super().__init__(request)
         self.files = 0
         self.file_bytes = 0
         self.total_bytes = 0
 
-    def new_file(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
         self.files += 1
         self.file_bytes = 0

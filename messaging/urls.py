@@ -1,23 +1,32 @@
-from django.urls import path, re_path
+"""The messaging API's routes: one viewset per resource, registered on the app's router."""
 
-from messaging.views import files, messages, notifications, rooms, thumbnails
+from django.urls import register_converter
 
-urlpatterns = [
-    path("messages/", messages.MessageListView.as_view(), name="message-list"),
-    path("messages/<int:message_id>/", messages.MessageDetailView.as_view(), name="message-detail"),
-    path("rooms/", rooms.RoomListView.as_view(), name="room-list"),
-    path("rooms/direct/", rooms.DirectRoomView.as_view(), name="room-direct"),
-    path("rooms/<slug:slug>/", rooms.RoomDetailView.as_view(), name="room-detail"),
-    path("rooms/<slug:slug>/members/", rooms.RoomMembersView.as_view(), name="room-members"),
-    re_path(
-        r"^rooms/(?P<slug>[-\w]+)/members/(?P<user_ref>me|\d+)/$",
-        rooms.RoomMemberDetailView.as_view(),
-        name="room-member-detail",
-    ),
-    path("rooms/<slug:slug>/read/", rooms.RoomReadView.as_view(), name="room-read"),
-    path("notifications/", notifications.NotificationListView.as_view(), name="notification-list"),
-    path("notifications/read/", notifications.NotificationReadView.as_view(), name="notification-read"),
-    path("files/", files.FileUploadView.as_view(), name="file-list"),
-    path("files/<int:file_id>/", files.FileDownloadView.as_view(), name="file-detail"),
-    path("files/<int:file_id>/thumbnail/", thumbnails.ThumbnailView.as_view(), name="file-thumbnail"),
-]
+from core.routers import ApiRouter
+from messaging.views.files import FileViewSet
+from messaging.views.messages import MessageViewSet
+from messaging.views.notifications import NotificationViewSet
+from messaging.views.rooms import RoomViewSet
+
+
+class MemberRefConverter:
+    """A member in ``/rooms/{slug}/members/{user_ref}/``: a user id, or ``me``."""
+
+    regex = r"me|\d+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return str(value)
+
+
+register_converter(MemberRefConverter, "member_ref")
+
+router = ApiRouter()
+router.register("messages", MessageViewSet, basename="message")
+router.register("rooms", RoomViewSet, basename="room")
+router.register("notifications", NotificationViewSet, basename="notification")
+router.register("files", FileViewSet, basename="file")
+
+urlpatterns = router.urls

@@ -5,16 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from core.errors import PermissionDenied
+from core.errors import FieldErrors, PermissionDenied
 from users import services
+from users.authentication import request_user
 from users.models import ExternalIdentity, User
 
 
@@ -25,8 +29,22 @@ class ExternalIdentityInline(admin.TabularInline):
     can_delete = True
 
 
+class ChatUserChangeForm(UserChangeForm):
+    def clean_avatar(self) -> object:
+        """A new avatar meets the API's policy (users.services.avatar_check: size, formats), or the
+        form shows why not; ``save_model`` then saves it through the same service."""
+        avatar = self.cleaned_data.get("avatar")
+        if isinstance(avatar, UploadedFile):
+            try:
+                services.avatar_check(avatar)
+            except FieldErrors as exc:
+                raise forms.ValidationError(exc.fields.get("avatar", [exc.detail])) from None
+        return avatar
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = ChatUserChangeForm
     list_display = ("username", "display_name", "email", "city", "is_active", "is_staff", "date_joined", "last_login")
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined", "last_login")
     search_fields = ("username", "display_name", "email", "city", "postal_code")
@@ -34,11 +52,11 @@ class UserAdmin(DjangoUserAdmin):
     date_hierarchy = "date_joined"
     inlines = [ExternalIdentityInline]
     fieldsets = (
-        *DjangoUserAdmin.fieldsets,
+        *(DjangoUserAdmin.fieldsets or ()),
         ("Chat profile", {"fields": ("display_name", "avatar", "postal_code", "city", "preferences")}),
     )
     add_fieldsets = (
-        *DjangoUserAdmin.add_fieldsets,
+        *(DjangoUserAdmin.add_fieldsets or ()),
         ("Chat profile", {"classes": ("wide",), "fields": ("display_name", "email", "postal_code", "city")}),
     )
     actions = ["deactivate_users", "activate_users", "sign_out_everywhere"]
@@ -46,28 +64,29 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Deactivate selected users (closes their sockets)")
     def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         with self._refusals_as_messages(request):
-            changed = services.user_set_active(actor=request.user, users=queryset, active=False)
+            changed = services.user_set_active(actor=request_user(request), users=queryset, active=False)
             self.message_user(request, f"Deactivated {changed} user(s).", messages.SUCCESS)
 
     @admin.action(description="Activate selected users")
     def activate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         with self._refusals_as_messages(request):
-            changed = services.user_set_active(actor=request.user, users=queryset, active=True)
+            changed = services.user_set_active(actor=request_user(request), users=queryset, active=True)
             self.message_user(request, f"Activated {changed} user(s).", messages.SUCCESS)
 
     @admin.action(description="Sign out everywhere (revoke refresh tokens, close sockets)")
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         with self._refusals_as_messages(request), transaction.atomic():
-            revoked = sum(services.user_sign_out_everywhere(actor=request.user, user=user) for user in queryset)
+            actor = request_user(request)
+            revoked = sum(services.user_sign_out_everywhere(actor=actor, user=user) for user in queryset)
             self.message_user(request, f"Revoked {revoked} refresh token(s).", messages.SUCCESS)
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or services.user_can_manage(actor=request.user, user=obj))
+        return allowed and (obj is None or services.user_can_manage(actor=request_user(request), user=obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         allowed = super().has_delete_permission(request, obj)
-        return allowed and (obj is None or services.user_can_manage(actor=request.user, user=obj))
+        return allowed and (obj is None or services.user_can_manage(actor=request_user(request), user=obj))
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
@@ -83,16 +102,16 @@ class UserAdmin(DjangoUserAdmin):
         for name in data:
             setattr(obj, name, form.initial[name])  # the stored value, which the service checks against
         with _as_django_refusal():
-            services.user_update(actor=request.user, user=obj, data=data)
+            services.user_update(actor=request_user(request), user=obj, data=data)
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         with _as_django_refusal():
-            services.user_delete(actor=request.user, user=obj)
+            services.user_delete(actor=request_user(request), user=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         with _as_django_refusal(), transaction.atomic():
             for user in queryset:
-                services.user_delete(actor=request.user, user=user)
+                services.user_delete(actor=request_user(request), user=user)
 
     @contextmanager
     def _refusals_as_messages(self, request: HttpRequest) -> Iterator[None]:

@@ -1,5 +1,8 @@
 """Token endpoints: issue, refresh (rotating), verify and logout, with the access-token cookie.
 
+The tokens come from ``users.services`` (``token_issue``, ``token_refresh``, ``token_verify``,
+``token_revoke``); these views read the body or the cookie and write the cookies.
+
 The JSON body carries both tokens for API clients; browsers also get the access token in an HttpOnly
 ``access_token`` cookie and the refresh token in an HttpOnly cookie scoped to the auth endpoints, so a
 page can stay signed in without JavaScript ever storing a long-lived credential.
@@ -8,9 +11,6 @@ page can stay signed in without JavaScript ever storing a long-lived credential.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import authenticate
-from django.contrib.auth.models import update_last_login
-from django.core.exceptions import ObjectDoesNotExist
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -19,12 +19,10 @@ from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
-from rest_framework_simplejwt.tokens import RefreshToken, UntypedToken
 
 from core.errors import NotAuthenticated
 from core.parsers import JSONParser
+from users import services
 from users.authentication import enforce_csrf
 from users.serializers import CredentialsSerializer, RefreshSerializer, TokenPairSerializer, VerifySerializer
 from users.throttles import TokenThrottle
@@ -34,26 +32,30 @@ UNAUTHORIZED = OpenApiResponse(description="{detail, code}: bad credentials or t
 NOT_JSON = OpenApiResponse(description="{detail, code}: the body must be application/json")
 
 
-class InvalidCredentials(NotAuthenticated):
-    """Username and password do not match an active account."""
-
-    code = "invalid_credentials"
-    default_detail = "No active account found with the given credentials."
-
-
-def _set_token_cookies(response: Response, *, access: str, refresh: str | None) -> None:
-    common = {"httponly": True, "samesite": "Lax", "secure": settings.CHAT_SECURE_COOKIES}
+def _tokens_response(tokens: services.TokenPair) -> Response:
+    """The pair as JSON for API clients, and as HttpOnly cookies for browsers (the refresh token's
+    scoped to the auth endpoints)."""
+    response = Response({"access": tokens.access, "refresh": tokens.refresh})
+    secure = settings.CHAT_SECURE_COOKIES
     response.set_cookie(
-        settings.CHAT_ACCESS_COOKIE, access, max_age=settings.CHAT_ACCESS_TOKEN_LIFETIME, path="/", **common
+        settings.CHAT_ACCESS_COOKIE,
+        tokens.access,
+        max_age=settings.CHAT_ACCESS_TOKEN_LIFETIME,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
     )
-    if refresh:
-        response.set_cookie(
-            settings.CHAT_REFRESH_COOKIE,
-            refresh,
-            max_age=settings.CHAT_REFRESH_TOKEN_LIFETIME,
-            path=AUTH_PATH,
-            **common,
-        )
+    response.set_cookie(
+        settings.CHAT_REFRESH_COOKIE,
+        tokens.refresh,
+        max_age=settings.CHAT_REFRESH_TOKEN_LIFETIME,
+        path=AUTH_PATH,
+        httponly=True,
+        samesite="Lax",
+        secure=secure,
+    )
+    return response
 
 
 def _clear_token_cookies(response: Response) -> None:
@@ -89,15 +91,8 @@ class TokenView(_PublicAuthView):
     def post(self, request: Request) -> Response:
         credentials = CredentialsSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
-        user = authenticate(request._request, **credentials.validated_data)
-        if user is None or not user.is_active:
-            raise InvalidCredentials()
-        refresh = RefreshToken.for_user(user)
-        access = str(refresh.access_token)
-        response = Response({"access": access, "refresh": str(refresh)})
-        _set_token_cookies(response, access=access, refresh=str(refresh))
-        update_last_login(None, user)
-        return response
+        tokens = services.token_issue(**credentials.validated_data, request=request._request)
+        return _tokens_response(tokens)
 
 
 class TokenRefreshView(_PublicAuthView):
@@ -116,18 +111,7 @@ class TokenRefreshView(_PublicAuthView):
             if not raw:
                 raise NotAuthenticated("No refresh token in the body or the refresh_token cookie.")
             enforce_csrf(request)
-        serializer = TokenRefreshSerializer(data={"refresh": raw})
-        try:
-            serializer.is_valid(raise_exception=True)
-        except TokenError as exc:
-            raise InvalidToken(str(exc)) from None
-        except ObjectDoesNotExist:
-            # simplejwt looks the token's user up with .get(): a deleted user's token is no longer valid.
-            raise InvalidToken("The token's user no longer exists.") from None
-        tokens = serializer.validated_data
-        response = Response({"access": tokens["access"], "refresh": tokens.get("refresh", raw)})
-        _set_token_cookies(response, access=tokens["access"], refresh=tokens.get("refresh"))
-        return response
+        return _tokens_response(services.token_refresh(refresh=raw))
 
 
 class TokenVerifyView(_PublicAuthView):
@@ -140,12 +124,7 @@ class TokenVerifyView(_PublicAuthView):
     def post(self, request: Request) -> Response:
         body = VerifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        try:
-            token = UntypedToken(body.validated_data["token"])
-            if token.get("token_type") == "refresh":
-                RefreshToken(body.validated_data["token"]).check_blacklist()
-        except TokenError as exc:
-            raise InvalidToken(str(exc)) from None
+        services.token_verify(token=body.validated_data["token"])
         return Response({})
 
 
@@ -164,10 +143,7 @@ class LogoutView(_PublicAuthView):
             enforce_csrf(request)
             raw = request.COOKIES[settings.CHAT_REFRESH_COOKIE]
         if raw:
-            try:
-                RefreshToken(raw).blacklist()
-            except TokenError as exc:
-                raise InvalidToken(str(exc)) from None
+            services.token_revoke(refresh=raw)
         response = Response({"detail": "Logged out."})
         _clear_token_cookies(response)
         return response

@@ -1,13 +1,16 @@
 """OpenAPI descriptions of our authentication classes (drf-spectacular finds them by import path)."""
 
+from __future__ import annotations
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "users.authentication.BearerTokenAuthentication"
     name = "jwtAuth"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
 
 
@@ -15,7 +18,7 @@ class CookieTokenScheme(OpenApiAuthenticationExtension):
     target_class = "users.authentication.CookieTokenAuthentication"
     name = "accessTokenCookie"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {
             "type": "apiKey",
             "in": "cookie",
@@ -28,7 +31,7 @@ class OidcBearerScheme(OpenApiAuthenticationExtension):
     target_class = "users.authentication.OidcBearerAuthentication"
     name = "oidcAuth"
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",

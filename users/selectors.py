@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.db.models.fields.files import FieldFile
 
 from core.errors import NotFound
 from users.models import User
+
+# What only the user themself and administrators see of a user.
+PRIVATE_FIELDS = ("email", "postal_code", "is_superuser", "last_login")
 
 
 class AvatarNotFound(NotFound):
@@ -29,6 +33,14 @@ def user_list(*, actor: User, search: str = "", include_inactive: bool = False) 
             else Q(username__icontains=search) | Q(display_name__icontains=search)
         )
     return users
+
+
+def user_hidden_fields(*, viewer: User | AnonymousUser | None, user: User) -> tuple[str, ...]:
+    """The fields of ``user`` that ``viewer`` may not see: none for the user themself and for
+    administrators, PRIVATE_FIELDS for anyone else (nobody signed in: None or anonymous)."""
+    if viewer is not None and viewer.is_authenticated and (viewer.pk == user.pk or viewer.is_staff):
+        return ()
+    return PRIVATE_FIELDS
 
 
 def user_get(*, actor: User, user_id: int) -> User:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from users import selectors
 from users.models import User
-
-# Avatars a browser shows in an <img>; the stored suffix follows the decoded format, not the client's name.
-AVATAR_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
 
 
 def avatar_url(user: User) -> str | None:
@@ -20,14 +18,14 @@ def avatar_url(user: User) -> str | None:
     file, so a cached copy is never shown after the avatar changes."""
     if not user.avatar:
         return None
-    version = PurePath(user.avatar.name).stem[:12]
+    version = PurePath(user.avatar.name or "").stem[:12]
     return f"{reverse('user-avatar', args=[user.pk])}?v={version}"
 
 
+# Which fields a viewer sees is users.selectors.user_hidden_fields' rule; the viewer is context["viewer"],
+# else the request's user. (The docstring is the OpenAPI description.)
 class UserSerializer(serializers.ModelSerializer):
     """A user as others see them; email and postal code only for the user themself and admins."""
-
-    PRIVATE_FIELDS = ("email", "postal_code", "is_superuser", "last_login")
 
     avatar = serializers.SerializerMethodField(help_text="URL of the avatar image, or null")
 
@@ -53,14 +51,11 @@ class UserSerializer(serializers.ModelSerializer):
     def get_avatar(self, user: User) -> str | None:
         return avatar_url(user)
 
-    def to_representation(self, instance: User) -> dict:
+    def to_representation(self, instance: User) -> dict[str, Any]:
         data = super().to_representation(instance)
-        request = self.context.get("request")
-        viewer = getattr(request, "user", None)
-        is_owner = self.context.get("owner") or (viewer is not None and viewer.pk == instance.pk)
-        if not is_owner and not (viewer is not None and viewer.is_staff):
-            for field in self.PRIVATE_FIELDS:
-                data.pop(field, None)
+        viewer = self.context.get("viewer") or getattr(self.context.get("request"), "user", None)
+        for field in selectors.user_hidden_fields(viewer=viewer, user=instance):
+            data.pop(field, None)
         return data
 
 
@@ -87,6 +82,7 @@ class UserCreateSerializer(serializers.Serializer):
     is_superuser = serializers.BooleanField(required=False)
 
 
+# The avatar policy (size, formats, stored name) is users.services.avatar_check's, for the admin too.
 class UserUpdateSerializer(serializers.Serializer):
     """Fields a PUT/PATCH may carry; which of them the caller may change is decided by the service."""
 
@@ -102,17 +98,6 @@ class UserUpdateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
     is_staff = serializers.BooleanField(required=False)
     is_superuser = serializers.BooleanField(required=False)
-
-    def validate_avatar(self, value):
-        if not value:
-            return value
-        if value.size > settings.CHAT_MAX_AVATAR_BYTES:
-            raise serializers.ValidationError(f"Avatars are limited to {settings.CHAT_MAX_AVATAR_BYTES} bytes.")
-        image_format = getattr(getattr(value, "image", None), "format", None)
-        if image_format not in AVATAR_FORMATS:
-            raise serializers.ValidationError("Avatars must be PNG, JPEG, GIF or WebP images.")
-        value.name = f"avatar{AVATAR_FORMATS[image_format]}"
-        return value
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -1,4 +1,5 @@
-"""Writes of users: sign-up, profile and configuration updates, deactivation and deletion.
+"""Writes of users: sign-up, profile and configuration updates, the avatar policy, deactivation and
+deletion, and the tokens that sign a user in.
 
 Every rule about who may change what lives here, so the API, the admin and the tests agree.
 """
@@ -8,16 +9,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from django.contrib.auth import password_validation
-from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth.models import AnonymousUser, update_last_login
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.core.files import File
 from django.core.files.storage import Storage
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from PIL import Image
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
-from core.errors import FieldErrors, PermissionDenied
+from core.errors import FieldErrors, NotAuthenticated, PermissionDenied
 from realtime import closecodes, groups
 from realtime.publish import publish_close
 from users.models import User
@@ -28,6 +38,8 @@ logger = logging.getLogger(__name__)
 PROFILE_FIELDS = ("display_name", "email", "postal_code", "city")
 ADMIN_FIELDS = ("is_active", "is_staff", "is_superuser")
 SUPERUSER_ONLY = "Only a superuser may change, deactivate, delete or sign out a superuser."
+# Avatars a browser shows in an <img>; the stored suffix follows the decoded format, not the client's name.
+AVATAR_FORMATS = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "WEBP": ".webp"}
 
 
 class UsernameTaken(FieldErrors):
@@ -35,6 +47,33 @@ class UsernameTaken(FieldErrors):
 
     def __init__(self) -> None:
         super().__init__({"username": ["A user with that username already exists."]})
+
+
+class InvalidCredentials(NotAuthenticated):
+    """Username and password do not match an active account."""
+
+    code = "invalid_credentials"
+    default_detail = "No active account found with the given credentials."
+
+
+class InvalidToken(NotAuthenticated):
+    """A token that is malformed, expired, revoked, of the wrong type, or whose user is gone."""
+
+    code = "token_not_valid"
+    default_detail = "Token is invalid or expired."
+
+
+class InactiveAccount(NotAuthenticated):
+    """A valid refresh token of a user who has since been deactivated."""
+
+    code = "no_active_account"
+    default_detail = "No active account found for the given token."
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access: str
+    refresh: str
 
 
 @contextmanager
@@ -208,7 +247,89 @@ def _apply_changes(*, actor: User, user: User, data: dict[str, Any]) -> None:
     if "password" in data:
         _change_password(actor=actor, user=user, new=data["password"], current=data.get("current_password"))
     if "avatar" in data:
-        user.avatar = data["avatar"] or ""
+        user.avatar = avatar_check(data["avatar"]) if data["avatar"] else ""
+
+
+def avatar_check(upload: File[bytes]) -> File[bytes]:
+    """The avatar policy, for every path that sets one (API, admin): at most CHAT_MAX_AVATAR_BYTES, a
+    PNG, JPEG, GIF or WebP image by its decoded bytes, renamed after that format; FieldErrors otherwise."""
+    limit = settings.CHAT_MAX_AVATAR_BYTES
+    if upload.size is None or upload.size > limit:
+        raise FieldErrors({"avatar": [f"Avatars are limited to {limit} bytes."]})
+    image_format = _image_format(upload)
+    if image_format not in AVATAR_FORMATS:
+        raise FieldErrors({"avatar": ["Avatars must be PNG, JPEG, GIF or WebP images."]})
+    upload.name = f"avatar{AVATAR_FORMATS[image_format]}"
+    return upload
+
+
+def _image_format(upload: File[bytes]) -> str | None:
+    """Pillow's name for the format of the image in ``upload`` (read from its bytes), or None."""
+    try:
+        upload.seek(0)
+        with Image.open(upload) as image:
+            image.verify()
+            return image.format
+    except Exception:  # Pillow raises many kinds (OSError, SyntaxError, DecompressionBombError...) for non-images
+        return None
+    finally:
+        upload.seek(0)
+
+
+def token_issue(*, username: str, password: str, request: HttpRequest | None = None) -> TokenPair:
+    """A new access and refresh token for an active user with this password; InvalidCredentials
+    otherwise (the same answer for an unknown user, a wrong password and a deactivated account)."""
+    user = authenticate(request, username=username, password=password)
+    if not isinstance(user, User) or not user.is_active:
+        raise InvalidCredentials()
+    refresh = RefreshToken.for_user(user)
+    update_last_login(User, user)
+    return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def token_refresh(*, refresh: str) -> TokenPair:
+    """Exchange a refresh token for a new pair; the old one is blacklisted (rotation), so it works once.
+
+    InvalidToken when it is not a live refresh token or its user is gone; InactiveAccount when the user
+    was deactivated."""
+    if not refresh:
+        raise InvalidToken()
+    rotation = TokenRefreshSerializer(data={"refresh": refresh})
+    try:
+        rotation.is_valid(raise_exception=True)
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from None
+    except ObjectDoesNotExist:
+        # simplejwt looks the token's user up with .get(): a deleted user's token is no longer valid.
+        raise InvalidToken("The token's user no longer exists.") from None
+    except AuthenticationFailed:
+        raise InactiveAccount() from None
+    tokens = rotation.validated_data
+    return TokenPair(access=tokens["access"], refresh=tokens.get("refresh", refresh))
+
+
+def token_verify(*, token: str) -> None:
+    """Raise InvalidToken unless ``token`` is a valid access or refresh token (refresh: not revoked)."""
+    try:
+        parsed = UntypedToken(_encoded(token))
+        if parsed.get("token_type") == "refresh":
+            RefreshToken(_encoded(token)).check_blacklist()
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from None
+
+
+def token_revoke(*, refresh: str) -> None:
+    """Blacklist a refresh token (logout); InvalidToken when it is not a valid refresh token."""
+    try:
+        RefreshToken(_encoded(refresh)).blacklist()
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from None
+
+
+def _encoded(raw: str) -> Token:
+    """``raw`` typed as simplejwt's constructors declare it (``Token | None``), though they take, and
+    decode, the encoded string."""
+    return cast(Token, raw)
 
 
 def _revoke_refresh_tokens(user: User) -> int:

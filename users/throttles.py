@@ -1,6 +1,10 @@
 """Rate limits on the endpoints that attackers hammer: sign-up and token issue."""
 
+from __future__ import annotations
+
+from rest_framework.request import Request
 from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
 
 
 class SignupThrottle(AnonRateThrottle):
@@ -8,7 +12,7 @@ class SignupThrottle(AnonRateThrottle):
 
     scope = "signup"
 
-    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         if request.user and request.user.is_staff:
             return None
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -19,5 +23,5 @@ class TokenThrottle(AnonRateThrottle):
 
     scope = "token"
 
-    def get_cache_key(self, request, view):  # type: ignore[no-untyped-def]
+    def get_cache_key(self, request: Request, view: APIView) -> str | None:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,10 +1,11 @@
 from django.urls import path
-from rest_framework.routers import SimpleRouter
 
+from core.routers import ApiRouter
 from users import auth_views
 from users.views import UserViewSet
 
-router = SimpleRouter()
+# Regex lookups (``\d+``), as the OpenAPI document has always described the user id.
+router = ApiRouter(use_regex_path=True)
 router.register("users", UserViewSet, basename="user")
 
 urlpatterns = [

@@ -5,17 +5,22 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_view
-from rest_framework import permissions, status, viewsets
+from rest_framework import permissions, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.openapi import ANYONE_OR_JWT
 from core.parsers import JSONParser
+from core.viewsets import ApiViewSet
 from users import selectors, services
+from users.authentication import AuthenticatedRequest, request_user
+from users.models import User
 from users.serializers import ConfigurationSerializer, UserCreateSerializer, UserSerializer, UserUpdateSerializer
 from users.throttles import SignupThrottle
 
@@ -63,7 +68,7 @@ class SignupOpenOrAdmin(permissions.BasePermission):
             403: ERRORS[403],
             429: OpenApiResponse(description="Throttled"),
         },
-        auth=[{}, {"jwtAuth": []}],
+        auth=ANYONE_OR_JWT,
     ),
     update=extend_schema(
         summary="Update a user (the user themself or an admin)",
@@ -79,24 +84,18 @@ class SignupOpenOrAdmin(permissions.BasePermission):
         summary="Delete a user (admins); their sockets close with 4403", responses={204: None, **ERRORS}
     ),
 )
-class UserViewSet(viewsets.GenericViewSet):
+class UserViewSet(ApiViewSet):
     lookup_value_regex = r"\d+"
     serializer_class = UserSerializer
     parser_classes = [JSONParser, MultiPartParser, FormParser]
+    action_permissions = {"create": [SignupOpenOrAdmin]}
+    action_throttles = {"create": [SignupThrottle]}
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[User]:
         """Users the caller may list (the browsable API builds its forms from this)."""
-        return selectors.user_list(actor=self.request.user)
+        return selectors.user_list(actor=request_user(self.request))
 
-    def get_permissions(self) -> list[permissions.BasePermission]:
-        if self.action == "create":
-            return [SignupOpenOrAdmin()]
-        return super().get_permissions()
-
-    def get_throttles(self) -> list:
-        return [SignupThrottle()] if self.action == "create" else super().get_throttles()
-
-    def list(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         users = selectors.user_list(
             actor=request.user,
             search=request.query_params.get("search", "")[:150],
@@ -109,21 +108,21 @@ class UserViewSet(viewsets.GenericViewSet):
         serializer = UserCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_create(actor=request.user, **serializer.validated_data)
-        # A new account sees its own private fields, even when it signed up anonymously.
-        context = {"request": request, "owner": True}
+        # The new account as it sees itself: whoever created it has just sent those fields.
+        context = {"request": request, "viewer": user}
         return Response(UserSerializer(user, context=context).data, status=status.HTTP_201_CREATED)
 
-    def retrieve(self, request: Request, pk: str) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
         user = selectors.user_get(actor=request.user, user_id=int(pk))
         return Response(UserSerializer(user, context={"request": request}).data)
 
-    def update(self, request: Request, pk: str) -> Response:
+    def update(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self._update(request, selectors.user_get(actor=request.user, user_id=int(pk)), UserSerializer)
 
-    def partial_update(self, request: Request, pk: str) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, pk: str) -> Response:
         return self.update(request, pk)
 
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
         user = selectors.user_get(actor=request.user, user_id=int(pk))
         services.user_delete(actor=request.user, user=user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -137,7 +136,7 @@ class UserViewSet(viewsets.GenericViewSet):
         },
     )
     @action(detail=True, methods=["get"], url_path="avatar")
-    def avatar(self, request: Request, pk: str) -> FileResponse:
+    def avatar(self, request: AuthenticatedRequest, pk: str) -> FileResponse:
         return avatar_response(selectors.user_avatar_get(actor=request.user, user_id=int(pk)))
 
     @extend_schema(
@@ -152,12 +151,12 @@ class UserViewSet(viewsets.GenericViewSet):
         responses={200: ConfigurationSerializer, 400: ERRORS[400], 401: ERRORS[401], 403: ERRORS[403]},
     )
     @action(detail=False, methods=["get", "patch"], url_path="me")
-    def me(self, request: Request) -> Response:
+    def me(self, request: AuthenticatedRequest) -> Response:
         if request.method == "GET":
             return Response(ConfigurationSerializer(request.user, context={"request": request}).data)
         return self._update(request, request.user, ConfigurationSerializer)
 
-    def _update(self, request: Request, user, output_serializer) -> Response:  # type: ignore[no-untyped-def]
+    def _update(self, request: AuthenticatedRequest, user: User, output_serializer: type[UserSerializer]) -> Response:
         serializer = UserUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         user = services.user_update(actor=request.user, user=user, data=dict(serializer.validated_data))
@@ -171,7 +170,7 @@ def avatar_response(avatar: FieldFile) -> FileResponse:
         stored = avatar.open("rb")
     except FileNotFoundError:
         raise selectors.AvatarNotFound() from None
-    content_type = AVATAR_CONTENT_TYPES.get(PurePath(avatar.name).suffix.lower(), "application/octet-stream")
+    content_type = AVATAR_CONTENT_TYPES.get(PurePath(avatar.name or "").suffix.lower(), "application/octet-stream")
     response = FileResponse(stored, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

@@ -10,11 +10,11 @@ constraint needs a form that checks it itself, named here.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.contrib import admin
-from django.db.models import CheckConstraint, F, Model, Q, UniqueConstraint
-from django.db.models.expressions import BaseExpression
+from django.db.models import BaseConstraint, CheckConstraint, F, Model, Q, UniqueConstraint
 from django.urls import reverse
 
 from messaging.admin import RoomAdminForm
@@ -30,18 +30,19 @@ CHECKED_BY_THEIR_FORM = {
 }
 
 
-def _names(expression: BaseExpression | F) -> Iterator[str]:
+def _names(expression: Any) -> Iterator[str]:
     if isinstance(expression, F):
-        yield expression.name
+        yield str(expression.deconstruct()[1][0])
         return
     for source in expression.get_source_expressions():
         if source is not None:
             yield from _names(source)
 
 
-def constraint_fields(constraint: CheckConstraint | UniqueConstraint) -> set[str]:
+def constraint_fields(constraint: BaseConstraint) -> set[str]:
     if isinstance(constraint, CheckConstraint):
         return set(Q(constraint.condition).referenced_base_fields)
+    assert isinstance(constraint, UniqueConstraint), constraint
     if constraint.fields:
         return set(constraint.fields)
     return {name for expression in constraint.expressions for name in _names(expression)}
@@ -61,7 +62,7 @@ def admin_forms(request) -> Iterator[tuple[type[Model], type, set[str]]]:
                 yield model, form, set(form.base_fields)
             for inline in model_admin.get_inline_instances(request, obj):
                 if inline.has_add_permission(request, obj) or inline.has_change_permission(request, obj):
-                    formset = inline.get_formset(request, obj)
+                    formset: Any = inline.get_formset(request, obj)
                     yield inline.model, formset.form, set(formset.form.base_fields) | {formset.fk.name}
 
 

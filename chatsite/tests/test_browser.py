@@ -107,6 +107,7 @@ def chromium() -> str:
         if services_required():
             pytest.fail(f"{reason} and CHAT_REQUIRE_SERVICES is set")
         pytest.skip(reason)
+    assert path is not None
     return path
 
 

@@ -7,6 +7,7 @@ a dropped health check or a log format that leaks query strings (where WebSocket
 from __future__ import annotations
 
 import ast
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -93,9 +94,11 @@ def _env_name(node: ast.AST) -> str | None:
         func = node.func
         helper = isinstance(func, ast.Name) and func.id.startswith("env_")
         os_call = isinstance(func, ast.Attribute) and func.attr in {"get", "getenv"}
-        return node.args[0].value if helper or os_call else None
+        value = node.args[0].value
+        return value if (helper or os_call) and isinstance(value, str) else None
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "environ":
-        return node.slice.value if isinstance(node.slice, ast.Constant) else None
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+        return key if isinstance(key, str) else None
     return None
 
 
@@ -118,7 +121,8 @@ _NGINX_TOKEN = re.compile(r"""\s+|\#[^\n]*|'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*
 def parse_nginx(text: str) -> list[Directive]:
     """A small nginx config parser: directives with their arguments and nested blocks."""
     root: list[Directive] = []
-    stack, words = [root], []
+    stack: list[list[Directive]] = [root]
+    words: list[str] = []
     for match in _NGINX_TOKEN.finditer(text):
         single, double, punct, word = match.groups()
         if punct == "{":
@@ -147,6 +151,7 @@ def walk(nodes: list[Directive], name: str | None = None):
 
 def http_block(nginx: list[Directive]) -> list[Directive]:
     (http,) = [node for node in nginx if node.name == "http"]
+    assert http.block is not None
     return http.block
 
 
@@ -185,7 +190,7 @@ def server(nginx) -> list[Directive]:
 
 def location(server: list[Directive], *args: str) -> list[Directive]:
     for node in server:
-        if node.name == "location" and node.args == list(args):
+        if node.name == "location" and node.args == list(args) and node.block is not None:
             return node.block
     raise AssertionError(f"no `location {' '.join(args)}` in nginx.conf")
 
@@ -440,7 +445,7 @@ def test_image_is_python_311_slim_running_as_a_non_root_user(dockerfile):
     assert instructions(dockerfile, "FROM") == ["python:3.11-slim"]
     user = instructions(dockerfile, "USER")[-1]
     assert user.split(":")[0] not in {"root", "0"}
-    assert any("pip install -r requirements.txt" in run for run in instructions(dockerfile, "RUN"))
+    assert any("pip install --require-hashes -r requirements.lock" in run for run in instructions(dockerfile, "RUN"))
 
 
 def test_static_files_are_collected_at_build_with_a_placeholder_key(dockerfile):
@@ -480,6 +485,8 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
 @pytest.fixture(scope="module")
 def healthcheck():
     spec = importlib.util.spec_from_file_location("deploy_healthcheck", HEALTHCHECK_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -587,3 +594,82 @@ def test_check_deploy_still_flags_development_defaults(tmp_path):
     assert result.returncode != 0
     for warning in ("security.W004", "security.W008", "security.W009"):
         assert warning in result.stderr
+
+
+# --- Locked dependencies and their audit ------------------------------------------------------------------
+
+LOCKS = {"requirements.txt": "requirements.lock", "requirements-dev.txt": "requirements-dev.lock"}
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)", re.MULTILINE)
+
+
+def pins(text: str) -> dict[str, str]:
+    """``{normalised name: version}`` of the ``name==version`` lines of a requirements file."""
+    return {re.sub(r"[-_.]+", "-", name).lower(): version for name, version in PIN.findall(text)}
+
+
+@pytest.mark.parametrize(("requirements", "lock"), sorted(LOCKS.items()))
+def test_each_lock_pins_its_requirements_as_they_are_written(requirements, lock):
+    wanted = pins((ROOT / requirements).read_text())
+    locked = pins((ROOT / lock).read_text())
+
+    assert wanted
+    stale = {name: (version, locked.get(name)) for name, version in wanted.items() if locked.get(name) != version}
+    assert stale == {}, f"{requirements} changed: run `make lock`"
+
+
+@pytest.mark.parametrize("lock", sorted(LOCKS.values()))
+def test_every_locked_package_carries_its_hashes(lock):
+    text = (ROOT / lock).read_text()
+    entries = re.split(r"\n(?=\S)", text)  # a package's hashes are its indented continuation lines
+    packages = [entry for entry in entries if PIN.match(entry)]
+
+    assert len(packages) == len(pins(text))
+    assert all("--hash=sha256:" in entry for entry in packages)
+
+
+def test_the_dev_lock_agrees_with_the_runtime_lock():
+    runtime = pins((ROOT / "requirements.lock").read_text())
+    dev = pins((ROOT / "requirements-dev.lock").read_text())
+
+    assert {name: dev.get(name) for name in runtime} == runtime
+
+
+@pytest.fixture(scope="module")
+def audit_script():
+    loader = importlib.machinery.SourceFileLoader("audit_dependencies", str(ROOT / "scripts/audit_dependencies.py"))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test_the_audit_fails_on_a_vulnerability(audit_script):
+    report = {
+        "dependencies": [
+            {"name": "django", "version": "5.2.0", "vulns": [{"id": "PYSEC-1", "fix_versions": ["5.2.1"]}]},
+            {"name": "redis", "version": "8.1.0", "vulns": []},
+        ]
+    }
+
+    status, lines = audit_script.summarise(report)
+
+    assert status == 1
+    assert lines[0] == "VULNERABLE django 5.2.0: PYSEC-1 (fixed in: 5.2.1)"
+
+
+def test_the_audit_passes_when_nothing_is_known(audit_script):
+    status, lines = audit_script.summarise({"dependencies": [{"name": "redis", "version": "8.1.0", "vulns": []}]})
+
+    assert (status, lines) == (0, ["No known vulnerabilities in 1 audited package(s)."])
+
+
+def test_an_unreachable_vulnerability_service_is_a_notice_not_a_failure(audit_script):
+    reason = "Dependency not found on PyPI and could not be audited: django (5.2.19)"
+    report = {"dependencies": [{"name": "django", "skip_reason": reason}, {"name": "redis", "skip_reason": reason}]}
+
+    status, lines = audit_script.summarise(report)
+
+    assert status == 0
+    assert len(lines) == 1
+    assert lines[0].startswith("NOTICE: none of the 2 locked packages could be audited")

@@ -1,5 +1,7 @@
 """The daphne entry point: the listen backlog it adds to daphne's TCP endpoints."""
 
+from typing import Any
+
 import pytest
 
 from chatsite import serve
@@ -70,4 +72,6 @@ def test_runserver_runs_the_bounded_server():
 
     app = get_commands()["runserver"]  # the first installed app that has the command wins
 
-    assert load_command_class(app, "runserver").server_cls is ChatServer
+    command: Any = load_command_class(app, "runserver")
+
+    assert command.server_cls is ChatServer

@@ -10,6 +10,7 @@ core.middleware; nesting by core.parsers.
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -38,7 +39,7 @@ def assert_field_refused(response, field: str, text: str) -> None:
     assert expected in response.json()[field], response.json()
 
 
-def assert_parse_error(response) -> dict:
+def assert_parse_error(response) -> Any:
     assert response.status_code == 400, response.content
     assert response["Content-Type"] == "application/json"
     body = response.json()
@@ -77,7 +78,7 @@ def test_deeply_nested_json_is_a_parse_error_on_every_endpoint(api, anon_client,
 
 
 def test_json_nested_past_the_depth_limit_is_refused_even_when_it_parses(anon_client):
-    document = {"username": "deep", "password": PASSWORD, "preferences": {}}
+    document: dict[str, Any] = {"username": "deep", "password": PASSWORD, "preferences": {}}
     inner = document["preferences"]
     for _ in range(100):
         inner["x"] = {}

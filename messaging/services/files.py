@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -55,7 +55,7 @@ class EmptyFile(InvalidInput):
     default_detail = "The file is empty."
 
 
-def clean_file_name(name: str) -> str:
+def clean_file_name(name: str | None) -> str:
     """A display name safe anywhere: no directories, control or reserved characters, ≤ 255 chars."""
     name = unicodedata.normalize("NFC", name or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = _UNSAFE_NAME_CHARS.sub("_", name).strip(" .")
@@ -67,10 +67,10 @@ def clean_file_name(name: str) -> str:
     return name
 
 
-def _inspect(upload: UploadedFile) -> tuple[str, str]:
+def _inspect(upload: UploadedFile[bytes]) -> tuple[str, str]:
     """Name (ending in the sniffed type's extension) and sniffed content type of an upload, or the error
     that refuses it."""
-    if upload.size > settings.CHAT_MAX_UPLOAD_BYTES:
+    if _size(upload) > settings.CHAT_MAX_UPLOAD_BYTES:
         raise PayloadTooLarge(f"{upload.name!r} is larger than {settings.CHAT_MAX_UPLOAD_BYTES} bytes.")
     name = clean_file_name(upload.name)
     if not upload.size:
@@ -104,8 +104,8 @@ class _Prepared:
     thumbnail: bytes | None
 
 
-def _prepare(upload: UploadedFile, name: str, content_type: str, files: ExitStack) -> _Prepared:
-    content: BinaryIO = upload
+def _prepare(upload: UploadedFile[bytes], name: str, content_type: str, files: ExitStack) -> _Prepared:
+    content = _binary(upload)
     if content_type in STRIPPED_TYPES:
         content = _without_metadata(upload, name, content_type, files)
     digest, size = hashlib.sha256(), 0
@@ -119,27 +119,37 @@ def _prepare(upload: UploadedFile, name: str, content_type: str, files: ExitStac
     return _Prepared(content, size, digest.hexdigest(), thumbnail)
 
 
-def _without_metadata(upload: UploadedFile, name: str, content_type: str, files: ExitStack) -> BinaryIO:
+def _without_metadata(upload: UploadedFile[bytes], name: str, content_type: str, files: ExitStack) -> BinaryIO:
     """The upload rewritten without its metadata into a temporary file (closed with ``files``); the
     upload itself when its structure cannot be followed (a damaged image keeps what it carries)."""
     target = files.enter_context(tempfile.TemporaryFile())  # noqa: SIM115 - closed with the ExitStack
     upload.seek(0)
     try:
-        strip_metadata(content_type, upload, target)
+        strip_metadata(content_type, _binary(upload), target)
     except Malformed as exc:
         logger.warning("Stored %r (%s) with its metadata: %s", name, content_type, exc)
-        return upload
+        return _binary(upload)
     return target
 
 
-def files_upload(*, uploader: User, uploads: list[UploadedFile]) -> list[Attachment]:
+def _binary(upload: UploadedFile[bytes]) -> BinaryIO:
+    # An uploaded file proxies a binary file object (read, seek, tell), which is all the readers use.
+    return cast(BinaryIO, upload)
+
+
+def _size(upload: UploadedFile[bytes]) -> int:
+    # Every upload a request parsed has its size; Django types it optional for files built by hand.
+    return upload.size or 0
+
+
+def files_upload(*, uploader: User, uploads: list[UploadedFile[bytes]]) -> list[Attachment]:
     """Store uploads as attachments of ``uploader``, all or none: every file is checked first, and
     files already written are removed if a later one fails."""
     if not uploads:
         raise NoFiles()
     if len(uploads) > settings.CHAT_MAX_UPLOAD_FILES:
         raise TooManyFiles(f"At most {settings.CHAT_MAX_UPLOAD_FILES} files per request.")
-    if sum(upload.size for upload in uploads) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
+    if sum(_size(upload) for upload in uploads) > settings.CHAT_MAX_UPLOAD_REQUEST_BYTES:
         raise PayloadTooLarge(f"The files add up to more than {settings.CHAT_MAX_UPLOAD_REQUEST_BYTES} bytes.")
     checked = [(upload, *_inspect(upload)) for upload in uploads]
     written: list[str] = []
@@ -161,17 +171,18 @@ def _store(uploader: User, name: str, content_type: str, prepared: _Prepared, wr
         original_name=name, size=prepared.size, content_type=content_type, sha256=prepared.sha256, uploader=uploader
     )
     attachment.file.save("upload", File(prepared.content), save=False)  # named by attachment_upload_to
-    written.append(attachment.file.name)
+    written.append(str(attachment.file.name))  # set by save()
     if prepared.thumbnail is not None:
         attachment.thumbnail.save("thumbnail", ContentFile(prepared.thumbnail), save=False)
-        written.append(attachment.thumbnail.name)
+        written.append(str(attachment.thumbnail.name))  # set by save()
     attachment.save()
     return attachment
 
 
 def stored_names(attachments: Iterable[Attachment]) -> list[str]:
     """The stored files of attachments: each one's file and thumbnail."""
-    return [field.name for attachment in attachments for field in (attachment.file, attachment.thumbnail) if field]
+    fields = (field for attachment in attachments for field in (attachment.file, attachment.thumbnail))
+    return [field.name for field in fields if field and field.name]
 
 
 def delete_stored_files(names: Iterable[str]) -> None:

@@ -29,7 +29,7 @@ from users.models import User
 # "@name" not preceded by a word character (so e-mail addresses are not mentions).
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 # The largest primary key (a 64-bit signed column): larger numbers would crash the database driver.
-PREFERENCE_FOR_KIND = {
+PREFERENCE_FOR_KIND: dict[str, str] = {
     Notification.Kind.MENTION: "mentions",
     Notification.Kind.DIRECT_MESSAGE: "direct_messages",
     Notification.Kind.FILE_SHARED: "file_shared",
@@ -104,7 +104,7 @@ def _wants(user: User, kind: str) -> bool:
 
 def _message_notification(message: Message, room: Room, sender: User, user: User, kind: str) -> Notification:
     who = sender.display_name or sender.username
-    titles = {
+    titles: dict[str, str] = {
         Notification.Kind.MENTION: f"{who} mentioned you in #{room.slug}",
         Notification.Kind.DIRECT_MESSAGE: f"New message from {who}",
         Notification.Kind.FILE_SHARED: f"{who} shared a file with you",
@@ -121,7 +121,7 @@ def _message_notification(message: Message, room: Room, sender: User, user: User
 
 def _fit_title(title: str) -> str:
     """Titles built from names can outgrow the column (a 150-character display name, many rooms)."""
-    limit = Notification._meta.get_field("title").max_length
+    limit = limits.NOTIFICATION_TITLE
     return title if len(title) <= limit else title[: limit - 1] + "…"
 
 
@@ -192,8 +192,11 @@ def _check_text(title: object, body: object) -> tuple[str, str]:
 
 
 def _check_recipients(sender: User, to: object) -> list[User]:
-    valid_list = isinstance(to, list) and all(is_database_id(i) for i in to)
-    if not valid_list or not to or len(to) > limits.NOTIFICATION_RECIPIENTS:
+    if (
+        not isinstance(to, list)
+        or not 0 < len(to) <= limits.NOTIFICATION_RECIPIENTS
+        or not all(is_database_id(i) for i in to)
+    ):
         raise InvalidField(f'to must be "all" or a list of 1 to {limits.NOTIFICATION_RECIPIENTS} user ids.')
     wanted = set(to) - {sender.pk}
     recipients = users_sharing_a_room(user=sender, user_ids=sorted(wanted))
@@ -208,7 +211,7 @@ def notifications_mark_read(*, user: User, ids: list[int] | None = None, everyth
     if not everything and (not isinstance(ids, list) or not ids or not all(is_database_id(i) for i in ids)):
         raise InvalidField('Send {"ids": [notification ids]} or {"all": true}.')
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
-    if not everything:
+    if not everything and ids:
         unread = unread.filter(pk__in=ids[: limits.IDS_PER_REQUEST])
     with transaction.atomic():
         changed = unread.update(read_at=timezone.now())

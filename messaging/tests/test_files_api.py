@@ -107,7 +107,7 @@ def test_files_are_stored_under_random_names_in_media_attachments(api, settings)
     root = Path(settings.MEDIA_ROOT) / "attachments"
     for path, attachment in zip(on_disk, Attachment.objects.order_by("file"), strict=True):
         assert path.is_relative_to(root)
-        assert path == Path(settings.MEDIA_ROOT) / attachment.file.name
+        assert path == Path(settings.MEDIA_ROOT) / str(attachment.file.name)
         assert "holiday" not in path.name
         assert "secret" not in path.name
     assert sorted(p.suffix for p in on_disk) == [".png", ".txt"]
@@ -427,6 +427,20 @@ def test_uploads_are_throttled_per_user(api, other_api):
 
     assert codes == [201, 201, 429]
     assert someone_else == 201
+
+
+def test_downloads_are_not_throttled_like_uploads(api):
+    original = SimpleRateThrottle.THROTTLE_RATES
+    SimpleRateThrottle.THROTTLE_RATES = {**original, "upload": "1/min"}
+    try:
+        file_id = upload(api, png()).json()["files"][0]["id"]
+        codes = [download(api, file_id)[0].status_code for _ in range(3)]
+        refused = upload(api, png()).status_code
+    finally:
+        SimpleRateThrottle.THROTTLE_RATES = original
+
+    assert codes == [200, 200, 200]
+    assert refused == 429
 
 
 def test_a_failure_while_storing_removes_the_files_already_written(user, settings, monkeypatch):

@@ -46,7 +46,8 @@ def test_following_previous_links_walks_the_whole_history(api, user):
     for i in range(23):
         send(user, f"m{i}")
 
-    seen, url = [], URL + "?limit=7"
+    seen: list[int] = []
+    url = URL + "?limit=7"
     while url:
         body = api.get(url).json()
         seen = [m["seq"] for m in body["results"]] + seen

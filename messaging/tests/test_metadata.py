@@ -7,7 +7,7 @@ import random
 import struct
 
 import pytest
-from PIL import ExifTags, Image, ImageCms
+from PIL import ExifTags, Image, ImageCms, ImageSequence
 
 from messaging import metadata
 from messaging.metadata import Malformed, strip_metadata
@@ -172,7 +172,7 @@ def test_an_animated_png_keeps_its_frames():
 
     result = stripped("image/apng", original)
 
-    assert Image.open(io.BytesIO(result)).n_frames == 3
+    assert len(list(ImageSequence.Iterator(Image.open(io.BytesIO(result))))) == 3
     assert result == original
 
 
@@ -238,7 +238,7 @@ def test_an_animated_webp_keeps_its_frames():
     result = stripped("image/webp", original)
 
     assert samples.SECRET not in result
-    assert Image.open(io.BytesIO(result)).n_frames == 2
+    assert len(list(ImageSequence.Iterator(Image.open(io.BytesIO(result))))) == 2
 
 
 def test_a_simple_webp_is_unchanged():

@@ -1,5 +1,6 @@
 import io
 import os
+import sys
 from datetime import timedelta
 
 import pytest
@@ -16,12 +17,12 @@ pytestmark = pytest.mark.django_db
 
 def run(*args: str, stdin: str = "") -> tuple[str, str]:
     out, err = io.StringIO(), io.StringIO()
-    old_stdin = os.sys.stdin
-    os.sys.stdin = io.StringIO(stdin)
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
     try:
         call_command("purge_messages", *args, stdout=out, stderr=err)
     finally:
-        os.sys.stdin = old_stdin
+        sys.stdin = old_stdin
     return out.getvalue(), err.getvalue()
 
 

@@ -126,7 +126,9 @@ def test_an_animated_gif_gives_its_first_frame(api):
 
     thumbnail = opened(fetch(api, described["thumbnail_url"])[1]).convert("RGB")
 
-    red, _, blue = thumbnail.getpixel((20, 15))
+    pixel = thumbnail.getpixel((20, 15))
+    assert isinstance(pixel, tuple)
+    red, _, blue = pixel
     assert red > 200
     assert blue < 50
 
@@ -137,7 +139,9 @@ def test_transparency_is_kept(api):
     thumbnail = opened(fetch(api, described["thumbnail_url"])[1])
 
     assert thumbnail.mode == "RGBA"
-    assert thumbnail.getpixel((25, 25))[3] == 0
+    pixel = thumbnail.getpixel((25, 25))
+    assert isinstance(pixel, tuple)
+    assert pixel[3] == 0
 
 
 def test_the_thumbnail_is_turned_by_the_exif_orientation(api):
@@ -148,6 +152,8 @@ def test_the_thumbnail_is_turned_by_the_exif_orientation(api):
 
     assert thumbnail.size == (48, 64)
     top, bottom = thumbnail.getpixel((24, 5)), thumbnail.getpixel((24, 58))
+    assert isinstance(top, tuple)
+    assert isinstance(bottom, tuple)
     assert top[0] - top[1] > 150  # the red left half is now on top
     assert abs(bottom[0] - bottom[1]) < 40  # and the grey right half below
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.request import Request
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core.openapi import ERROR
+from core.viewsets import ApiViewSet
 from messaging import selectors, services
+from messaging.models import Message
 from messaging.selectors import MessagePage
 from messaging.serializers import (
     DeletedSerializer,
@@ -21,11 +24,10 @@ from messaging.serializers import (
     MessageSerializer,
     PurgeQuerySerializer,
 )
+from users.authentication import AuthenticatedRequest, request_user
 
-ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
 
-
-def _page_links(request: Request, page: MessagePage, limit: int | None) -> tuple[str | None, str | None]:
+def _page_links(request: AuthenticatedRequest, page: MessagePage, limit: int | None) -> tuple[str | None, str | None]:
     base = request.build_absolute_uri(request.path)
     common = {"room": page.room.slug} | ({"limit": limit} if limit else {})
     older = newer = None
@@ -36,14 +38,34 @@ def _page_links(request: Request, page: MessagePage, limit: int | None) -> tuple
     return older, newer
 
 
-class MessageListView(APIView):
+# /messages/: history (by seq cursors, not page numbers), send and purge; /messages/{message_id}/: one message.
+# (No class docstring: drf-spectacular would copy it into every operation's description.)
+class MessageViewSet(ApiViewSet):
+    lookup_url_kwarg = "message_id"
+    lookup_value_converter = "int"
+    pagination_class = None  # history pages by seq cursors (``before``/``after``)
+    serializer_class = MessageSerializer
+
+    def get_queryset(self) -> QuerySet[Message]:
+        """Messages the caller may read (the browsable API builds its filter form from this); history
+        pages come from ``selectors.message_page``."""
+        return selectors.message_list_for_user(user=request_user(self.request))
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        """The browsable API's forms show what each method takes."""
+        if self.request.method == "POST":
+            return MessageCreateSerializer
+        if self.request.method in {"PATCH", "PUT"}:
+            return MessageEditSerializer
+        return MessageSerializer
+
     @extend_schema(
         operation_id="messages_list",
         summary="History of a room (default: the 10 newest of general), oldest first, with is_mine",
         parameters=[HistoryQuerySerializer],
         responses={200: MessagePageSerializer, 400: ERROR, 401: ERROR, 404: ERROR},
     )
-    def get(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
@@ -64,7 +86,7 @@ class MessageListView(APIView):
         request=MessageCreateSerializer,
         responses={201: MessageSerializer, 200: MessageSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
     )
-    def post(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         body = MessageCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -85,7 +107,7 @@ class MessageListView(APIView):
         parameters=[PurgeQuerySerializer],
         responses={200: DeletedSerializer, 403: ERROR, 404: ERROR},
     )
-    def delete(self, request: Request) -> Response:
+    def purge(self, request: AuthenticatedRequest) -> Response:
         query = PurgeQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         room = None
@@ -94,10 +116,8 @@ class MessageListView(APIView):
         deleted = services.messages_purge(actor=request.user, room=room)
         return Response({"deleted": deleted})
 
-
-class MessageDetailView(APIView):
     @extend_schema(summary="One message", responses={200: MessageSerializer, 404: ERROR})
-    def get(self, request: Request, message_id: int) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, message_id: int) -> Response:
         message = selectors.message_get_for_user(user=request.user, message_id=message_id)
         return Response(MessageSerializer(message, context={"request": request}).data)
 
@@ -106,7 +126,7 @@ class MessageDetailView(APIView):
         request=MessageEditSerializer,
         responses={200: MessageSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    def patch(self, request: Request, message_id: int) -> Response:
+    def partial_update(self, request: AuthenticatedRequest, message_id: int) -> Response:
         body = MessageEditSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         message = services.message_edit(
@@ -118,6 +138,6 @@ class MessageDetailView(APIView):
         summary="Delete a message (author or administrator); sockets get message_deleted",
         responses={204: None, 403: ERROR, 404: ERROR},
     )
-    def delete(self, request: Request, message_id: int) -> Response:
+    def destroy(self, request: AuthenticatedRequest, message_id: int) -> Response:
         services.message_delete(actor=request.user, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
-from rest_framework.request import Request
+from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core.openapi import ERROR
+from core.viewsets import ApiViewSet
 from messaging import selectors, services
 from messaging.models import Notification
 from messaging.serializers import (
@@ -18,29 +20,37 @@ from messaging.serializers import (
     NotificationSendSerializer,
     NotificationSerializer,
 )
+from users.authentication import AuthenticatedRequest, request_user
 
-ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
+# The serializer of each (action, method) the browsable API builds a form for.
+FORMS: dict[tuple[str | None, str | None], type[serializers.BaseSerializer[Any]]] = {
+    ("create", "POST"): NotificationSendSerializer,
+    ("read", "POST"): NotificationReadSerializer,
+}
 
 
-class NotificationListView(GenericAPIView):
+# /notifications/: the caller's notifications, and sending some to others. (No class docstring:
+# drf-spectacular would copy it into every operation's description.)
+class NotificationViewSet(ApiViewSet):
     serializer_class = NotificationSerializer
 
     def get_queryset(self) -> QuerySet[Notification]:
         """The caller's notifications, unread only with ?unread=1 (400 for a malformed value)."""
         query = NotificationQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return selectors.notification_list(user=self.request.user, unread_only=query.validated_data["unread"])
+        user = request_user(self.request)
+        return selectors.notification_list(user=user, unread_only=query.validated_data["unread"])
 
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        """The browsable API's form for POST shows what POST takes."""
-        return NotificationSendSerializer if self.request.method == "POST" else NotificationSerializer
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        """The browsable API's forms show what each method takes."""
+        return FORMS.get((self.action, self.request.method), NotificationSerializer)
 
     @extend_schema(
         summary="Your notifications, newest first (?unread=1 for unread only)",
         parameters=[NotificationQuerySerializer],
         responses={200: NotificationSerializer(many=True)},
     )
-    def get(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
@@ -49,20 +59,19 @@ class NotificationListView(GenericAPIView):
         request=NotificationSendSerializer,
         responses={201: OpenApiResponse(description='{"sent": n}'), 400: ERROR, 403: ERROR, 429: ERROR},
     )
-    def post(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         body = NotificationSendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         created = services.notification_send(sender=request.user, **body.validated_data)
         return Response({"sent": len(created)}, status=status.HTTP_201_CREATED)
 
-
-class NotificationReadView(APIView):
     @extend_schema(
         summary='Mark notifications read: {"ids": [...]} or {"all": true}',
         request=NotificationReadSerializer,
         responses={200: OpenApiResponse(description='{"updated": n}'), 400: ERROR},
     )
-    def post(self, request: Request) -> Response:
+    @action(detail=False, methods=["post"])
+    def read(self, request: AuthenticatedRequest) -> Response:
         body = NotificationReadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         updated = services.notifications_mark_read(

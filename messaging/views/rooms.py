@@ -1,17 +1,18 @@
-"""Rooms, their members, direct-message rooms and read state."""
+"""Rooms, their members, direct-message rooms and read state: one viewset, sub-resources as actions."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
-from rest_framework.request import Request
-from rest_framework.response import Response
-from rest_framework.views import APIView
+from typing import Any
 
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.openapi import ERROR
+from core.viewsets import ApiViewSet
 from messaging import selectors, services
-from messaging.models import Membership, Room
 from messaging.serializers import (
     AddMemberSerializer,
     DirectRoomSerializer,
@@ -20,29 +21,47 @@ from messaging.serializers import (
     RoomCreateSerializer,
     RoomSerializer,
 )
+from users.authentication import AuthenticatedRequest, request_user
 from users.selectors import user_get
 
-ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
+# The serializer of each (action, method) the browsable API builds a form for; the rest show RoomSerializer.
+FORMS: dict[tuple[str | None, str | None], type[serializers.BaseSerializer[Any]]] = {
+    ("create", "POST"): RoomCreateSerializer,
+    ("members", "GET"): MembershipSerializer,
+    ("members", "POST"): AddMemberSerializer,
+    ("read", "POST"): MarkReadSerializer,
+    ("direct", "POST"): DirectRoomSerializer,
+}
 
 
-def _room_out(request: Request, slug: str) -> dict:
+def _room_out(request: AuthenticatedRequest, slug: str) -> dict[str, Any]:
     room = selectors.room_list_for_user(user=request.user).get(slug=slug)
     return RoomSerializer(room).data
 
 
-class RoomListView(GenericAPIView):
+# /rooms/ and /rooms/{slug}/, with the room's members, read state and direct rooms as actions: the home of
+# any new sub-resource of a room (pins, bans, webhooks...). No class docstring: drf-spectacular would copy
+# it into every operation's description.
+class RoomViewSet(ApiViewSet):
+    lookup_field = "slug"
+    lookup_value_converter = "slug"
     serializer_class = RoomSerializer
 
-    def get_queryset(self) -> QuerySet[Room]:
-        """The caller's rooms (the browsable API builds its filter form from this too)."""
-        return selectors.room_list_for_user(user=self.request.user)
+    def get_queryset(self) -> QuerySet[Any]:
+        """The rows a list page shows (the browsable API builds its filter form from this too): the
+        caller's rooms, or the members of the room in the URL, which the caller must be able to read."""
+        user = request_user(self.request)
+        if self.action == "members":
+            room = selectors.room_get_for_user(user=user, slug=self.kwargs["slug"])
+            return selectors.room_members(user=user, room=room)
+        return selectors.room_list_for_user(user=user)
 
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        """The browsable API's form for POST shows what POST takes."""
-        return RoomCreateSerializer if self.request.method == "POST" else RoomSerializer
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        """The browsable API's forms show what each method takes."""
+        return FORMS.get((self.action, self.request.method), RoomSerializer)
 
     @extend_schema(summary="Rooms you may read, with unread counts", responses={200: RoomSerializer(many=True)})
-    def get(self, request: Request) -> Response:
+    def list(self, request: AuthenticatedRequest) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(RoomSerializer(page, many=True).data)
 
@@ -51,43 +70,48 @@ class RoomListView(GenericAPIView):
         request=RoomCreateSerializer,
         responses={201: RoomSerializer, 400: ERROR},
     )
-    def post(self, request: Request) -> Response:
+    def create(self, request: AuthenticatedRequest) -> Response:
         body = RoomCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         room = services.room_create(actor=request.user, **body.validated_data)
         return Response(_room_out(request, room.slug), status=status.HTTP_201_CREATED)
 
-
-class RoomDetailView(APIView):
     @extend_schema(summary="One room", responses={200: RoomSerializer, 404: ERROR})
-    def get(self, request: Request, slug: str) -> Response:
+    def retrieve(self, request: AuthenticatedRequest, slug: str) -> Response:
         selectors.room_get_for_user(user=request.user, slug=slug)
         return Response(_room_out(request, slug))
 
-
-class RoomMembersView(GenericAPIView):
-    serializer_class = MembershipSerializer
-
-    def get_queryset(self) -> QuerySet[Membership]:
-        """Members of the room in the URL, which the caller must be able to read (else RoomNotFound)."""
-        room = selectors.room_get_for_user(user=self.request.user, slug=self.kwargs["slug"])
-        return selectors.room_members(user=self.request.user, room=room)
-
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        """The browsable API's form for POST shows what POST takes."""
-        return AddMemberSerializer if self.request.method == "POST" else MembershipSerializer
-
-    @extend_schema(summary="Members of a room", responses={200: MembershipSerializer(many=True), 404: ERROR})
-    def get(self, request: Request, slug: str) -> Response:
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(MembershipSerializer(page, many=True).data)
+    @extend_schema(
+        summary="The direct-message room with a user (created on first use)",
+        request=DirectRoomSerializer,
+        responses={201: RoomSerializer, 200: RoomSerializer, 400: ERROR, 404: ERROR},
+    )
+    @action(detail=False, methods=["post"])
+    def direct(self, request: AuthenticatedRequest) -> Response:
+        body = DirectRoomSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        other = user_get(actor=request.user, user_id=body.validated_data["user"])
+        room, created = services.direct_room_get_or_create(actor=request.user, other=other)
+        return Response(
+            _room_out(request, room.slug), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     @extend_schema(
+        methods=["GET"],
+        summary="Members of a room",
+        responses={200: MembershipSerializer(many=True), 404: ERROR},
+    )
+    @extend_schema(
+        methods=["POST"],
         summary="Join a public room (no body), or add a user (room managers)",
         request=AddMemberSerializer,
         responses={201: MembershipSerializer, 403: ERROR, 404: ERROR},
     )
-    def post(self, request: Request, slug: str) -> Response:
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request: AuthenticatedRequest, slug: str) -> Response:
+        if request.method == "GET":
+            page = self.paginate_queryset(self.get_queryset())
+            return self.get_paginated_response(MembershipSerializer(page, many=True).data)
         body = AddMemberSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         room = selectors.room_get_for_user(user=request.user, slug=slug)
@@ -98,44 +122,26 @@ class RoomMembersView(GenericAPIView):
             membership = services.room_join(actor=request.user, room=room)
         return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
 
-
-class RoomMemberDetailView(APIView):
     @extend_schema(
         summary="Leave a room (your id or 'me'), or remove a member (room managers)",
         responses={204: None, 403: ERROR, 404: ERROR},
     )
-    def delete(self, request: Request, slug: str, user_ref: str) -> Response:
+    @action(detail=True, methods=["delete"], url_path="members/<member_ref:user_ref>", url_name="member-detail")
+    def member(self, request: AuthenticatedRequest, slug: str, user_ref: str) -> Response:
         room = selectors.room_get_for_user(user=request.user, slug=slug)
         member = request.user if user_ref == "me" else user_get(actor=request.user, user_id=int(user_ref))
         services.room_remove_member(actor=request.user, room=room, user=member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-class RoomReadView(APIView):
     @extend_schema(
         summary="Mark a room read up to seq (default: its newest message)",
         request=MarkReadSerializer,
         responses={200: MembershipSerializer, 404: ERROR},
     )
-    def post(self, request: Request, slug: str) -> Response:
+    @action(detail=True, methods=["post"])
+    def read(self, request: AuthenticatedRequest, slug: str) -> Response:
         body = MarkReadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         room = selectors.room_get_for_user(user=request.user, slug=slug)
         membership = services.room_mark_read(actor=request.user, room=room, seq=body.validated_data.get("seq"))
         return Response(MembershipSerializer(membership).data)
-
-
-class DirectRoomView(APIView):
-    @extend_schema(
-        summary="The direct-message room with a user (created on first use)",
-        request=DirectRoomSerializer,
-        responses={201: RoomSerializer, 200: RoomSerializer, 400: ERROR, 404: ERROR},
-    )
-    def post(self, request: Request) -> Response:
-        body = DirectRoomSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        other = user_get(actor=request.user, user_id=body.validated_data["user"])
-        room, created = services.direct_room_get_or_create(actor=request.user, other=other)
-        return Response(
-            _room_out(request, room.slug), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        )

@@ -1,13 +1,10 @@
-"""Image thumbnails: the same access rule as the file, shown inline since the server made the bytes."""
+"""Image thumbnails (FileViewSet.thumbnail): shown inline, since the server made the bytes."""
 
 from __future__ import annotations
 
 import logging
 
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiResponse, OpenApiTypes, extend_schema
-from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from messaging import selectors
 from messaging.models import Attachment
@@ -37,16 +34,3 @@ def thumbnail_response(attachment: Attachment) -> FileResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=3600"
     return response
-
-
-class ThumbnailView(APIView):
-    @extend_schema(
-        summary="An image file's thumbnail (WebP, shown inline; the same access as the file)",
-        responses={
-            (200, "image/webp"): OpenApiTypes.BINARY,
-            404: OpenApiResponse(description='{"detail": "...", "code": "..."}; also when the file has none'),
-        },
-    )
-    def get(self, request: Request, file_id: int) -> FileResponse:
-        attachment = selectors.attachment_get_for_user(user=request.user, attachment_id=file_id)
-        return thumbnail_response(attachment)

@@ -225,6 +225,7 @@ REST_ONLY_CODES = {
     "last_owner",
     "not_authenticated",
     "invalid_credentials",
+    "no_active_account",
     "token_not_valid",
     "user_inactive",
     "invalid",

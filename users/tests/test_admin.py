@@ -192,3 +192,55 @@ def test_bulk_deleting_users_in_the_admin_closes_each_users_sockets(admin_client
 
     assert not User.objects.filter(username__in=["bob", "carol"]).exists()
     assert sorted(group for group, _ in closes(events)) == groups
+
+
+# --- Avatars: the API's policy (users.services.avatar_check) holds in the admin too -----------------
+
+
+def avatar_file(name: str, image_format: str = "PNG", size: tuple[int, int] = (4, 4)):
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", size, "red").save(buffer, image_format)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="application/octet-stream")
+
+
+def test_the_admin_refuses_an_avatar_over_the_size_limit(admin_client_logged_in, settings):
+    settings.CHAT_MAX_AVATAR_BYTES = 1024
+    bob = make_user("bob")
+    big = avatar_file("big.bmp", "BMP", size=(64, 64))  # 12 KiB
+
+    response = admin_client_logged_in.post(f"/admin/users/user/{bob.pk}/change/", {**change_form(bob), "avatar": big})
+
+    assert response.status_code == 200  # the form again, with the error
+    assert b"Avatars are limited to 1024 bytes." in response.content
+    bob.refresh_from_db()
+    assert not bob.avatar
+
+
+def test_the_admin_refuses_an_image_a_browser_may_not_show(admin_client_logged_in):
+    bob = make_user("bob")
+
+    response = admin_client_logged_in.post(
+        f"/admin/users/user/{bob.pk}/change/", {**change_form(bob), "avatar": avatar_file("me.bmp", "BMP")}
+    )
+
+    assert b"Avatars must be PNG, JPEG, GIF or WebP images." in response.content
+    bob.refresh_from_db()
+    assert not bob.avatar
+
+
+def test_an_admin_avatar_is_stored_under_its_formats_suffix(admin_client_logged_in, events):
+    bob = make_user("bob")
+
+    response = admin_client_logged_in.post(
+        f"/admin/users/user/{bob.pk}/change/", {**change_form(bob), "avatar": avatar_file("looks-like.gif", "JPEG")}
+    )
+
+    assert response.status_code == 302
+    bob.refresh_from_db()
+    assert str(bob.avatar.name).startswith("avatars/")
+    assert str(bob.avatar.name).endswith(".jpg")

@@ -145,3 +145,112 @@ def test_deleting_a_user_revokes_their_refresh_tokens_first(staff_user, other_us
 
     assert set(BlacklistedToken.objects.values_list("token__jti", flat=True)) == {t["jti"] for t in tokens}
     assert closes(events) == [(group, closecodes.USER_GONE)]
+
+
+# --- The avatar policy: every path that sets an avatar goes through it -----------------------------
+
+
+def image_upload(name: str = "me.png", image_format: str = "PNG", size: tuple[int, int] = (4, 4)):
+    from io import BytesIO
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", size, "red").save(buffer, image_format)
+    return SimpleUploadedFile(name, buffer.getvalue())
+
+
+def test_an_administrator_cannot_set_an_avatar_over_the_limit(staff_user, user, settings):
+    from core.errors import FieldErrors
+
+    settings.CHAT_MAX_AVATAR_BYTES = 100
+
+    with pytest.raises(FieldErrors) as refused:
+        services.user_update(actor=staff_user, user=user, data={"avatar": image_upload(size=(64, 64))})
+
+    assert refused.value.fields == {"avatar": ["Avatars are limited to 100 bytes."]}
+    user.refresh_from_db()
+    assert not user.avatar
+
+
+@pytest.mark.parametrize(
+    ("content", "accepted"),
+    [
+        (image_upload("x.bmp", "BMP").read(), False),
+        (b"GIF89a but not really an image", False),
+        (b"", False),
+        (image_upload("x.webp", "WEBP").read(), True),
+    ],
+)
+def test_only_images_a_browser_shows_are_avatars(content, accepted):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from core.errors import FieldErrors
+
+    upload = SimpleUploadedFile("avatar.png", content)
+
+    if accepted:
+        assert services.avatar_check(upload).name == "avatar.webp"
+    else:
+        with pytest.raises(FieldErrors, match="Avatars must be PNG, JPEG, GIF or WebP images"):
+            services.avatar_check(upload)
+
+
+# --- Tokens: issued, rotated, verified and revoked by the services the token endpoints call --------
+
+
+def test_tokens_are_issued_for_an_active_user_with_the_right_password(user):
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    pair = services.token_issue(username=user.username, password=PASSWORD)
+
+    assert JWTAuthentication().get_validated_token(pair.access.encode())["user_id"] == str(user.pk)
+    user.refresh_from_db()
+    assert user.last_login is not None
+
+
+@pytest.mark.parametrize("case", ["wrong password", "unknown user", "inactive"])
+def test_no_tokens_for_bad_credentials_or_an_inactive_account(user, case):
+    username, password = user.username, PASSWORD
+    if case == "wrong password":
+        password = "not-the-password"
+    elif case == "unknown user":
+        username = "nobody"
+    else:
+        User.objects.filter(pk=user.pk).update(is_active=False)
+
+    with pytest.raises(services.InvalidCredentials) as refused:
+        services.token_issue(username=username, password=password)
+
+    assert (refused.value.code, refused.value.http_status) == ("invalid_credentials", 401)
+
+
+def test_a_refresh_token_works_once_and_revoked_ones_not_at_all(user):
+    first = services.token_issue(username=user.username, password=PASSWORD)
+
+    second = services.token_refresh(refresh=first.refresh)
+    with pytest.raises(services.InvalidToken):
+        services.token_refresh(refresh=first.refresh)
+    services.token_verify(token=second.refresh)
+    services.token_revoke(refresh=second.refresh)
+    with pytest.raises(services.InvalidToken):
+        services.token_verify(token=second.refresh)
+
+
+def test_a_deactivated_users_refresh_token_is_refused(user):
+    pair = services.token_issue(username=user.username, password=PASSWORD)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    with pytest.raises(services.InactiveAccount) as refused:
+        services.token_refresh(refresh=pair.refresh)
+
+    assert (refused.value.code, refused.value.http_status) == ("no_active_account", 401)
+
+
+@pytest.mark.parametrize("garbage", ["", "not-a-token", "a.b.c"])
+def test_garbage_is_an_invalid_token_everywhere(garbage):
+    for call in (services.token_verify, services.token_refresh, services.token_revoke):
+        keyword = "token" if call is services.token_verify else "refresh"
+        with pytest.raises(services.InvalidToken):
+            call(**{keyword: garbage})

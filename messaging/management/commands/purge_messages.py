@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
 from django.utils import timezone
 
 from core.env import parse_duration
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             )
         )
 
-    def _filters(self, options: dict) -> tuple[Room | None, timedelta | None]:
+    def _filters(self, options: dict[str, object]) -> tuple[Room | None, datetime | None]:
         if not (options["all"] or options["older_than"] or options["room"]):
             raise CommandError("Say what to delete: --all, --older-than AGE and/or --room SLUG.")
         room = None
@@ -68,7 +68,7 @@ class Command(BaseCommand):
         older_than = None
         if options["older_than"]:
             try:
-                older_than = timezone.now() - timedelta(seconds=parse_duration(options["older_than"]))
+                older_than = timezone.now() - timedelta(seconds=parse_duration(str(options["older_than"])))
             except ValueError as exc:
                 raise CommandError(f"--older-than: {exc}") from None
         return room, older_than
@@ -93,7 +93,7 @@ class _ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, stream, total: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, stream: OutputWrapper, total: int) -> None:
         self.stream, self.total, self.last_tenth = stream, total, -1
         self.tty = hasattr(stream, "isatty") and stream.isatty()
 
