@@ -65,7 +65,9 @@ def job(
     def register(function: Callable[..., Any]) -> Job:
         if "<locals>" in function.__qualname__:
             raise TypeError("A job must be a module-level function: workers import it by its dotted path.")
-        return Job(func=function, name=f"{function.__module__}.{function.__qualname__}", retry=retry, on_give_up=on_give_up)
+        return Job(
+            func=function, name=f"{function.__module__}.{function.__qualname__}", retry=retry, on_give_up=on_give_up
+        )
 
     return register(func) if func is not None else register
 

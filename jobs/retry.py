@@ -38,7 +38,7 @@ class Backoff:
 NO_RETRY = Backoff(attempts=1)
 
 
-class RetryLater(Exception):  # noqa: N818 (a request, not an error)
+class RetryLater(Exception):
     """Raised by a job to be tried again after ``delay`` seconds (None: the policy's backoff), e.g. when
     a receiver answered 429 with Retry-After. It counts as a failed try."""
 
@@ -47,5 +47,5 @@ class RetryLater(Exception):  # noqa: N818 (a request, not an error)
         self.delay = delay
 
 
-class GiveUp(Exception):  # noqa: N818 (a decision, not an error)
+class GiveUp(Exception):
     """Raised by a job that will never succeed (the row it works on is gone): no more tries."""

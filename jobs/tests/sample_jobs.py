@@ -38,7 +38,10 @@ def fail_then_succeed(*, path: str, failures: int) -> str:
     return "done"
 
 
-@job(retry=Backoff(attempts=2, base=0.0, jitter=0.0), on_give_up=lambda kwargs, error: _record(kwargs["path"] + ".gave-up"))
+@job(
+    retry=Backoff(attempts=2, base=0.0, jitter=0.0),
+    on_give_up=lambda kwargs, error: _record(kwargs["path"] + ".gave-up"),
+)
 def always_fails(*, path: str) -> None:
     _record(path)
     raise RuntimeError("never works")

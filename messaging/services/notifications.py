@@ -18,6 +18,7 @@ from django.utils import timezone
 from core import budgets
 from core.errors import InvalidField, PermissionDenied, TooLong
 from core.validation import is_database_id, is_storable_text
+from emails.services import missed_messages_note
 from messaging import events, limits
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import users_sharing_a_room
@@ -63,17 +64,27 @@ def notify_message_recipients(
         for user, kind in pending.values()
         if (user.pk, kind) not in coalesced and _wants(user, kind)
     ]
-    return _store_and_push(rows)
+    created = _store_and_push(rows)
+    # Each of these messages may become a missed-message email; the notification that tells the person
+    # about it (a new one, or the unread one it was coalesced into) decides, once read, that it is not.
+    told = {(row.recipient_id, row.kind): row.pk for row in created} | coalesced
+    missed_messages_note(
+        message=message,
+        room=room,
+        recipients=[(user, kind, told[user.pk, kind]) for user, kind in pending.values() if (user.pk, kind) in told],
+    )
+    return created
 
 
-def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> set[tuple[int, str]]:
+def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> dict[tuple[int, str], int]:
     """(recipient, kind) pairs that already have an unread notification from this sender in this room,
-    younger than CHAT_NOTIFICATION_COALESCE_WINDOW: they are not notified again (50 mentions in a row
-    make one notification, as Slack and Zulip do; the room's unread count tells the rest). Messages of
-    one room are sent one at a time (the room row's lock), so two sends cannot both miss each other."""
+    younger than CHAT_NOTIFICATION_COALESCE_WINDOW, with its id: they are not notified again (50 mentions
+    in a row make one notification, as Slack and Zulip do; the room's unread count tells the rest).
+    Messages of one room are sent one at a time (the room row's lock), so two sends cannot both miss
+    each other."""
     window = settings.CHAT_NOTIFICATION_COALESCE_WINDOW
     if not window:
-        return set()
+        return {}
     recent = Notification.objects.filter(
         recipient_id__in=list(pending),
         read_at__isnull=True,
@@ -82,7 +93,9 @@ def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User
         created_at__gte=timezone.now() - timedelta(seconds=window),
         data__room=room.slug,
     )
-    return set(recent.values_list("recipient_id", "kind"))
+    return {
+        (recipient, kind): pk for recipient, kind, pk in recent.order_by("id").values_list("recipient_id", "kind", "id")
+    }
 
 
 def _mentioned_readers(content: str, room: Room, sender: User) -> Iterable[User]:

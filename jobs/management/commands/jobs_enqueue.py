@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="e.g. emails.jobs.send_missed_messages")
-        parser.add_argument("kwargs", nargs="?", default="{}", help='a JSON object, e.g. \'{"user_id": 3}\'')
+        parser.add_argument("kwargs", nargs="?", default="{}", help="a JSON object, e.g. '{\"user_id\": 3}'")
         parser.add_argument("--in", dest="delay", type=float, default=None, help="run it this many seconds from now")
 
     def handle(self, *args: Any, name: str, kwargs: str, delay: float | None, **options: Any) -> None:
