@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from jobs import Backoff, current_attempt, job
+from jobs import Backoff, GiveUp, RetryLater, current_attempt, job
 
 
 def _record(path: str, **extra: object) -> int:
@@ -38,10 +38,11 @@ def fail_then_succeed(*, path: str, failures: int) -> str:
     return "done"
 
 
-@job(
-    retry=Backoff(attempts=2, base=0.0, jitter=0.0),
-    on_give_up=lambda kwargs, error: _record(kwargs["path"] + ".gave-up"),
-)
+def _note_give_up(kwargs: dict, error: BaseException) -> None:
+    _record(kwargs["path"] + ".gave-up", error=repr(error))
+
+
+@job(retry=Backoff(attempts=2, base=0.0, jitter=0.0), on_give_up=_note_give_up)
 def always_fails(*, path: str) -> None:
     _record(path)
     raise RuntimeError("never works")
@@ -52,3 +53,19 @@ def slow_the_first_time(*, path: str, seconds: float) -> None:
     """The first run waits ``seconds`` (long enough to be killed in); later runs end at once."""
     if _record(path) == 0:
         time.sleep(seconds)
+
+
+@job
+def gives_up(*, path: str) -> None:
+    _record(path)
+    raise GiveUp("the row is gone")
+
+
+@job
+def asks_to_wait(*, path: str, seconds: float) -> None:
+    if _record(path) == 0:
+        raise RetryLater("busy", delay=seconds)
+
+
+def not_a_job(*, path: str) -> None:
+    _record(path)
