@@ -107,10 +107,14 @@ def test_an_enqueued_job_runs_once_when_drained(trace):
 
 
 def test_a_job_enqueued_in_a_rolled_back_transaction_never_runs(trace):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        enqueue(sample_jobs.touch, path=trace)
-        enqueue_in(60, sample_jobs.touch, path=trace)
-        raise RuntimeError("rolled back")
+    def enqueue_then_fail() -> None:
+        with transaction.atomic():
+            enqueue(sample_jobs.touch, path=trace)
+            enqueue_in(60, sample_jobs.touch, path=trace)
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        enqueue_then_fail()
 
     assert not OrmQ.objects.exists()
     assert not Schedule.objects.exists()
