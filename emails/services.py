@@ -11,7 +11,7 @@ A message is in at most one window (a unique row per person and message), so it 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Min
 from django.utils import timezone
 
+from core.validation import is_database_id
 from emails import compose
 from emails.kinds import EMAIL_KINDS
 from emails.models import MissedMessage, MissedMessageEmail
@@ -72,14 +73,15 @@ def missed_messages_note(*, message: Message, room: Room, recipients: list[tuple
 
     for user, _, _ in wanted:
         if user.pk not in open_windows:
-            send_missed_messages.enqueue_at(fresh_due, user_id=user.pk)
+            send_missed_messages.enqueue_at(fresh_due, user_id=user.pk, window=fresh_due.isoformat())
 
 
-def missed_messages_send(*, user_id: int) -> list[MissedMessageEmail]:
-    """Send the person's due window (and any earlier email that failed to go out): one email each, with
-    what is still unread, or none. Safe to run twice: a claimed row belongs to one email, and one worker
-    sends a given email at a time. An SMTP error is raised (the job retries) and the email stays pending."""
-    _claim_due(user_id)
+def missed_messages_send(*, user_id: int, window: datetime | None = None) -> list[MissedMessageEmail]:
+    """Send the person's window that ends at ``window`` (default: every window ended by now), and any
+    earlier email that failed to go out: one email each, with what is still unread, or none. Safe to run
+    twice: a claimed row belongs to one email, and one worker sends a given email at a time. An SMTP
+    error is raised (the job retries) and the email stays pending."""
+    _claim_due(user_id, window or timezone.now())
     handled = []
     for email in MissedMessageEmail.objects.filter(user_id=user_id, outcome=MissedMessageEmail.Outcome.PENDING):
         if _lock(email):
@@ -88,9 +90,10 @@ def missed_messages_send(*, user_id: int) -> list[MissedMessageEmail]:
     return handled
 
 
-def _claim_due(user_id: int) -> None:
+def _claim_due(user_id: int, window: datetime) -> None:
+    # By the window's own end, not the clock: a worker whose clock lags the server's still finds its rows.
     with transaction.atomic():
-        due = MissedMessage.objects.filter(user_id=user_id, email__isnull=True, due_at__lte=timezone.now())
+        due = MissedMessage.objects.filter(user_id=user_id, email__isnull=True, due_at__lte=window)
         if not due.exists():
             return
         email = MissedMessageEmail.objects.create(user_id=user_id)
@@ -148,7 +151,7 @@ def unsubscribe_user(token: Any) -> User | None:
     except signing.BadSignature:
         return None
     user_id = payload.get("u") if isinstance(payload, dict) else None
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
+    if not is_database_id(user_id):
         return None
     return User.objects.filter(pk=user_id).first()
 
