@@ -36,6 +36,7 @@ def run(*, parent_pid: int | None = None, heartbeat: Path | None = None) -> None
     # its parent: a worker killed with kill -9 leaves no orphan running jobs without supervision; its
     # unfinished jobs are redelivered after CHAT_JOBS_REDELIVER_AFTER.
     os.register_at_fork(after_in_child=lambda: _die_with_parent(signal.SIGKILL))
+    _without_connection_pool()
     db.connections.close_all()  # never share a connection with the forked processes
     cluster = engine.start_cluster()
     logger.warning(
@@ -52,6 +53,21 @@ def run(*, parent_pid: int | None = None, heartbeat: Path | None = None) -> None
         if engine.cluster_alive(cluster):
             cluster.stop()
         logger.warning("jobs worker %d stopped", os.getpid())
+
+
+def _without_connection_pool() -> None:
+    """Give this worker plain, long-lived connections instead of psycopg's pool (DATABASE_POOL): a pool
+    is copied into every forked process with its open connections, and two processes talking over one
+    connection corrupt it ("the last operation didn't produce records")."""
+    for alias in db.connections:
+        connection = db.connections[alias]
+        if not connection.settings_dict.get("OPTIONS", {}).get("pool"):
+            continue
+        connection.close()
+        connection.close_pool()  # the pool is created unopened when absent: nothing connects here
+        del connection.settings_dict["OPTIONS"]["pool"]
+        connection.settings_dict["CONN_MAX_AGE"] = 600
+        connection.settings_dict["CONN_HEALTH_CHECKS"] = True
 
 
 def _tick(heartbeat: Path | None) -> None:
