@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt migrations-check bench scale-demo soak clean
+.PHONY: help run test lint fmt migrations-check bench scale-demo soak clean worker
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: $(VENV)/.runtime ## Serve on http://127.0.0.1:8000 (SQLite + in-memory laye
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	CHAT_SECURE_COOKIES=$${CHAT_SECURE_COOKIES:-false} $(PY) -m chatsite.serve -b $(HOST) -p $(PORT)
+
+worker: $(VENV)/.runtime ## A background-job worker, for servers run with CHAT_JOBS_WORKER=external (make run has its own)
+	$(PY) manage.py jobs_worker
 
 test: $(VENV)/.dev ## Install everything and run the whole test suite
 	./scripts/ensure-chromium
