@@ -30,7 +30,7 @@ from users.models import User
 # "@name" not preceded by a word character (so e-mail addresses are not mentions).
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
 # The largest primary key (a 64-bit signed column): larger numbers would crash the database driver.
-PREFERENCE_FOR_KIND = {
+PREFERENCE_FOR_KIND: dict[str, str] = {
     Notification.Kind.MENTION: "mentions",
     Notification.Kind.DIRECT_MESSAGE: "direct_messages",
     Notification.Kind.FILE_SHARED: "file_shared",
