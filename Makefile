@@ -11,7 +11,7 @@ PORT ?= 8000
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: help run test lint typecheck fmt migrations-check lock audit bench scale-demo soak clean
+.PHONY: help run test lint typecheck fmt migrations-check lock audit bench scale-demo soak clean worker
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ run: $(VENV)/.runtime ## Serve on http://127.0.0.1:8000 (SQLite + in-memory laye
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	CHAT_SECURE_COOKIES=$${CHAT_SECURE_COOKIES:-false} $(PY) -m chatsite.serve -b $(HOST) -p $(PORT)
+
+worker: $(VENV)/.runtime ## A background-job worker, for servers run with CHAT_JOBS_WORKER=external (make run has its own)
+	$(PY) manage.py jobs_worker
 
 test: $(VENV)/.dev ## Install everything and run the whole test suite
 	./scripts/ensure-chromium

@@ -56,6 +56,8 @@ def _fast_and_isolated(settings, tmp_path):
     # Tests post faster than people do; the tests of these budgets set their own.
     settings.CHAT_MESSAGE_RATE = settings.CHAT_NOTIFICATION_RATE = "100000/100s"
     settings.MEDIA_ROOT = tmp_path / "media"
+    # No test server starts a jobs worker of its own: tests run jobs with jobs.testing.drain().
+    settings.CHAT_JOBS_WORKER = "external"
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -10,7 +10,8 @@ pending connections: when more clients connect at once (every client of a restar
 reconnecting), the kernel drops their SYNs and they retry a second later; so the TCP endpoints that
 ``-b``/``-p`` describe get ``CHAT_LISTEN_BACKLOG`` (default 1024, capped by the kernel's somaxconn).
 Then it hands over to daphne's CLI unchanged. (``manage.py runserver`` gets the same server from
-chatsite/management/commands/runserver.py.)
+chatsite/management/commands/runserver.py.) With CHAT_JOBS_WORKER=embedded (the default) it also runs
+one background-job worker beside the server, and stops it on exit (jobs/supervisor.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from daphne.endpoints import build_endpoint_description_strings
 from chatsite.server import ChatServer
 from core.env import env_int
 from core.log_filters import redact
+from jobs.supervisor import start_embedded_worker
 
 APPLICATION = "chatsite.asgi:application"
 DEFAULT_BACKLOG = 1024
@@ -71,7 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     cli.build_endpoint_description_strings = endpoints_with_backlog(listen_backlog())
     interface = cli.CommandLineInterface()
     interface.server_class = ChatServer
-    interface.run(args)
+    worker = start_embedded_worker()
+    try:
+        interface.run(args)
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 if __name__ == "__main__":

@@ -56,8 +56,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "django_q",
+    "jobs",
     "users",
     "messaging",
+    "emails",
     "realtime",
     "compat",
 ]
@@ -346,6 +349,62 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# --- Background jobs (jobs/, on django-q2 with its ORM broker: README "Background jobs") ------------
+# "embedded": `python -m chatsite.serve` starts one worker process and stops it on exit (make run);
+# "external": run `manage.py jobs_worker` yourself, as many as you like (docker-compose's worker service).
+CHAT_JOBS_WORKER = env_str("CHAT_JOBS_WORKER", "embedded")
+if CHAT_JOBS_WORKER not in {"embedded", "external"}:
+    raise ValueError(f"CHAT_JOBS_WORKER={CHAT_JOBS_WORKER!r}: use 'embedded' or 'external'")
+CHAT_JOBS_CONCURRENCY = env_int("CHAT_JOBS_CONCURRENCY", 2, minimum=1)  # jobs one worker runs at once
+CHAT_JOBS_TIMEOUT = env_duration("CHAT_JOBS_TIMEOUT", 300)  # a longer job is stopped and counts as failed
+# A job whose worker died (kill -9, OOM, a lost host) runs again after this long; longer than the timeout,
+# or a job still running would be handed to a second worker.
+CHAT_JOBS_REDELIVER_AFTER = env_duration("CHAT_JOBS_REDELIVER_AFTER", CHAT_JOBS_TIMEOUT + 60)
+if CHAT_JOBS_REDELIVER_AFTER <= CHAT_JOBS_TIMEOUT:
+    raise ValueError("CHAT_JOBS_REDELIVER_AFTER must be longer than CHAT_JOBS_TIMEOUT")
+CHAT_JOBS_POLL = env_float("CHAT_JOBS_POLL", 0.5, minimum=0.05)  # seconds between looks at an empty queue
+# How often a worker looks for delayed jobs (and retries) that are due: their lateness at most.
+CHAT_JOBS_SCHEDULE_INTERVAL = env_float("CHAT_JOBS_SCHEDULE_INTERVAL", 1.0, minimum=0.05)
+# Touched by a healthy worker on every schedule check; docker-compose's health check reads its age.
+CHAT_JOBS_HEARTBEAT_FILE = env_str("CHAT_JOBS_HEARTBEAT_FILE", "")
+Q_CLUSTER = {
+    "name": "chat",
+    "label": "Background jobs",
+    "orm": "default",
+    "workers": CHAT_JOBS_CONCURRENCY,
+    # Prefetch no more than the worker can start at once: a prefetched job waits unacknowledged.
+    "queue_limit": CHAT_JOBS_CONCURRENCY,
+    "bulk": 1,
+    "timeout": CHAT_JOBS_TIMEOUT,
+    "retry": CHAT_JOBS_REDELIVER_AFTER,
+    # A failed job is acknowledged: jobs.runner has already scheduled its retry with backoff.
+    "ack_failures": True,
+    "max_attempts": 0,
+    "poll": CHAT_JOBS_POLL,
+    "save_limit": env_int("CHAT_JOBS_KEEP_SUCCESSES", 250, minimum=0),
+    "catch_up": False,
+    "cpu_affinity": 0,
+    "recycle": 500,
+}
+
+# --- Email ------------------------------------------------------------------------------------------
+# The console backend unless an SMTP host is set: `make run` prints each email it would send.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_PORT = env_int("EMAIL_PORT", 587, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Chat <chat@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in emails (the page, unsubscribe) start with this.
+CHAT_SITE_URL = env_str("CHAT_SITE_URL", "http://localhost:8000").rstrip("/")
+# A mention or direct message still unread this long after it arrived is emailed (README "Missed-message email").
+CHAT_EMAIL_DELAY = env_duration("CHAT_EMAIL_DELAY", 10 * 60)
+
 # --- Internationalisation, static and media files ---------------------------------------------------
 LANGUAGE_CODE = "en-us"
 LANGUAGES = [("en", "English"), ("es", "Spanish"), ("fr", "French"), ("de", "German"), ("pt", "Portuguese")]
@@ -396,5 +455,7 @@ LOGGING = {
     "loggers": {
         "django.channels.server": {"level": env_str("CHAT_ACCESS_LOG_LEVEL", "INFO"), "propagate": True},
         "daphne": {"level": "WARNING", "propagate": True},
+        # django-q2 logs every enqueue and every job at INFO; our runner logs failures and retries.
+        "django-q": {"level": env_str("CHAT_JOBS_LOG_LEVEL", "WARNING"), "propagate": True},
     },
 }

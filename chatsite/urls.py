@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("messaging.urls")),
+    path("", include("emails.urls")),
     path("", include("realtime.urls")),
     path("", include("compat.urls")),  # back_chat's paths: README "Migrating from back_chat"
     path("api/auth/", include("rest_framework.urls")),  # the browsable API's sign-in page

@@ -240,3 +240,19 @@ def users_sharing_a_room(*, user: User, user_ids: list[int]) -> list[User]:
         return list(candidates)
     my_rooms = Membership.objects.filter(user=user).values("room")
     return list(candidates.filter(memberships__room__in=my_rooms).distinct())
+
+
+# The switch of users/preferences.py (under ``notifications``) that turns each kind of message
+# notification off; other kinds (from a user, purges) are always delivered.
+PREFERENCE_FOR_KIND: dict[str, str] = {
+    Notification.Kind.MENTION: "mentions",
+    Notification.Kind.DIRECT_MESSAGE: "direct_messages",
+    Notification.Kind.FILE_SHARED: "file_shared",
+}
+
+
+def notification_wanted(*, user: User, kind: str) -> bool:
+    """Whether ``user``'s preferences let a notification of ``kind`` through."""
+    key = PREFERENCE_FOR_KIND.get(kind)
+    switches = (user.preferences or {}).get("notifications", {})
+    return key is None or switches.get(key, True) is not False

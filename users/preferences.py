@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 THEMES = ("system", "light", "dark")
-NOTIFICATION_KEYS = ("mentions", "direct_messages", "file_shared", "sound", "desktop")
+# "email": missed-message emails (emails/), for the kinds switched on here; on by default.
+NOTIFICATION_KEYS = ("mentions", "direct_messages", "file_shared", "sound", "desktop", "email")
 DEFAULT_PREFERENCES: dict[str, Any] = {
     "theme": "system",
     "language": "en",

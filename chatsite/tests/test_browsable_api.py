@@ -14,6 +14,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.regex_helper import normalize
 
+from emails.services import unsubscribe_token
 from messaging.models import Room
 from messaging.services import direct_room_get_or_create, files_upload, room_join
 from messaging.tests.factories import general, make_notification, make_room, png, send
@@ -73,6 +74,7 @@ def site(user, other_user, staff_user) -> dict[str, list[str]]:
         "message_id": [str(message.pk), "999999"],
         "file_id": [str(upload.pk), "999999"],
         "rest": ["nowhere"],
+        "token": [unsubscribe_token(user), "garbage"],
     }
 
 

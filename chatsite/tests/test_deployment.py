@@ -30,6 +30,7 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 HEALTHCHECK_SCRIPT = ROOT / "deploy" / "healthcheck.py"
+WORKER_HEALTHCHECK_SCRIPT = ROOT / "deploy" / "worker_healthcheck.py"
 SETTINGS_PY = ROOT / "chatsite" / "settings.py"
 
 WEB_ENV = {
@@ -229,7 +230,7 @@ def dockerfile_healthcheck(dockerfile) -> list[str]:
 
 
 def test_compose_defines_the_whole_topology(compose):
-    assert {"postgres", "redis", "migrate", "web", "proxy"} <= set(compose["services"])
+    assert {"postgres", "redis", "migrate", "web", "worker", "proxy"} <= set(compose["services"])
 
 
 def test_services_start_only_when_what_they_need_is_ready(compose):
@@ -240,11 +241,18 @@ def test_services_start_only_when_what_they_need_is_ready(compose):
         "migrate": "service_completed_successfully",
     }
     assert depends_on(service(compose, "proxy")) == {"web": "service_healthy"}
+    assert depends_on(service(compose, "worker")) == depends_on(service(compose, "web"))
 
 
 @pytest.mark.parametrize(
     ("name", "probe"),
-    [("postgres", "pg_isready"), ("redis", "redis-cli ping"), ("web", "/healthz"), ("proxy", "/healthz")],
+    [
+        ("postgres", "pg_isready"),
+        ("redis", "redis-cli ping"),
+        ("web", "/healthz"),
+        ("proxy", "/healthz"),
+        ("worker", "worker_healthcheck.py"),
+    ],
 )
 def test_long_running_services_have_health_checks(compose, name, probe):
     check = service(compose, name).get("healthcheck") or {}
@@ -270,7 +278,7 @@ def test_replicas_publish_no_fixed_port_or_name(compose):
 
     assert "ports" not in web
     assert "container_name" not in web
-    for name in ("postgres", "redis", "web", "migrate"):
+    for name in ("postgres", "redis", "web", "migrate", "worker"):
         assert "ports" not in service(compose, name), f"only the proxy is reachable from outside: {name}"
 
 
@@ -304,10 +312,28 @@ def test_compose_sets_only_variables_that_settings_reads(compose):
     names = settings_env_names()
     assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_MEDIA_ROOT"} <= names  # the parser works
 
-    for name in ("web", "migrate", "proxy"):
+    for name in ("web", "migrate", "worker", "proxy"):
         unknown = set(environment(service(compose, name))) - names
         assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"
     assert set(environment(service(compose, "web"))) >= WEB_ENV
+
+
+def test_workers_run_replicas_of_the_web_image_on_the_same_services(compose):
+    worker, web = service(compose, "worker"), service(compose, "web")
+    worker_env, web_env = environment(worker), environment(web)
+    heartbeat = worker_env["CHAT_JOBS_HEARTBEAT_FILE"]
+
+    assert worker["command"] == ["python", "manage.py", "jobs_worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert worker["image"] == web["image"]
+    assert worker.get("restart") == "unless-stopped"
+    assert worker.get("init") is True  # signals reach the worker, its job processes are reaped
+    # The same database, Redis and key as the web replicas; jobs never run inside a web replica.
+    for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_MEDIA_ROOT"):
+        assert worker_env[name] == web_env[name]
+    assert web_env["CHAT_JOBS_WORKER"] == worker_env["CHAT_JOBS_WORKER"] == "external"
+    assert worker["healthcheck"]["test"][-2:] == [heartbeat, worker["healthcheck"]["test"][-1]]
+    assert any(str(volume).split(":")[:2] == ["media", "/data/media"] for volume in worker["volumes"])
 
 
 def test_web_is_wired_to_the_compose_services(compose):
@@ -543,6 +569,27 @@ def test_health_check_fails_when_nothing_listens(healthcheck, replica):
     closed = replica.rsplit(":", 1)[0] + ":1/healthz"
 
     assert healthcheck.main(["healthcheck.py", closed]) == 1
+
+
+@pytest.fixture(scope="module")
+def worker_healthcheck():
+    spec = importlib.util.spec_from_file_location("worker_healthcheck", WORKER_HEALTHCHECK_SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_worker_health_follows_the_age_of_its_heartbeat(worker_healthcheck, tmp_path):
+    beat = tmp_path / "heartbeat"
+    beat.touch()
+    stale = beat.stat().st_mtime + 31
+
+    assert worker_healthcheck.main(["worker_healthcheck.py", str(beat), "30"]) == 0
+    assert worker_healthcheck.fresh(str(beat), max_age=30, now=stale) is False
+    assert worker_healthcheck.main(["worker_healthcheck.py", str(tmp_path / "missing"), "30"]) == 1
+    assert worker_healthcheck.main(["worker_healthcheck.py"]) == 1  # no file named at all
 
 
 # --- Production settings ----------------------------------------------------------------------------------

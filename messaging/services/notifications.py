@@ -18,9 +18,10 @@ from django.utils import timezone
 from core import budgets
 from core.errors import InvalidField, PermissionDenied, TooLong
 from core.validation import is_database_id, is_storable_text
+from emails.services import missed_messages_note
 from messaging import events, limits
 from messaging.models import Attachment, Membership, Message, Notification, Room
-from messaging.selectors import users_sharing_a_room
+from messaging.selectors import PREFERENCE_FOR_KIND, notification_wanted, users_sharing_a_room
 from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime import groups
 from realtime.publish import publish_frame
@@ -28,12 +29,6 @@ from users.models import User
 
 # "@name" not preceded by a word character (so e-mail addresses are not mentions).
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
-# The largest primary key (a 64-bit signed column): larger numbers would crash the database driver.
-PREFERENCE_FOR_KIND: dict[str, str] = {
-    Notification.Kind.MENTION: "mentions",
-    Notification.Kind.DIRECT_MESSAGE: "direct_messages",
-    Notification.Kind.FILE_SHARED: "file_shared",
-}
 
 
 def mentioned_usernames(content: str) -> set[str]:
@@ -61,28 +56,40 @@ def notify_message_recipients(
     rows = [
         _message_notification(message, room, sender, user, kind)
         for user, kind in pending.values()
-        if (user.pk, kind) not in coalesced and _wants(user, kind)
+        if (user.pk, kind) not in coalesced and notification_wanted(user=user, kind=kind)
     ]
-    return _store_and_push(rows)
+    created = _store_and_push(rows)
+    # Each of these messages may become a missed-message email; the notification that tells the person
+    # about it (a new one, or the unread one it was coalesced into) decides, once read, that it is not.
+    told = {(row.recipient_id, row.kind): row.pk for row in created} | coalesced
+    missed_messages_note(
+        message=message,
+        room=room,
+        recipients=[(user, kind, told[user.pk, kind]) for user, kind in pending.values() if (user.pk, kind) in told],
+    )
+    return created
 
 
-def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> set[tuple[int, str]]:
+def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> dict[tuple[int, str], int]:
     """(recipient, kind) pairs that already have an unread notification from this sender in this room,
-    younger than CHAT_NOTIFICATION_COALESCE_WINDOW: they are not notified again (50 mentions in a row
-    make one notification, as Slack and Zulip do; the room's unread count tells the rest). Messages of
-    one room are sent one at a time (the room row's lock), so two sends cannot both miss each other."""
+    younger than CHAT_NOTIFICATION_COALESCE_WINDOW, with its id: they are not notified again (50 mentions
+    in a row make one notification, as Slack and Zulip do; the room's unread count tells the rest).
+    Messages of one room are sent one at a time (the room row's lock), so two sends cannot both miss
+    each other."""
     window = settings.CHAT_NOTIFICATION_COALESCE_WINDOW
     if not window:
-        return set()
+        return {}
     recent = Notification.objects.filter(
         recipient_id__in=list(pending),
         read_at__isnull=True,
         actor=sender,
-        kind__in=list(PREFERENCE_FOR_KIND),
+        kind__in=list(PREFERENCE_FOR_KIND),  # the message notifications
         created_at__gte=timezone.now() - timedelta(seconds=window),
         data__room=room.slug,
     )
-    return set(recent.values_list("recipient_id", "kind"))
+    return {
+        (recipient, kind): pk for recipient, kind, pk in recent.order_by("id").values_list("recipient_id", "kind", "id")
+    }
 
 
 def _mentioned_readers(content: str, room: Room, sender: User) -> Iterable[User]:
@@ -94,12 +101,6 @@ def _mentioned_readers(content: str, room: Room, sender: User) -> Iterable[User]
     if not room.is_public:
         users = users.filter(memberships__room=room)
     return list(users[: limits.NOTIFICATION_RECIPIENTS])
-
-
-def _wants(user: User, kind: str) -> bool:
-    key = PREFERENCE_FOR_KIND.get(kind)
-    settings_ = (user.preferences or {}).get("notifications", {})
-    return key is None or settings_.get(key, True) is not False
 
 
 def _message_notification(message: Message, room: Room, sender: User, user: User, kind: str) -> Notification:

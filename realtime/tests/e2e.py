@@ -207,6 +207,8 @@ def server_env(*, database_url: str, redis_url: str, prefix: str, **extra: str) 
         "CHAT_MAX_SOCKETS_PER_USER": "1000",
         "CHAT_MAX_SOCKETS_PER_IP": "10000",
         "CHAT_ACCESS_TOKEN_LIFETIME": "1h",
+        # Background jobs only where a test starts workers (jobs/tests/topology.py).
+        "CHAT_JOBS_WORKER": "external",
         "PYTHONUNBUFFERED": "1",
         **extra,
     }

@@ -88,7 +88,8 @@ class ChatApp {
   // --- rooms --------------------------------------------------------------------------------------
 
   async route() {
-    const match = location.hash.match(/^#\/r\/([A-Za-z0-9_-]{1,64})$/);
+    // "#/r/<slug>", or "#/r/<slug>/<seq>" from a missed-message email (the room opens at its newest).
+    const match = location.hash.match(/^#\/r\/([A-Za-z0-9_-]{1,64})(?:\/\d{1,20})?$/);
     const slug = match ? match[1] : "general";
     this.drawer.close({ restoreFocus: false });
     if (slug === this.slug) return;

@@ -32,6 +32,17 @@ def test_preferences_are_merged_not_replaced(api, user):
     assert prefs["notifications"]["mentions"] is True
 
 
+def test_missed_message_email_is_on_by_default_and_can_be_turned_off(api, user):
+    assert api.get(ME).json()["preferences"]["notifications"]["email"] is True
+
+    response = api.patch(ME, {"preferences": {"notifications": {"email": False}}}, format="json")
+
+    assert response.status_code == 200
+    user.refresh_from_db()
+    assert user.preferences["notifications"]["email"] is False
+    assert user.preferences["notifications"]["mentions"] is True
+
+
 @pytest.mark.parametrize(
     "preferences",
     [
@@ -40,6 +51,8 @@ def test_preferences_are_merged_not_replaced(api, user):
         {"timezone": "Mars/Olympus"},
         {"timezone": 3},
         {"notifications": {"mentions": "yes"}},
+        {"notifications": {"email": "off"}},
+        {"notifications": {"email": None}},
         {"notifications": {"unknown": True}},
         {"notifications": []},
         {"colour": "red"},

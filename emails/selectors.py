@@ -1,0 +1,47 @@
+"""Reading what a missed-message email may contain: who wants email, and what is still unread."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from emails.models import MissedMessage
+from messaging.models import Membership, Room
+from messaging.selectors import notification_wanted
+from users.models import User
+
+
+def wants_email(user: User, kind: str) -> bool:
+    """The person's preferences allow a missed-message email for ``kind`` (users/preferences.py:
+    ``notifications.email``, and the kind's own switch such as ``notifications.mentions``)."""
+    if not user.is_active or not user.email:
+        return False
+    switches = (user.preferences or {}).get("notifications", {})
+    return switches.get("email", True) is not False and notification_wanted(user=user, kind=kind)
+
+
+def room_allows_email(*, user: User, room: Room, membership: Membership | None) -> bool:
+    """Per-room notification levels and mutes decide here whether a room's messages may be emailed.
+
+    Memberships have no such settings yet; when they get them (``notify`` and ``muted_until``), this is
+    the one place to check them: return False for a muted room, or for a room set to "nothing"."""
+    return True
+
+
+def still_unread(items: Iterable[MissedMessage], user: User) -> list[MissedMessage]:
+    """The items the person has not seen in time: the message still there and readable, its notification
+    unread, and its room not read past it."""
+    items = list(items)
+    rooms = {item.message.room_id: item.message.room for item in items}
+    memberships = {m.room_id: m for m in Membership.objects.filter(user=user, room_id__in=list(rooms))}
+    return [item for item in items if _unseen(item, memberships.get(item.message.room_id), user)]
+
+
+def _unseen(item: MissedMessage, membership: Membership | None, user: User) -> bool:
+    message, room = item.message, item.message.room
+    if message.is_deleted or item.notification.read_at is not None:
+        return False
+    if membership is None and not room.is_public:
+        return False  # removed from the room since: it may not read it any more
+    if membership is not None and membership.last_read_seq >= message.seq:
+        return False
+    return room_allows_email(user=user, room=room, membership=membership)
