@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from core.errors import ApplicationError, InvalidField, InvalidInput, RateLimited, TooLong
 from core.validation import is_storable_text
 from messaging import limits
-from realtime.publish import encode
+from realtime.kernel import encode
 
 
 class ProtocolError(InvalidInput):

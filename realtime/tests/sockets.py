@@ -104,7 +104,7 @@ def make_socket(
 async def registered_sockets() -> int:
     from realtime.hub import get_hub
 
-    return len((await get_hub()).sockets)
+    return len((await get_hub()).registry.sockets)
 
 
 async def open_socket(path: str = "/ws/messages/", **kwargs) -> Client:

@@ -36,7 +36,7 @@ from messaging.services import (
 from messaging.services.errors import ClientIdReused, InvalidRecipients
 from messaging.services.notifications import notify_purge
 from messaging.tests.factories import make_room, png, send
-from realtime import asyncapi, closecodes, protocol, routing
+from realtime import asyncapi, protocol, routing
 from realtime.asyncapi import (
     client_frame_schema,
     document,
@@ -47,7 +47,7 @@ from realtime.asyncapi import (
     validate_server_frame,
 )
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
-from realtime.publish import encode
+from realtime.kernel import closecodes, encode
 from realtime.tests.sockets import Client
 from realtime.tests.test_messages_socket import BAD_FRAMES
 from users.tests.factories import make_user

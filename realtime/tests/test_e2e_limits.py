@@ -9,7 +9,7 @@ import json
 import pytest
 import websockets
 
-from realtime import closecodes
+from realtime.kernel import closecodes
 from realtime.tests.e2e import Server, server_env, unique, wait_until
 from realtime.tests.test_e2e import connect, database_url, redis_server  # noqa: F401 (fixtures)
 

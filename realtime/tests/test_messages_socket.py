@@ -333,8 +333,8 @@ async def test_a_socket_that_fails_while_opening_is_forgotten(general_room, user
     assert connected
     assert await client.closed_with() == 1011
     hub = await get_hub()
-    assert all(not stream.followers for stream in hub.streams.values())
-    assert hub.following == {}
+    assert all(not stream.followers for stream in hub.rooms.streams.values())
+    assert hub.rooms.following == {}
 
 
 async def test_deleting_a_room_closes_its_sockets_with_4404(general_room, user, staff_user):

@@ -144,18 +144,18 @@ async def test_presence_reaches_notification_sockets_only_and_forgets_closed_one
     assert await chat.receive_nothing(0.2)
 
     hub = await get_hub()
-    assert len(hub.sockets_by_kind["notifications"]) == 2
+    assert len(hub.registry.by_kind["notifications"]) == 2
     await bob.disconnect()
     (offline,) = await frames_of_type(watcher, "presence")
     assert offline["status"] == "offline"
-    assert len(hub.sockets_by_kind["notifications"]) == 1
+    assert len(hub.registry.by_kind["notifications"]) == 1
     await watcher.disconnect()
     await chat.disconnect()
     for _ in range(200):
-        if not hub.sockets:
+        if not hub.registry.sockets:
             break
         await asyncio.sleep(0.01)
-    assert not any(hub.sockets_by_kind.values())
+    assert not any(hub.registry.by_kind.values())
 
 
 async def test_a_user_can_notify_someone_they_share_a_room_with(general_room, user, other_user):

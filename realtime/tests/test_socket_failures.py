@@ -20,10 +20,12 @@ from daphne.ws_protocol import WebSocketProtocol
 from compat.consumers import LegacyMessagesConsumer
 from conftest import redis_url, require_service
 from messaging.models import Message, Notification
-from realtime import closecodes, presence, wire
-from realtime.consumers import ChatSocket, MessagesConsumer
+from realtime import presence, wire
+from realtime.consumers import MessagesConsumer
 from realtime.hub import get_hub
+from realtime.kernel import closecodes
 from realtime.ratelimit import FloodGuard
+from realtime.socketbase import ChatSocket
 from realtime.tests.sockets import make_socket, open_socket
 from realtime.tests.test_wire import FakeProtocol, FakeTransport
 
@@ -59,9 +61,9 @@ async def connected() -> list[str]:
 
 async def assert_no_ghost() -> None:
     hub = await get_hub()
-    assert hub.sockets == set()
-    assert dict(hub.users) == {}
-    assert all(not stream.followers and not stream.watchers for stream in hub.streams.values())
+    assert hub.registry.sockets == set()
+    assert dict(hub.registry.users) == {}
+    assert all(not stream.followers and not stream.watchers for stream in hub.rooms.streams.values())
     assert await connected() == []
 
 
@@ -178,11 +180,11 @@ async def crash_in_a_send(monkeypatch, client) -> None:
 
 async def connect_and_register(client) -> ChatSocket:
     hub = await get_hub()
-    before = set(hub.sockets)
+    before = set(hub.registry.sockets)
     connected_, _ = await client.connect()
     assert connected_
     for _ in range(200):
-        if new := hub.sockets - before:
+        if new := hub.registry.sockets - before:
             return new.pop()
         await asyncio.sleep(0.01)
     raise AssertionError("never registered")
@@ -243,6 +245,7 @@ def consumer_on(protocol: ClosingProtocol, consumer_class=MessagesConsumer) -> t
 
     consumer.base_send = partial(handle_reply, protocol)
     consumer.wire = protocol
+    consumer.fast = True  # what connect finds under daphne with the fast path on
     consumer.user_id = 1
     consumer.buffer = None
     return consumer, sent
@@ -315,9 +318,11 @@ async def test_a_reader_behind_on_the_asgi_path_is_closed_with_1013(settings, co
     consumer, sent = consumer_on(protocol, consumer_class)
     frame = '{"type":"message_deleted","id":1,"seq":1,"room":"general"}'
 
-    await consumer.deliver(frame)
-    await asyncio.sleep(0)  # the close is scheduled, as from the hub's delivery loop
-    await consumer.deliver(frame)
+    consumer.deliver(frame)
+    await asyncio.sleep(0)  # the socket's queue sends it, and the close is scheduled
+    await asyncio.sleep(0)  # the close
+    consumer.deliver(frame)
+    await asyncio.sleep(0)
 
     assert sent == [{"type": "websocket.send", "text": frame}]  # nothing more once it is closing
     assert protocol.close_frames == [closecodes.TOO_SLOW]
@@ -330,7 +335,7 @@ async def test_frames_held_back_during_a_replay_count_against_the_limit(settings
     consumer.buffer, consumer.buffer_bytes = [], 0
 
     for _ in range(3):
-        await consumer.deliver('{"type":"typing","user":{"id":2,"username":"a-longer-name"}}')
+        consumer.deliver('{"type":"typing","user":{"id":2,"username":"a-longer-name"}}')
     await asyncio.sleep(0)
 
     assert protocol.close_frames == [closecodes.TOO_SLOW]

@@ -11,7 +11,7 @@ import pytest
 from daphne.ws_protocol import WebSocketProtocol
 
 from realtime import wire
-from realtime.streams import deliver_all
+from realtime.hub.delivery import deliver_all
 
 
 class FakeTransport:
@@ -112,7 +112,7 @@ class FakeSocket:
     def too_slow(self) -> None:
         self.slow += 1
 
-    async def deliver(self, frame: str) -> None:
+    def deliver(self, frame: str) -> None:
         self.delivered.append(frame)
 
 
@@ -123,14 +123,14 @@ class PreparingProtocol(FakeProtocol):
             return FakePrepared()
 
 
-async def test_a_reader_that_falls_behind_is_closed_and_others_still_get_the_frame(settings):
+def test_a_reader_that_falls_behind_is_closed_and_others_still_get_the_frame(settings):
     settings.CHAT_SLOW_READER_LIMIT = 100
     slow = FakeSocket(PreparingProtocol(FakeTransport(accepts=0)))
     slow.protocol.transport._tempDataLen = 200  # already far behind
     fine = FakeSocket(PreparingProtocol(FakeTransport()))
     plain = FakeSocket()
 
-    await deliver_all({slow, fine, plain}, '{"type":"message"}')
+    deliver_all({slow, fine, plain}, '{"type":"message"}')
 
     assert slow.slow == 1
     assert fine.slow == 0
@@ -138,10 +138,10 @@ async def test_a_reader_that_falls_behind_is_closed_and_others_still_get_the_fra
     assert plain.delivered == ['{"type":"message"}']
 
 
-async def test_closed_connections_are_skipped(settings):
+def test_closed_connections_are_skipped(settings):
     closed = FakeSocket(PreparingProtocol(FakeTransport()))
     closed.protocol.state = WebSocketProtocol.STATE_CLOSED
 
-    await deliver_all({closed}, "{}")
+    deliver_all({closed}, "{}")
 
     assert closed.protocol.transport.sent == []
