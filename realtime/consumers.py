@@ -154,7 +154,8 @@ def _replay(room: Room, last_seq: int, upto: int) -> list[str]:
 
 @database_sync_to_async
 def _unread_state(user: User) -> dict[int, tuple[str, int]]:
-    rooms = selectors.room_list_for_user(user=user).filter(is_member=True).values_list("pk", "slug", "unread")
+    # is_member and unread are annotations of room_list_for_user, which its QuerySet[Room] type does not carry.
+    rooms = selectors.room_list_for_user(user=user).filter(is_member=True).values_list("pk", "slug", "unread")  # type: ignore[misc]
     return {pk: (slug, unread) for pk, slug, unread in rooms}
 
 

@@ -7,6 +7,7 @@ whose code the consumer sends back in an ``error`` frame, and the socket stays o
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -146,7 +147,7 @@ def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
 
 def _string(frame: dict[str, Any], name: str, *, required: bool, limit: int | None) -> str:
     value = frame.get(name, None if required else "")
-    if not is_storable_text(value):
+    if not isinstance(value, str) or not is_storable_text(value):
         raise InvalidField(f"{name} must be a string of valid text, without NUL characters.")
     if limit is not None and len(value) > limit:
         raise TooLong(f"{name} is limited to {limit} characters.")
@@ -170,7 +171,7 @@ def _optional_int(frame: dict[str, Any], name: str) -> int | None:
     value = frame.get(name)
     if value is None:
         return None
-    if not _is_int(value) or value < 1:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InvalidField(f"{name} must be a positive integer.")
     return value
 
@@ -237,10 +238,11 @@ def presence(*, user_id: int, username: str, display_name: str, online: bool) ->
     return {"type": "presence", "user": user, "status": "online" if online else "offline"}
 
 
-def query_params(scope: dict[str, Any]) -> dict[str, str]:
+def query_params(scope: Mapping[str, object]) -> dict[str, str]:
     """The first value of each query-string parameter of a socket's scope (empty when undecodable)."""
+    query = scope.get("query_string", b"")
     try:
-        parsed = parse_qs(scope.get("query_string", b"").decode("ascii"))
+        parsed = parse_qs(query.decode("ascii") if isinstance(query, bytes) else "")
     except UnicodeDecodeError:
         return {}
     return {key: values[0] for key, values in parsed.items()}

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -34,6 +34,9 @@ from realtime.middleware import USER_GONE
 from realtime.ratelimit import FloodGuard, TokenBucket
 from realtime.sendqueue import SendQueue
 from users.models import User
+
+if TYPE_CHECKING:
+    from asgiref.typing import WebSocketSendEvent
 
 DRAIN_POLL_SECONDS = 0.02
 # A slow reader's close frame waits behind what it has not read: this long to read up to it (and see
@@ -101,7 +104,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         if failure or user is None or not user.is_authenticated:
             await self.close(code=closecodes.USER_GONE if failure in USER_GONE else closecodes.TOKEN_INVALID)
             return
-        self.user = user
+        self.user = cast(User, user)  # what QueryTokenAuthMiddleware put there; the stub types channels' lazy one
         self.user_id, self.username, self.display_name = user.pk, user.username, user.display_name
         self.client = presence.client_id(user.pk, self.scope.get("client"))
         self.guard = FloodGuard(
@@ -214,7 +217,9 @@ class ChatSocket(AsyncWebsocketConsumer):
     async def _asgi_send(self, message: dict[str, Any]) -> None:
         if message["type"] == "websocket.send" and self.wire is not None and not wire.is_open(self.wire):
             return  # queued before the connection started closing
-        await self.base_send(message)  # looked up at each send: tests replace it on an open socket
+        # Looked up at each send: tests replace it on an open socket. asgiref's TypedDicts want both
+        # ``text`` and ``bytes`` in a websocket.send; servers take either.
+        await self.base_send(cast("WebSocketSendEvent", message))
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         """Close with a protocol code, after the frames queued before. Under daphne a registered code
@@ -242,7 +247,7 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     def _close_when_token_expires(self) -> None:
         expires_at = self.scope.get("token_expires_at")
-        if expires_at is None:
+        if not isinstance(expires_at, int | float):
             return
         loop = asyncio.get_running_loop()
         delay = max(0.0, expires_at - time.time())

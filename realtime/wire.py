@@ -48,8 +48,12 @@ def daphne_protocol(send: Any) -> Any | None:
     return None
 
 
+_OPEN: int = WebSocketProtocol.STATE_OPEN if WebSocketProtocol is not None else 3
+
+
 def is_open(protocol: Any) -> bool:
-    return protocol.state == WebSocketProtocol.STATE_OPEN
+    state: int = protocol.state
+    return state == _OPEN
 
 
 def is_application_code(code: int) -> bool:

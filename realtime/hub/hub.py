@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from realtime import lookups, presence, wire
+from realtime import lookups, presence, wire_fence
 from realtime.hub.link import LayerLink
 from realtime.hub.presence_keeper import PresenceKeeper
 from realtime.hub.registry import Socket, SocketRegistry
@@ -59,7 +59,7 @@ class Hub:
     # --- lifecycle ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        wire.fast_path()  # checked (and logged) once per process, before any socket opens
+        wire_fence.fast_path()  # checked (and logged) once per process, before any socket opens
         outbox.bind(self.loop, self.submit)
         spawn = self.loop.create_task
         self.tasks = [

@@ -36,7 +36,9 @@ __all__ = [
 
 
 def get_backend(process_id: str = PROCESS_ID) -> PresenceBackend:
-    return import_string(settings.CHAT_PRESENCE_BACKEND)(process_id=process_id)
+    """The store named by CHAT_PRESENCE_BACKEND, for ``process_id``."""
+    backend: PresenceBackend = import_string(settings.CHAT_PRESENCE_BACKEND)(process_id=process_id)
+    return backend
 
 
 def connected_clients() -> list[str]:

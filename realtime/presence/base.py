@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 UNKNOWN_HOST = "unknown"
 
 
-def client_id(user_id: int, client: tuple[str, int] | list | None) -> str:
+def client_id(user_id: int, client: Sequence[Any] | None) -> str:
     """back_chat's client id: ``<user_id>@<ip>:<port>``."""
     host, port = (client[0], client[1]) if client else (UNKNOWN_HOST, 0)
     return f"{user_id}@{host}:{port}"

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, NamedTuple, cast
 
 from django.conf import settings
 
 from realtime.presence.base import Admission, Heartbeat
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from redis.commands.core import AsyncScript
 
 # ARGV[5]: the most sockets the user may have (0: no limit); -1 when the socket is refused for it.
 _ADD = """
@@ -47,6 +52,12 @@ return {0, offline}
 """
 
 
+class _Scripts(NamedTuple):
+    add: AsyncScript
+    remove: AsyncScript
+    heartbeat: AsyncScript
+
+
 class RedisPresence:
     """Presence in Redis: a hash of sockets per process, a sorted set of process expiries, and a
     per-user socket count, all changed by Lua scripts so concurrent processes never race."""
@@ -57,50 +68,50 @@ class RedisPresence:
         base = f"{settings.CHAT_LAYER_PREFIX}:presence"
         self.procs_key, self.users_key, self.proc_prefix = f"{base}:procs", f"{base}:users", f"{base}:proc:"
         self.proc_key = self.proc_prefix + process_id
-        self._client = None
+        self._client: Redis | None = None
+        self._scripts: _Scripts | None = None
 
-    def _async_client(self):  # type: ignore[no-untyped-def]
-        if self._client is None:
+    def _connected(self) -> _Scripts:
+        """The scripts, on a client created on first use (on the loop that uses it)."""
+        if self._scripts is None:
             import redis.asyncio as aioredis
 
             timeout = settings.CHAT_LAYER_TIMEOUT
-            self._client = aioredis.from_url(
+            self._client = client = aioredis.from_url(
                 self.url,
                 socket_timeout=timeout,
                 socket_connect_timeout=timeout,
                 max_connections=settings.CHAT_REDIS_POOL_SIZE,
             )
-            self._add = self._client.register_script(_ADD)
-            self._remove = self._client.register_script(_REMOVE)
-            self._heartbeat = self._client.register_script(_HEARTBEAT)
-        return self._client
+            self._scripts = _Scripts(
+                client.register_script(_ADD), client.register_script(_REMOVE), client.register_script(_HEARTBEAT)
+            )
+        return self._scripts
 
     def _expires_at(self) -> float:
         return time.time() + settings.CHAT_PRESENCE_EXPIRY
 
     async def admit(self, *, client: str, user_id: int, limit: int) -> Admission:
-        self._async_client()
         keys = [self.procs_key, self.proc_key, self.users_key]
-        added = await self._add(keys=keys, args=[self.process_id, client, user_id, self._expires_at(), limit])
+        args: list[str | int | float] = [self.process_id, client, user_id, self._expires_at(), limit]
+        added = await self._connected().add(keys=keys, args=args)
         return {1: Admission.FIRST, 0: Admission.ANOTHER}.get(int(added), Admission.REFUSED)
 
     async def add(self, *, client: str, user_id: int) -> bool:
         return await self.admit(client=client, user_id=user_id, limit=0) is Admission.FIRST
 
     async def remove(self, *, client: str, user_id: int) -> bool:
-        self._async_client()
-        return bool(await self._remove(keys=[self.proc_key, self.users_key], args=[client, user_id]))
+        return bool(await self._connected().remove(keys=[self.proc_key, self.users_key], args=[client, user_id]))
 
     async def heartbeat(self) -> Heartbeat:
-        self._async_client()
-        args = [self.process_id, self._expires_at(), time.time(), self.proc_prefix]
-        registered, offline = await self._heartbeat(keys=[self.procs_key, self.users_key], args=args)
+        args: list[str | float] = [self.process_id, self._expires_at(), time.time(), self.proc_prefix]
+        registered, offline = await self._connected().heartbeat(keys=[self.procs_key, self.users_key], args=args)
         return Heartbeat(bool(registered), [int(uid) for uid in offline])
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.aclose()
-            self._client = None
+            self._client, self._scripts = None, None
 
     def clients_sync(self) -> list[str]:
         import redis
@@ -108,10 +119,12 @@ class RedisPresence:
         timeout = settings.CHAT_LAYER_TIMEOUT
         client = redis.Redis.from_url(self.url, socket_timeout=timeout, socket_connect_timeout=timeout)
         try:
-            live = client.zrangebyscore(self.procs_key, time.time(), "+inf")
+            # redis-py types every reply of its sync client as "Awaitable | Any".
+            live = cast(list[bytes], client.zrangebyscore(self.procs_key, time.time(), "+inf"))
             pipe = client.pipeline()
             for pid in live:
                 pipe.hkeys(self.proc_prefix + pid.decode())
-            return [key.decode() for keys in pipe.execute() for key in keys]
+            replies = cast(list[list[bytes]], pipe.execute())
+            return [key.decode() for keys in replies for key in keys]
         finally:
             client.close()
