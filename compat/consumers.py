@@ -26,7 +26,7 @@ from core.errors import InvalidField
 from messaging import limits
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
 from realtime.kernel import encode
-from realtime.protocol import UnknownType
+from realtime.protocol_errors import UnknownType
 
 # Fields of the new frames that a back_chat client may add to its own and that keep their meaning.
 _PASSED_THROUGH = ("client_id", "attachments", "reply_to")

@@ -2,15 +2,13 @@
 close codes, rate limits, errors, hub registration, and how frames leave.
 
 Consumers are thin: frames are parsed by ``realtime.protocol``, writes go through the same services as
-REST (through database_sync_to_async), and broadcasts arrive from the process's hub already
-serialized. A bad frame gets an ``error`` frame and the socket stays usable. A consumer that fails
-anyway (in connect, receive or a send) is closed with 1011 and always leaves the hub and presence: a
-crashed socket must not stay listed as connected.
+REST (through database_sync_to_async), broadcasts arrive from the hub already serialized. A bad frame
+gets an ``error`` frame and the socket stays usable; a consumer that fails anyway is closed with 1011
+and always leaves the hub and presence (a crashed socket must not stay listed as connected).
 
-Frames leave in one of two ways. Under daphne, with the fast path on (``realtime.wire_fence``), the hub
-writes broadcasts to the connection itself (``direct``). Otherwise every frame goes through the ASGI
-``send``, in order, through the socket's ``SendQueue``: the hub only queues (``deliver``), so a slow
-socket never stalls a broadcast, and a socket that lets CHAT_SLOW_READER_LIMIT pile up is closed (1013).
+Under daphne with the fast path on (``realtime.wire_fence``) the hub writes broadcasts to the connection
+itself (``direct``). Otherwise every frame goes through ASGI ``send`` in order, via the socket's
+``SendQueue``: the hub only queues (``deliver``), so a slow socket never stalls a broadcast.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from realtime import presence, protocol, wire, wire_fence
 from realtime.hub import Hub, get_hub
 from realtime.kernel import closecodes, encode_reply
 from realtime.middleware import USER_GONE
+from realtime.protocol_errors import TooManyFrames
 from realtime.ratelimit import FloodGuard, TokenBucket
 from realtime.sendqueue import SendQueue
 from users.models import User
@@ -54,9 +53,7 @@ class ChatSocket(AsyncWebsocketConsumer):
     kind = "all"
     user: User
     user_id: int
-    username: str
-    display_name: str
-    client: str
+    username, display_name, client = "", "", ""  # back_chat's client id, <user_id>@<ip>:<port>
     guard: FloodGuard
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -156,26 +153,19 @@ class ChatSocket(AsyncWebsocketConsumer):
             if self.guard.flooding:
                 await self.close(code=closecodes.FLOODING)
             else:
-                await self.send_frame(protocol.error(protocol.TooManyFrames()))
+                await self.send_frame(protocol.error(TooManyFrames()))
             return
         frame: dict[str, Any] = {}
         try:
             frame = protocol.decode(text_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
             await self.handle(frame)
         except ApplicationError as exc:
-            await self.send_frame(protocol.error(exc, **self.echo(frame)))
+            await self.send_frame(protocol.error(exc, **_echo(frame)))
         except StopConsumer:
             raise
         except Exception:
             logger.exception("Unexpected error handling a %s frame", self.kind)
             await self.send_frame(protocol.error(ServerError("The server could not handle this frame.")))
-
-    @staticmethod
-    def echo(frame: dict[str, Any]) -> dict[str, Any]:
-        """The client_id of a refused message, so the client knows which one failed (send_frame keeps
-        it encodable)."""
-        client_id = frame.get("client_id")
-        return {"client_id": client_id} if isinstance(client_id, str) and len(client_id) <= limits.CLIENT_ID else {}
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.write(encode_reply(frame))
@@ -223,8 +213,7 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         """Close with a protocol code, after the frames queued before. Under daphne a registered code
-        (1011, 1013), which its ASGI close refuses, is sent as a close frame by the connection itself
-        (realtime.wire.send_close)."""
+        (1011, 1013), which its ASGI close refuses, is sent by the connection itself (wire.send_close)."""
         if self.wire is not None and isinstance(code, int) and code is not True and not wire.is_application_code(code):
             grace = TOO_SLOW_GRACE_SECONDS if code == closecodes.TOO_SLOW else None
             wire.send_close(self.wire, code, grace=grace)
@@ -252,3 +241,10 @@ class ChatSocket(AsyncWebsocketConsumer):
         loop = asyncio.get_running_loop()
         delay = max(0.0, expires_at - time.time())
         self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=closecodes.TOKEN_INVALID)))
+
+
+def _echo(frame: dict[str, Any]) -> dict[str, Any]:
+    """The client_id of a refused frame, so the client knows which message failed (``send_frame``
+    encodes with ``encode_reply``, which keeps any string encodable)."""
+    client_id = frame.get("client_id")
+    return {"client_id": client_id} if isinstance(client_id, str) and len(client_id) <= limits.CLIENT_ID else {}

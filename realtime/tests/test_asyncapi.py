@@ -48,6 +48,7 @@ from realtime.asyncapi import (
 )
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
 from realtime.kernel import closecodes, encode
+from realtime.protocol_errors import InvalidJson
 from realtime.tests.sockets import Client
 from realtime.tests.test_messages_socket import BAD_FRAMES
 from users.tests.factories import make_user
@@ -325,7 +326,7 @@ class _CodeAddedLater(ApplicationError):
 
 PROTOCOL_BUILDERS = {
     "error": lambda d: [
-        protocol.error(protocol.InvalidJson()),
+        protocol.error(InvalidJson()),
         protocol.error(ClientIdReused("Used."), client_id="k"),
         protocol.error(InvalidRecipients(extra={"ids": [424242]})),
         protocol.error(_CodeAddedLater("Clients treat it as a generic failure.")),
