@@ -10,14 +10,13 @@ process, which path sockets actually take (a middleware wrapping ``send`` turns 
 
 from __future__ import annotations
 
-import ast
-import inspect
+import dis
 import logging
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
+from types import CodeType
 from typing import Any, Literal
 
 try:
@@ -33,8 +32,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Requirement:
-    """An attribute this module uses. ``how``: ``class`` (defined on the class), ``instance`` (assigned
-    to ``self`` in a method of the class or its bases, or a class default), ``option`` (one of autobahn's
+    """An attribute ``wire`` uses. ``how``: ``class`` (defined on the class), ``instance`` (stored by a
+    method of the class or its bases, or a class default), ``option`` (one of autobahn's
     protocol options, ``CONFIG_ATTRS``, copied onto each connection). ``use``: what stops without it."""
 
     owner: type
@@ -80,20 +79,22 @@ REQUIREMENTS = _requirements()
 
 
 @cache
-def _assigned_to_self(cls: type) -> frozenset[str]:
-    """Names a class's own methods assign to ``self.<name>`` (empty when its source is unavailable)."""
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
-    except (OSError, TypeError, SyntaxError):
-        return frozenset()
-    return frozenset(
-        node.attr
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.ctx, ast.Store)
-        and isinstance(node.value, ast.Name)
-        and node.value.id == "self"
-    )
+def _stored_by(cls: type) -> frozenset[str]:
+    """Attribute names the methods of a class (not its bases) store, read from their bytecode."""
+    found: set[str] = set()
+    for value in vars(cls).values():
+        code = getattr(getattr(value, "__func__", value), "__code__", None)
+        if isinstance(code, CodeType):
+            found |= _stores(code)
+    return frozenset(found)
+
+
+def _stores(code: CodeType) -> set[str]:
+    found = {instruction.argval for instruction in dis.get_instructions(code) if instruction.opname == "STORE_ATTR"}
+    for constant in code.co_consts:
+        if isinstance(constant, CodeType):  # nested functions and comprehensions
+            found |= _stores(constant)
+    return found
 
 
 def present(requirement: Requirement) -> bool:
@@ -102,7 +103,7 @@ def present(requirement: Requirement) -> bool:
         return name in getattr(cls, "CONFIG_ATTRS", ())
     if hasattr(cls, name):
         return True
-    return requirement.how == "instance" and any(name in _assigned_to_self(base) for base in cls.__mro__[:-1])
+    return requirement.how == "instance" and any(name in _stored_by(base) for base in cls.__mro__[:-1])
 
 
 @dataclass(frozen=True)

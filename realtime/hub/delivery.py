@@ -58,5 +58,11 @@ def deliver_all(sockets: Collection[Socket], frame: str) -> None:
             missed += 1
             logger.debug("Delivery to a closing socket failed", exc_info=True)
     # Counted once per broadcast, not per recipient: the loop above is the hot path.
-    COUNTERS.fast_path += len(recipients) - queued - missed
-    COUNTERS.fallback += queued
+    if direct := len(recipients) - queued - missed:
+        if not COUNTERS.fast_path:
+            logger.info("Fast path in use: a broadcast was written directly to %d daphne connections", direct)
+        COUNTERS.fast_path += direct
+    if queued:
+        if not COUNTERS.fallback:
+            logger.info("ASGI path in use: a broadcast was queued for %d sockets' ASGI send", queued)
+        COUNTERS.fallback += queued

@@ -273,3 +273,37 @@ async def test_a_demoted_admin_cannot_notify_everyone_over_an_open_socket(genera
 
     assert (await frames_of_type(root, "error"))[0]["code"] == "permission_denied"
     await root.disconnect()
+
+
+async def test_a_deleted_message_lowers_the_unread_count(general_room, user, other_user):
+    """One unread rule: the count a socket is told is the database's, so a deletion lowers it."""
+    from messaging.services import message_delete
+
+    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
+    bob = await open_socket("/ws/notifications/", user=other_user)
+    await send_async(user, "first")
+    second = await send_async(user, "second")
+    frames = await frames_of_type(bob, "unread")
+    while frames[-1]["count"] < 2:
+        frames += await frames_of_type(bob, "unread")
+
+    await database_sync_to_async(message_delete)(actor=user, message_id=second.pk)
+
+    (lowered,) = await frames_of_type(bob, "unread")
+    assert lowered == {"type": "unread", "room": "general", "count": 1}
+    await bob.disconnect()
+
+
+async def test_a_purged_room_counts_nothing_unread(general_room, user, other_user, staff_user):
+    from messaging.services.purge import messages_purge
+
+    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
+    await send_async(user, "soon gone")
+    bob = await open_socket("/ws/notifications/", user=other_user)
+    (initial,) = await frames_of_type(bob, "unread")
+
+    await database_sync_to_async(messages_purge)(actor=staff_user, room=general_room)
+
+    (after,) = await frames_of_type(bob, "unread")
+    assert (initial["count"], after["count"]) == (1, 0)
+    await bob.disconnect()
