@@ -78,7 +78,7 @@ class MessagesConsumer(ChatSocket):
         return True
 
     def direct(self) -> Any | None:
-        return None if self.buffer is not None else super().direct()
+        return None if self.buffer is not None else self.fast_wire
 
     def deliver(self, frame: str) -> None:
         if self.buffer is None:

@@ -63,7 +63,7 @@ class ChatSocket(AsyncWebsocketConsumer):
         self.unread: dict[int, int] = {}
         self.registered = False
         self.wire: Any | None = None  # the daphne connection (closes, unsent bytes), when there is one
-        self.fast = False  # broadcasts are written to ``wire`` directly
+        self.fast_wire: Any | None = None  # ``wire`` when broadcasts are written to it directly
         self.closing_slow = False
         self.sendq = SendQueue(self._asgi_send, limit=settings.CHAT_SLOW_READER_LIMIT, after_send=self._check_backlog)
         self._expiry: asyncio.TimerHandle | None = None
@@ -92,7 +92,7 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.wire = wire.daphne_protocol(self.base_send)
-        self.fast = wire_fence.socket_path(self.wire)
+        self.fast_wire = self.wire if wire_fence.socket_path(self.wire) else None
         if self.wire is not None:
             wire.close_on_protocol_errors(self.wire)
         await self.accept()  # accept first, so a browser can read the close code that follows
@@ -189,7 +189,7 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     def direct(self) -> Any | None:
         """The daphne connection to write prepared broadcast frames to (None: ``deliver`` them)."""
-        return self.wire if self.fast else None
+        return self.fast_wire
 
     def too_slow(self) -> None:
         """The client reads slower than the room talks: close it rather than buffer without bound."""
@@ -201,7 +201,7 @@ class ChatSocket(AsyncWebsocketConsumer):
 
     def _check_backlog(self) -> None:
         """Under daphne, what the connection has not sent yet counts against the slow-reader limit."""
-        if self.fast and self.wire is not None and wire.buffered_bytes(self.wire) > settings.CHAT_SLOW_READER_LIMIT:
+        if self.fast_wire is not None and wire.buffered_bytes(self.fast_wire) > settings.CHAT_SLOW_READER_LIMIT:
             self.too_slow()
 
     async def _asgi_send(self, message: dict[str, Any]) -> None:
@@ -231,7 +231,7 @@ class ChatSocket(AsyncWebsocketConsumer):
     async def drained(self) -> None:
         """Wait until everything written has left the process (daphne only; elsewhere at once)."""
         # Polled: Twisted's write buffer has no awaitable "drained" signal for an ASGI application.
-        while self.fast and self.wire is not None and wire.is_open(self.wire) and wire.buffered_bytes(self.wire) > 0:  # noqa: ASYNC110
+        while self.fast_wire is not None and wire.is_open(self.fast_wire) and wire.buffered_bytes(self.fast_wire) > 0:  # noqa: ASYNC110
             await asyncio.sleep(DRAIN_POLL_SECONDS)
 
     def _close_when_token_expires(self) -> None:

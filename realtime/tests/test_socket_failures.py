@@ -245,7 +245,7 @@ def consumer_on(protocol: ClosingProtocol, consumer_class=MessagesConsumer) -> t
 
     consumer.base_send = partial(handle_reply, protocol)
     consumer.wire = protocol
-    consumer.fast = True  # what connect finds under daphne with the fast path on
+    consumer.fast_wire = protocol  # what connect finds under daphne with the fast path on
     consumer.user_id = 1
     consumer.buffer = None
     return consumer, sent
