@@ -50,7 +50,7 @@ class Hub:
         self.registry = SocketRegistry()
         self.link = LayerLink(remote, slots=slots, received=self._received, recovered=self._recovered)
         self.rooms = Rooms(join=self.link.join, leave=self.link.leave, on_message=self._message_landed)
-        self.unread = UnreadCounter(rooms=self.rooms)
+        self.unread = UnreadCounter(rooms=self.rooms, registry=self.registry)
         self.presence = PresenceKeeper(presence.get_backend(), slots=slots)
         self.router = Router(registry=self.registry, rooms=self.rooms, unread=self.unread, spawn=loop.create_task)
         self.inbox: asyncio.Queue[Event] = asyncio.Queue()

@@ -19,7 +19,7 @@ from django.conf import settings
 from messaging import events
 from realtime import lookups
 from realtime.hub.delivery import deliver_all
-from realtime.hub.registry import Socket
+from realtime.hub.registry import Socket, SocketRegistry
 from realtime.hub.rooms import Rooms
 from realtime.kernel import encode
 
@@ -30,8 +30,8 @@ CountUnread = Callable[[int, list[int]], Awaitable[dict[int, int]]]
 
 
 class UnreadCounter:
-    def __init__(self, *, rooms: Rooms, count: CountUnread | None = None) -> None:
-        self.rooms = rooms
+    def __init__(self, *, rooms: Rooms, registry: SocketRegistry, count: CountUnread | None = None) -> None:
+        self.rooms, self.registry = rooms, registry
         self.dirty: set[int] = set()
         self._count = count or lookups.unread_counts
         # (room, user) pairs whose count was set while a recount was reading: its result is older.
@@ -77,6 +77,9 @@ class UnreadCounter:
         changed: defaultdict[int, set[Socket]] = defaultdict(set)
         for socket in readers:
             if socket not in stream.watchers or (room_id, socket.user_id) in self._fresh:
+                continue
+            if socket not in self.registry:
+                self.dirty.add(room_id)  # still sending its first counts: tell it after them, next time
                 continue
             count = counts.get(socket.user_id, 0)
             if socket.unread.get(room_id, 0) != count:

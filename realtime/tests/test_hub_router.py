@@ -43,7 +43,7 @@ class Setup:
         self.registry = SocketRegistry()
         self.rooms = Rooms(join=nothing, leave=nothing, on_message=landed, last_seq=at_zero)
         self.counts: list[int] = []
-        self.unread = UnreadCounter(rooms=self.rooms, count=self.count)
+        self.unread = UnreadCounter(rooms=self.rooms, registry=self.registry, count=self.count)
         self.router = Router(
             registry=self.registry, rooms=self.rooms, unread=self.unread, spawn=asyncio.get_running_loop().create_task
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from realtime.hub.registry import SocketRegistry
 from realtime.hub.rooms import Rooms
 from realtime.hub.streams import RoomStream
 from realtime.hub.unread import UnreadCounter
@@ -45,6 +46,15 @@ async def rooms_with(*watchers: FakeSocket, room_id: int = 5) -> Rooms:
     return rooms
 
 
+def counter(rooms: Rooms, count: Counts) -> UnreadCounter:
+    """An unread counter whose watchers are all registered (their sockets are open)."""
+    registry = SocketRegistry()
+    for stream in rooms.streams.values():
+        for socket in stream.watchers:
+            registry.add(socket)
+    return UnreadCounter(rooms=rooms, registry=registry, count=count)
+
+
 def sent(socket: FakeSocket) -> list[dict]:
     return [json.loads(frame) for frame in socket.delivered]
 
@@ -53,7 +63,7 @@ async def test_a_dirty_room_is_recounted_in_one_query_and_only_changes_are_sent(
     ana, ben, ben_phone = FakeSocket(1, "notifications"), FakeSocket(2, "notifications"), FakeSocket(2, "notifications")
     ana.unread[5] = 3
     counts = Counts({1: 3, 2: 1})
-    unread = UnreadCounter(rooms=await rooms_with(ana, ben, ben_phone), count=counts)
+    unread = counter(await rooms_with(ana, ben, ben_phone), counts)
 
     unread.mark(5)
     unread.mark(5)
@@ -70,7 +80,7 @@ async def test_a_lower_count_is_sent_too():
     """A deletion (or a purge) makes the room dirty, and the recount lowers what the socket was told."""
     ana = FakeSocket(1, "notifications")
     ana.unread[5] = 2
-    unread = UnreadCounter(rooms=await rooms_with(ana), count=Counts({1: 1}))
+    unread = counter(await rooms_with(ana), Counts({1: 1}))
 
     unread.mark(5)
     await unread.recount()
@@ -84,7 +94,7 @@ async def test_a_user_reading_the_room_here_is_not_told():
     rooms = await rooms_with(ana)
     await rooms.follow(FakeSocket(1, "messages", room_id=5), room_id=5, slug="five")
     counts = Counts({1: 4})
-    unread = UnreadCounter(rooms=rooms, count=counts)
+    unread = counter(rooms, counts)
 
     unread.mark(5)
     await unread.recount()
@@ -95,7 +105,7 @@ async def test_a_user_reading_the_room_here_is_not_told():
 
 async def test_rooms_nobody_here_watches_are_never_counted():
     counts = Counts({1: 4})
-    unread = UnreadCounter(rooms=await rooms_with(), count=counts)
+    unread = counter(await rooms_with(), counts)
 
     unread.mark(5)
     await unread.recount()
@@ -107,7 +117,7 @@ async def test_a_read_during_the_recount_wins_over_the_older_count():
     ana = FakeSocket(1, "notifications")
     counts = Counts({1: 4})
     counts.gate = asyncio.Event()
-    unread = UnreadCounter(rooms=await rooms_with(ana), count=counts)
+    unread = counter(await rooms_with(ana), counts)
     unread.mark(5)
 
     recount = asyncio.ensure_future(unread.recount())
@@ -124,7 +134,7 @@ async def test_a_failed_count_is_tried_again_next_time():
     ana = FakeSocket(1, "notifications")
     counts = Counts({1: 2})
     counts.fail = True
-    unread = UnreadCounter(rooms=await rooms_with(ana), count=counts)
+    unread = counter(await rooms_with(ana), counts)
     unread.mark(5)
 
     await unread.recount()
@@ -139,7 +149,7 @@ async def test_a_socket_that_stopped_watching_during_the_recount_is_not_told():
     rooms = await rooms_with(ana, ben)
     counts = Counts({1: 2, 2: 2})
     counts.gate = asyncio.Event()
-    unread = UnreadCounter(rooms=rooms, count=counts)
+    unread = counter(rooms, counts)
     unread.mark(5)
 
     recount = asyncio.ensure_future(unread.recount())
@@ -150,3 +160,19 @@ async def test_a_socket_that_stopped_watching_during_the_recount_is_not_told():
 
     assert sent(ana) == []
     assert sent(ben) == [{"type": "unread", "room": "five", "count": 2}]
+
+
+async def test_a_socket_still_opening_is_told_once_it_is_registered():
+    """Its first counts are on their way: a recount's frame must not overtake them."""
+    ana = FakeSocket(1, "notifications")
+    rooms = await rooms_with(ana)
+    registry = SocketRegistry()
+    unread = UnreadCounter(rooms=rooms, registry=registry, count=Counts({1: 2}))
+    unread.mark(5)
+
+    await unread.recount()
+    assert sent(ana) == []
+    registry.add(ana)
+    await unread.recount()
+
+    assert sent(ana) == [{"type": "unread", "room": "five", "count": 2}]
