@@ -10,14 +10,13 @@ import json
 import pytest
 
 from realtime.tests.e2e import Server, server_env, unique, wait_until
-from realtime.tests.test_e2e import database_url, redis_server  # noqa: F401  (module-scoped fixtures)
 from realtime.tests.test_e2e_sockets import SLOW_READER_LIMIT, connect, post, raw_socket, read_until_close
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
-def server(request, database_url, tmp_path_factory):  # noqa: F811
+def server(request, database_url, tmp_path_factory):
     on_postgres = database_url.startswith("postgres")
     redis_url = request.getfixturevalue("redis_server").url if on_postgres else ""
     env = server_env(

@@ -11,7 +11,7 @@ import websockets
 
 from realtime.kernel import closecodes
 from realtime.tests.e2e import Server, server_env, unique, wait_until
-from realtime.tests.test_e2e import connect, database_url, redis_server  # noqa: F401 (fixtures)
+from realtime.tests.e2e_cluster import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.timeout(300)]
 
@@ -19,7 +19,7 @@ CAP = 3
 
 
 @pytest.fixture(scope="module")
-def capped(redis_server, database_url, tmp_path_factory):  # noqa: F811
+def capped(redis_server, database_url, tmp_path_factory):
     """Processes A and B allowing 3 sockets per user and 4 messages a minute per user."""
     logs = tmp_path_factory.mktemp("e2e-limits-logs")
     env = server_env(

@@ -18,7 +18,6 @@ import pytest
 import websockets
 
 from realtime.tests.e2e import Server, server_env, unique, wait_until
-from realtime.tests.test_e2e import database_url, redis_server  # noqa: F401  (module-scoped fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -27,7 +26,7 @@ SLOW_READER_LIMIT = MIB  # replay frames keep their default size, 512 KiB (at mo
 
 
 @pytest.fixture(scope="module")
-def server(request, database_url, tmp_path_factory):  # noqa: F811
+def server(request, database_url, tmp_path_factory):
     on_postgres = database_url.startswith("postgres")
     redis_url = request.getfixturevalue("redis_server").url if on_postgres else ""
     env = server_env(
