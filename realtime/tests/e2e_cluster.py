@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import time
+from typing import Any
 
 import pytest
 import websockets
@@ -89,14 +90,16 @@ async def next_message(ws, timeout: float = 5) -> dict:
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
         if frame["type"] == "message":
-            return frame["message"]
+            message: dict[str, Any] = frame["message"]
+            return message
         if frame["type"] == "history" and frame["messages"]:
-            return frame["messages"][0]
+            first: dict[str, Any] = frame["messages"][0]
+            return first
 
 
 async def next_frame(ws, frame_type: str, timeout: float = 5) -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
         if frame["type"] == frame_type:
             return frame

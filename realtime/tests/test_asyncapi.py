@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from pathlib import Path
+from typing import Any, cast
 
 import jsonschema
 import pytest
@@ -45,7 +46,7 @@ CONSUMERS = {
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def is_valid(frame: object, *, channel: str, direction: str = "send") -> bool:
+def is_valid(frame: Any, *, channel: str | None, direction: str = "send") -> bool:
     validate = validate_client_frame if direction == "send" else validate_server_frame
     try:
         validate(frame, channel=channel)
@@ -54,7 +55,7 @@ def is_valid(frame: object, *, channel: str, direction: str = "send") -> bool:
     return True
 
 
-def schema_types(action: str, channel: str | None = None) -> set[str]:
+def schema_types(action: str, channel: str | None = None) -> set[str | None]:
     return {frame_type(schema) for schema in frame_schemas(action, channel)}
 
 
@@ -180,7 +181,7 @@ def test_each_documented_address_is_routed_to_its_own_consumer_and_every_route_i
 
     for channel in document()["channels"].values():
         pattern = next(p for p in routed if p.pattern.match(channel["address"].lstrip("/")))
-        assert pattern.callback.consumer_class is CONSUMERS[channel["address"]]
+        assert cast(Any, pattern.callback).consumer_class is CONSUMERS[channel["address"]]
     assert len(routed) == len(document()["channels"])
 
 
@@ -212,8 +213,8 @@ REST_ONLY_CODES = {
 }
 
 
-def _error_classes(root: type) -> set[type]:
-    found = set()
+def _error_classes(root: type[ApplicationError]) -> set[type[ApplicationError]]:
+    found: set[type[ApplicationError]] = set()
     for sub in root.__subclasses__():
         found |= {sub, *_error_classes(sub)}
     return {cls for cls in found if ".tests." not in cls.__module__}

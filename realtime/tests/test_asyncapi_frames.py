@@ -128,6 +128,7 @@ PROTOCOL_BUILDERS = {
         for text in protocol.history_frames(
             [events.message_payload(m) for m in d["messages"] if m.room_id == d["room"].pk], max_bytes=16 * 1024
         )
+        or ["a message too big for a frame"]
     ],
     "resync": lambda d: [protocol.resync(last_seq=0, latest_seq=501)],
     "typing": lambda d: [protocol.typing(user_id=d["user"].pk, username=d["user"].username)],

@@ -204,8 +204,10 @@ class Receiver:
             await asyncio.sleep(0.2)
 
     def _take(self, frame: dict) -> None:
-        messages = frame["messages"] if frame["type"] == "history" else [frame.get("message")]
-        for message in messages if frame["type"] in {"message", "history"} else []:
+        if frame["type"] not in {"message", "history"}:
+            return
+        messages = frame["messages"] if frame["type"] == "history" else [frame["message"]]
+        for message in messages:
             if message["content"] in self.seen:
                 self.duplicates += 1
             self.seen[message["content"]] = message["seq"]

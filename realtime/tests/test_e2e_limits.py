@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 import websockets
@@ -54,13 +55,14 @@ async def wait_for_connections(server: Server, token: str, user_id: int, count: 
 async def close_code(ws) -> int | None:
     with pytest.raises(websockets.ConnectionClosed):
         await asyncio.wait_for(ws.recv(), 5)
-    return ws.close_code
+    code: int | None = ws.close_code
+    return code
 
 
 async def answer_to(ws) -> dict:
     """The server's ack or error for the frame just sent."""
     while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
         if frame["type"] in {"ack", "error"}:
             return frame
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 import pytest
+from channels.layers import BaseChannelLayer
 
 from realtime.hub.link import LayerLink
 from realtime.kernel import EphemeralFrame, Event, RoomFrame, TrackRoom
@@ -22,8 +24,9 @@ class Linked:
         self.layer = layer
         self.received: list[Event] = []
         self.recoveries = 0
+        channel_layer = cast(BaseChannelLayer | None, layer)  # what LayerLink uses of a layer, in memory
         self.link = LayerLink(
-            layer, slots=asyncio.Semaphore(10), received=self.received.append, recovered=self.recovered
+            channel_layer, slots=asyncio.Semaphore(10), received=self.received.append, recovered=self.recovered
         )
         self.tasks: list[asyncio.Task[None]] = []
 

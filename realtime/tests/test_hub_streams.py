@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 
 from realtime.hub import streams
@@ -12,7 +14,7 @@ from realtime.tests.fakes import FakeSocket, settle
 class Store:
     """The room's stored messages as the database would give them, and the reads made."""
 
-    def __init__(self, seqs: range | list[int] = ()) -> None:
+    def __init__(self, seqs: Iterable[int] = ()) -> None:
         self.rows = {seq: (seq, f"m{seq}", 9) for seq in seqs}
         self.reads: list[tuple[int, int]] = []
         self.fail = False

@@ -1,4 +1,5 @@
 import asyncio
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -15,7 +16,7 @@ send_async = database_sync_to_async(send)
 
 
 async def frames_of_type(client, frame_type, count=1, timeout=2):
-    found = []
+    found: list[dict[str, Any]] = []
     while len(found) < count:
         frame = await client.frame(timeout)
         if frame["type"] == frame_type:

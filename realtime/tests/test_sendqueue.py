@@ -9,7 +9,7 @@ import pytest
 
 from realtime.hub.delivery import COUNTERS, deliver_all
 from realtime.sendqueue import SendQueue
-from realtime.tests.fakes import eventually, settle
+from realtime.tests.fakes import FakeSocket, eventually, settle
 
 
 class Connection:
@@ -25,25 +25,17 @@ class Connection:
         self.sent.append(message.get("text", message["type"]))
 
 
-class QueuedSocket:
+class QueuedSocket(FakeSocket):
     """A socket on the ASGI path, as the consumers are: ``deliver`` queues, a full queue is too slow."""
 
-    kind, user_id, room_id = "messages", 1, None
-
     def __init__(self, limit: int = 1000) -> None:
+        super().__init__()
         self.connection = Connection()
         self.queue = SendQueue(self.connection.send, limit=limit)
-        self.slow = 0
-
-    def direct(self) -> None:
-        return None
 
     def deliver(self, frame: str) -> None:
         if not self.queue.offer(frame):
-            self.slow += 1
-
-    def too_slow(self) -> None:
-        self.slow += 1
+            self.too_slow()
 
 
 async def test_frames_leave_in_the_order_they_were_queued():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from typing import Any, cast
 
 import pytest
 from daphne.ws_protocol import WebSocketProtocol
@@ -13,7 +14,6 @@ from compat.consumers import LegacyMessagesConsumer
 from realtime import wire
 from realtime.consumers import MessagesConsumer
 from realtime.kernel import closecodes
-from realtime.socketbase import ChatSocket
 from realtime.tests.test_wire import FakeProtocol, FakeTransport
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,7 +35,9 @@ class ClosingProtocol(FakeProtocol):
         self.state = WebSocketProtocol.STATE_CLOSING
 
 
-def consumer_on(protocol: ClosingProtocol, consumer_class=MessagesConsumer) -> tuple[ChatSocket, list[dict]]:
+def consumer_on(
+    protocol: ClosingProtocol, consumer_class: type[MessagesConsumer] = MessagesConsumer
+) -> tuple[MessagesConsumer, list[dict]]:
     """A consumer whose ASGI send is daphne's (a partial of the server's reply handler and the protocol)."""
     consumer = consumer_class()
     sent: list[dict] = []
@@ -100,7 +102,7 @@ async def test_oversized_frames_are_answered_with_a_close_not_a_reset(general_ro
     protocol = ClosingProtocol(FakeTransport())
     protocol.failByDrop = True  # autobahn's default, which daphne keeps
     consumer, sent = consumer_on(protocol)
-    consumer.scope = {"type": "websocket", "user": None}
+    consumer.scope = cast(Any, {"type": "websocket", "user": None})
 
     await consumer.connect()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Any, cast
 
 import pytest
 from channels.db import database_sync_to_async
@@ -64,7 +65,8 @@ async def assert_no_ghost() -> None:
 
 
 async def count(model) -> int:
-    return await database_sync_to_async(model.objects.count)()
+    counted: int = await database_sync_to_async(model.objects.count)()
+    return counted
 
 
 # --- values echoed back ----------------------------------------------------------------------------------
@@ -76,6 +78,7 @@ async def test_a_lone_surrogate_client_id_is_echoed_encodable_and_the_socket_sta
     await alice.send_to(text_data='{"type": "x", "client_id": "\\ud800"}')
 
     raw = await alice.receive_from()
+    assert isinstance(raw, str)
     raw.encode("utf-8")  # what daphne does with every text frame
     error = json.loads(raw)
     assert (error["code"], error["client_id"]) == ("unknown_type", "\ud800")
@@ -117,7 +120,7 @@ VALID_AFTER = {
 async def next_of_type(client, frame_type: str) -> dict:
     """The next frame of a type (read raw: back_chat's message frames are not in the AsyncAPI document)."""
     while True:
-        frame = json.loads(await client.receive_from())
+        frame: dict[str, Any] = json.loads(await client.receive_from())
         if frame.get("type") == frame_type:
             return frame
 
@@ -181,7 +184,7 @@ async def connect_and_register(client) -> ChatSocket:
     assert connected_
     for _ in range(200):
         if new := hub.registry.sockets - before:
-            return new.pop()
+            return cast(ChatSocket, new.pop())
         await asyncio.sleep(0.01)
     raise AssertionError("never registered")
 

@@ -11,7 +11,7 @@ from daphne.ws_protocol import WebSocketProtocol
 
 from realtime import wire, wire_fence
 from realtime.hub.delivery import COUNTERS, deliver_all
-from realtime.tests.test_wire import FakePrepared, FakeTransport, PreparingProtocol
+from realtime.tests.test_wire import FakePrepared, FakeSocket, FakeTransport, PreparingProtocol
 from realtime.wire_fence import REQUIREMENTS, Requirement
 
 
@@ -92,7 +92,7 @@ def test_without_what_closes_need_daphnes_connection_is_not_used_at_all(fenced):
 def test_attributes_assigned_in_a_method_count_as_present():
     class Connection:
         def connected(self) -> None:
-            self.queue = []
+            self.queue: list[bytes] = []
 
     assert wire_fence.present(Requirement(Connection, "queue", "instance", "direct"))
     assert not wire_fence.present(Requirement(Connection, "queue", "class", "direct"))
@@ -120,17 +120,10 @@ def test_fast_path_deliveries_are_counted(settings):
     before = (COUNTERS.fast_path, COUNTERS.fallback)
     protocols = [PreparingProtocol(FakeTransport()) for _ in range(3)]
 
-    class Direct:
-        def __init__(self, protocol: PreparingProtocol) -> None:
-            self.protocol = protocol
+    sockets = [FakeSocket(protocol) for protocol in protocols]
 
-        def direct(self) -> PreparingProtocol:
-            return self.protocol
-
-        def too_slow(self) -> None:
-            raise AssertionError("not slow")
-
-    deliver_all([Direct(p) for p in protocols], "{}")
+    deliver_all(sockets, "{}")
 
     assert (COUNTERS.fast_path, COUNTERS.fallback) == (before[0] + 3, before[1])
     assert all(p.transport.sent == [FakePrepared.payloadHybi] for p in protocols)
+    assert [socket.slow for socket in sockets] == [0, 0, 0]
