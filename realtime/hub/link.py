@@ -48,8 +48,8 @@ class LayerLink:
         """Open the process's channel and join ``everyone``; return the receive and publish loops."""
         if self.layer is None:
             return []
-        # channels-redis names the channel after the prefix; the stub's base class takes none.
         layer = self.layer
+        # channels-redis names the channel after the prefix; the stub's base class takes none.
         self.channel = channel = await layer.new_channel("hub")  # type: ignore[call-arg]
         await self.join(groups.everyone())
         return [spawn(self._receive_loop(layer, channel)), spawn(self._publish_loop(layer))]
