@@ -71,11 +71,11 @@ def _fast_and_isolated(settings, tmp_path):
 def events(transactional_db):
     """Real-time events submitted after commit (transactional, so on_commit callbacks really run)."""
     from messaging.tests.factories import general
-    from realtime import outbox
+    from realtime.kernel import outbox
 
     general()  # a transactional test flushes the row the data migration created
     captured: list[dict] = []
-    stop = outbox.observe(captured.append)
+    stop = outbox.observe(lambda event: captured.append(event.to_wire()))
     yield captured
     stop()
 

@@ -25,8 +25,8 @@ from compat.shapes import LEGACY_MTYPE, legacy_message
 from core.errors import InvalidField
 from messaging import limits
 from realtime.consumers import MessagesConsumer, NotificationsConsumer
-from realtime.protocol import UnknownType
-from realtime.publish import encode
+from realtime.kernel import encode
+from realtime.protocol_errors import UnknownType
 
 # Fields of the new frames that a back_chat client may add to its own and that keep their meaning.
 _PASSED_THROUGH = ("client_id", "attachments", "reply_to")
@@ -100,10 +100,10 @@ class LegacyMessagesConsumer(MessagesConsumer):
         """Never the hub's direct write of the shared broadcast bytes: every frame goes through deliver."""
         return None
 
-    async def deliver(self, frame: str) -> None:
+    def deliver(self, frame: str) -> None:
         text = legacy_text(frame, recipient_id=self.user_id)
         if text is not None:
-            await super().deliver(text)
+            super().deliver(text)
 
 
 class LegacyNotificationsConsumer(NotificationsConsumer):

@@ -7,6 +7,7 @@ that a private room exists. Every selector runs a fixed number of queries, whate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import (
@@ -158,18 +159,25 @@ def message_get_for_user(*, user: User, message_id: int) -> Message:
         raise MessageNotFound() from None
 
 
-def room_list_for_user(*, user: User) -> QuerySet[Room]:
-    """Readable rooms with the caller's role, read state, unread count and (for direct rooms) the
-    other person's username, in one query."""
-    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+def _unread_count(*, room: Any, after_seq: Any, reader: Any) -> Coalesce:
+    """The one unread rule, as an expression: others' live messages of ``room`` after ``after_seq``
+    (the reader's read position). Arguments are values or outer references of the query it goes in."""
     unread = (
-        Message.objects.filter(room=OuterRef("pk"), is_deleted=False, seq__gt=OuterRef("last_read_seq"))
-        .exclude(sender=user)
+        Message.objects.filter(room=room, is_deleted=False, seq__gt=after_seq)
+        .exclude(sender=reader)
         .order_by()
         .values("room")
         .annotate(count=Count("*"))
         .values("count")
     )
+    return Coalesce(Subquery(unread, output_field=IntegerField()), Value(0))
+
+
+def room_list_for_user(*, user: User) -> QuerySet[Room]:
+    """Readable rooms with the caller's role, read state, unread count and (for direct rooms) the
+    other person's username, in one query."""
+    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
+    unread = _unread_count(room=OuterRef("pk"), after_seq=OuterRef("last_read_seq"), reader=user)
     # Only a direct room has "the other person"; any other room would name an arbitrary member.
     peer = Membership.objects.filter(room=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
     direct_peer = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peer)), default=None)
@@ -181,7 +189,7 @@ def room_list_for_user(*, user: User) -> QuerySet[Room]:
             last_read_seq=Subquery(mine.values("last_read_seq")[:1]),
         )
         .annotate(
-            unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+            unread=unread,
             direct_peer=direct_peer,
         )
         # Public rooms first, general first among them; then private rooms; then direct messages.
@@ -206,6 +214,19 @@ def unread_counts(*, user: User, rooms: list[Room]) -> dict[int, int]:
     readable = room_list_for_user(user=user).filter(pk__in=[room.pk for room in rooms])
     # room_list_for_user annotates "unread"; django-stubs types its QuerySet[Room] without the annotation.
     return dict(readable.values_list("pk", "unread"))  # type: ignore[misc]
+
+
+def unread_counts_for_users(*, room_id: int, user_ids: list[int]) -> dict[int, int]:
+    """Unread count of one room for each of ``user_ids`` who is a member (others count 0, as in
+    ``unread_counts``), in one query: what the hub sends notification sockets when a room changes."""
+    if not user_ids:
+        return {}
+    counts = (
+        Membership.objects.filter(room_id=room_id, user_id__in=user_ids)
+        .annotate(unread=_unread_count(room=room_id, after_seq=OuterRef("last_read_seq"), reader=OuterRef("user_id")))
+        .values_list("user_id", "unread")
+    )
+    return dict(counts)
 
 
 def notification_list(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:

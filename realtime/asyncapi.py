@@ -34,7 +34,8 @@ def document_text() -> str:
 @functools.cache
 def document() -> dict[str, Any]:
     """The parsed document (shared: do not mutate)."""
-    return yaml.safe_load(document_text())
+    parsed: dict[str, Any] = yaml.safe_load(document_text())
+    return parsed
 
 
 def _pointer(ref: str) -> Any:
@@ -67,7 +68,7 @@ def channel_name(channel: str) -> str:
     The path is matched exactly: ``/ws/messages`` (back_chat's socket) is another channel than
     ``/ws/messages/``.
     """
-    channels = document()["channels"]
+    channels: dict[str, dict[str, Any]] = document()["channels"]
     if channel in channels:
         return channel
     address = "/" + channel.lstrip("/")
@@ -97,7 +98,8 @@ def frame_schemas(action: Action, channel: str | None = None) -> tuple[dict[str,
 
 def frame_type(schema: dict[str, Any]) -> str | None:
     """The ``type`` a frame schema requires (its ``const``); None for back_chat's frames, which have none."""
-    return schema.get("properties", {}).get("type", {}).get("const")
+    const: str | None = schema.get("properties", {}).get("type", {}).get("const")
+    return const
 
 
 def server_frame_schema(channel: str | None = None) -> dict[str, Any]:

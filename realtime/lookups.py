@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 
 from messaging import events, limits
 from messaging.models import Room
-from messaging.selectors import RoomNotFound, messages_after, room_get_for_user, unread_counts
-from realtime.publish import encode
+from messaging.selectors import RoomNotFound, messages_after, room_get_for_user, unread_counts_for_users
+from realtime.kernel import encode
 from users.models import User
 
 
@@ -21,29 +21,28 @@ def nothing() -> None:
 
 @database_sync_to_async
 def room_last_seq(room_id: int) -> int:
-
+    """Where a room is (0 when it is gone)."""
     return Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first() or 0
 
 
 @database_sync_to_async
 def rooms_last_seq(room_ids: list[int]) -> dict[int, int]:
-
+    """Where each room is, in one query."""
     return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
 
 
 @database_sync_to_async
 def fetch_frames(room_id: int, after: int, upto: int) -> list[tuple[int, str, int | None]]:
-
+    """The stored messages of a room in (after, upto], as (seq, encoded frame, sender id)."""
     room = Room.objects.get(pk=room_id)
     rows = [m for m in messages_after(room=room, after=after, limit=upto - after) if m.seq <= upto]
     return [(m.seq, encode(events.message_created(m, room_slug=room.slug)), m.sender_id) for m in rows]
 
 
 @database_sync_to_async
-def unread_count(user_id: int, room_id: int) -> int:
-
-    user = User.objects.get(pk=user_id)
-    return unread_counts(user=user, rooms=[Room(pk=room_id)]).get(room_id, 0)
+def unread_counts(room_id: int, user_ids: list[int]) -> dict[int, int]:
+    """The room's unread count of each of ``user_ids`` (the one rule, in messaging.selectors)."""
+    return unread_counts_for_users(room_id=room_id, user_ids=user_ids)
 
 
 # Public rooms are readable by every active user, so a burst of connections to one of them (the usual

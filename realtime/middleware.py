@@ -10,7 +10,7 @@ code so that a browser can read it. Nothing here logs the query string.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
@@ -59,7 +59,8 @@ def authenticate_token(raw_token: str) -> SocketLogin:
     simplejwt = JWTAuthentication()
     try:
         validated = simplejwt.get_validated_token(raw_token.encode())
-        user = simplejwt.get_user(validated)
+        # AUTH_USER_MODEL is users.User; simplejwt types what it loads as the abstract base.
+        user = cast(User, simplejwt.get_user(validated))
     except drf_exceptions.APIException as exc:
         # simplejwt puts {"detail", "code"} in the detail; DRF's own exceptions carry the code on it.
         detail = exc.detail
@@ -128,7 +129,8 @@ class OriginPolicy:
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
+    headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+    for key, value in headers:
         if key.lower() == name:
             return value.decode("latin-1")
     return None

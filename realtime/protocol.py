@@ -7,52 +7,16 @@ whose code the consumer sends back in an ``error`` frame, and the socket stays o
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from core.errors import ApplicationError, InvalidField, InvalidInput, RateLimited, TooLong
+from core.errors import ApplicationError, InvalidField, TooLong
 from core.validation import is_storable_text
 from messaging import limits
-from realtime.publish import encode
-
-
-class ProtocolError(InvalidInput):
-    """A frame the server cannot act on, before any service sees it (an ``error`` frame; the socket stays)."""
-
-
-class BinaryFrame(ProtocolError):
-    """A binary frame: the protocol is JSON text."""
-
-    code = "binary_frame"
-    default_detail = "Frames must be JSON text, not binary."
-
-
-class InvalidJson(ProtocolError):
-    """The text is not JSON (or nests too deeply to parse)."""
-
-    code = "invalid_json"
-    default_detail = "The frame is not valid JSON."
-
-
-class InvalidFrame(ProtocolError):
-    """Valid JSON that is not an object."""
-
-    code = "invalid_frame"
-    default_detail = "A frame must be a JSON object with a type."
-
-
-class TooManyFrames(RateLimited):
-    """The socket's frame bucket is empty (CHAT_SOCKET_RATE); 4429 follows if the client keeps on."""
-
-    default_detail = "Too many frames; slow down."
-
-
-class UnknownType(ProtocolError):
-    """The frame's ``type`` is missing or not one this socket takes."""
-
-    code = "unknown_type"
-    default_detail = "Unknown frame type."
+from realtime.kernel import encode
+from realtime.protocol_errors import BinaryFrame, InvalidFrame, InvalidJson, ProtocolError, UnknownType
 
 
 @dataclass(frozen=True)
@@ -146,7 +110,7 @@ def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
 
 def _string(frame: dict[str, Any], name: str, *, required: bool, limit: int | None) -> str:
     value = frame.get(name, None if required else "")
-    if not is_storable_text(value):
+    if not isinstance(value, str) or not is_storable_text(value):
         raise InvalidField(f"{name} must be a string of valid text, without NUL characters.")
     if limit is not None and len(value) > limit:
         raise TooLong(f"{name} is limited to {limit} characters.")
@@ -170,7 +134,7 @@ def _optional_int(frame: dict[str, Any], name: str) -> int | None:
     value = frame.get(name)
     if value is None:
         return None
-    if not _is_int(value) or value < 1:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise InvalidField(f"{name} must be a positive integer.")
     return value
 
@@ -237,10 +201,11 @@ def presence(*, user_id: int, username: str, display_name: str, online: bool) ->
     return {"type": "presence", "user": user, "status": "online" if online else "offline"}
 
 
-def query_params(scope: dict[str, Any]) -> dict[str, str]:
+def query_params(scope: Mapping[str, object]) -> dict[str, str]:
     """The first value of each query-string parameter of a socket's scope (empty when undecodable)."""
+    query = scope.get("query_string", b"")
     try:
-        parsed = parse_qs(scope.get("query_string", b"").decode("ascii"))
+        parsed = parse_qs(query.decode("ascii") if isinstance(query, bytes) else "")
     except UnicodeDecodeError:
         return {}
     return {key: values[0] for key, values in parsed.items()}

@@ -16,6 +16,12 @@ only and raises for anything else, so the registered codes this protocol uses (1
 as a close frame by the connection itself, the way autobahn sends 1009 and daphne 1011. And autobahn
 answers a protocol error (a frame over daphne's 1 MiB limit included) by dropping TCP unless
 ``failByDrop`` is off, which daphne never sets: the client saw a reset (1006) instead of 1009.
+
+All of this relies on names that daphne, autobahn and Twisted do not promise to keep (neither autobahn
+nor Twisted is pinned by daphne). So the first hub of a process runs ``realtime.wire_fence``: every
+attribute used here is looked up on the installed classes; when one is missing, the direct writes (or
+also the closes) are switched off with a warning naming it and the versions, and broadcasts take the
+ASGI path.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from realtime.wire_fence import fast_path
+
 try:  # daphne is the server we ship with; everything below degrades to ASGI without it
     from daphne.ws_protocol import WebSocketProtocol
 except ImportError:  # pragma: no cover
-    WebSocketProtocol = None  # type: ignore[assignment,misc]
+    WebSocketProtocol = None
 
 
 def daphne_protocol(send: Any) -> Any | None:
-    """The daphne WebSocket protocol behind an ASGI ``send`` callable, or None."""
-    if WebSocketProtocol is None or not isinstance(send, partial) or not send.args:
+    """The daphne WebSocket protocol behind an ASGI ``send`` callable, or None (also when the fence
+    found what closes need missing)."""
+    if WebSocketProtocol is None or not isinstance(send, partial) or not send.args or not fast_path().closes:
         return None
     protocol = send.args[0]
     if isinstance(protocol, WebSocketProtocol) and hasattr(protocol, "sendPreparedMessage"):
@@ -39,8 +48,12 @@ def daphne_protocol(send: Any) -> Any | None:
     return None
 
 
+_OPEN: int = WebSocketProtocol.STATE_OPEN if WebSocketProtocol is not None else 3
+
+
 def is_open(protocol: Any) -> bool:
-    return protocol.state == WebSocketProtocol.STATE_OPEN
+    state: int = protocol.state
+    return state == _OPEN
 
 
 def is_application_code(code: int) -> bool:

@@ -28,8 +28,7 @@ from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
 from core.errors import FieldErrors, NotAuthenticated, PermissionDenied
-from realtime import closecodes, groups
-from realtime.publish import publish_close
+from realtime.kernel import CloseUserSockets, closecodes, publish
 from users.models import User
 from users.preferences import merge_preferences
 
@@ -165,9 +164,9 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
         with transaction.atomic():
             user.save()
             if was_active and not user.is_active:
-                publish_close(groups.user(user.pk), closecodes.USER_GONE)
+                publish(CloseUserSockets(user_id=user.pk, code=closecodes.USER_GONE))
             if "password" in data:
-                publish_close(groups.user(user.pk), closecodes.TOKEN_INVALID)
+                publish(CloseUserSockets(user_id=user.pk, code=closecodes.TOKEN_INVALID))
             if old_avatar and old_avatar != user.avatar.name:
                 _delete_file_on_commit(user, old_avatar)
     except IntegrityError:
@@ -191,7 +190,7 @@ def user_set_active(*, actor: User, users: Iterable[User], active: bool) -> int:
         changed = User.objects.filter(pk__in=ids).update(is_active=active)
         if not active:
             for user_id in ids:
-                publish_close(groups.user(user_id), closecodes.USER_GONE)
+                publish(CloseUserSockets(user_id=user_id, code=closecodes.USER_GONE))
     return changed
 
 
@@ -206,7 +205,7 @@ def user_delete(*, actor: User, user: User) -> None:
         # Before the row goes: the outstanding tokens lose their link to the user when it is deleted.
         _revoke_refresh_tokens(user)
         user.delete()
-        publish_close(groups.user(user_id), closecodes.USER_GONE)
+        publish(CloseUserSockets(user_id=user_id, code=closecodes.USER_GONE))
         if avatar:
             _delete_file_on_commit(user, avatar)
 
@@ -219,7 +218,7 @@ def user_sign_out_everywhere(*, actor: User, user: User) -> int:
         _check_manages(actor=actor, user=user, refusal="Only administrators may sign out other users.")
     with transaction.atomic():
         revoked = _revoke_refresh_tokens(user)
-        publish_close(groups.user(user.pk), closecodes.TOKEN_INVALID)
+        publish(CloseUserSockets(user_id=user.pk, code=closecodes.TOKEN_INVALID))
     return revoked
 
 

@@ -31,8 +31,7 @@ from messaging.services.errors import (
     UnknownAttachment,
 )
 from messaging.services.files import attachment_files_delete_on_commit
-from realtime import groups
-from realtime.publish import publish_frame
+from realtime.kernel import RoomFrame, encode, publish
 from users.models import User
 
 
@@ -102,14 +101,8 @@ def _store(
     message.sender = sender
     attached = _attach(message, sender, attachment_ids) if attachment_ids else []
     notifications.notify_message_recipients(message=message, room=room, sender=sender, attachments=attached)
-    publish_frame(
-        groups.room(room.pk),
-        events.message_created(message, room_slug=room.slug, attachments=attached),
-        audience="messages",
-        room=room.pk,
-        seq=seq,
-        sender=sender.pk,
-    )
+    frame = encode(events.message_created(message, room_slug=room.slug, attachments=attached))
+    publish(RoomFrame(room_id=room.pk, frame=frame, seq=seq, sender=sender.pk))
     return message
 
 
@@ -204,7 +197,7 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
     message.edited_at = timezone.now()
     with transaction.atomic():
         message.save(update_fields=["content", "edited_at"])
-        publish_frame(groups.room(message.room_id), events.message_updated(message), audience="messages")
+        publish(RoomFrame(room_id=message.room_id, frame=encode(events.message_updated(message))))
     return message
 
 
@@ -222,5 +215,6 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         message.is_deleted = True
         message.content = ""
         message.save(update_fields=["is_deleted", "content"])
-        publish_frame(groups.room(message.room_id), events.message_deleted(message), audience="messages")
+        frame = encode(events.message_deleted(message))
+        publish(RoomFrame(room_id=message.room_id, frame=frame, changes_unread=True))
     return message

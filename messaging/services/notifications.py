@@ -23,8 +23,7 @@ from messaging import events, limits
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import PREFERENCE_FOR_KIND, notification_wanted, users_sharing_a_room
 from messaging.services.errors import InvalidRecipients, NotifyingTooFast
-from realtime import groups
-from realtime.publish import publish_frame
+from realtime.kernel import UserFrame, encode, publish
 from users.models import User
 
 # "@name" not preceded by a word character (so e-mail addresses are not mentions).
@@ -133,11 +132,8 @@ def _store_and_push(rows: list[Notification]) -> list[Notification]:
     with transaction.atomic():
         created = Notification.objects.bulk_create(rows, batch_size=500)
         for notification in created:
-            publish_frame(
-                groups.user(notification.recipient_id),
-                events.notification_created(notification),
-                audience="notifications",
-            )
+            frame = encode(events.notification_created(notification))
+            publish(UserFrame(user_id=notification.recipient_id, kind="notifications", frame=frame))
     return created
 
 
@@ -217,9 +213,8 @@ def notifications_mark_read(*, user: User, ids: list[int] | None = None, everyth
     with transaction.atomic():
         changed = unread.update(read_at=timezone.now())
         if changed:
-            publish_frame(
-                groups.user(user.pk), events.notifications_read(None if everything else ids), audience="notifications"
-            )
+            frame = encode(events.notifications_read(None if everything else ids))
+            publish(UserFrame(user_id=user.pk, kind="notifications", frame=frame))
     return changed
 
 

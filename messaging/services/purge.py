@@ -14,8 +14,7 @@ from messaging import events
 from messaging.models import Attachment, Message, Room
 from messaging.services.files import delete_stored_files, stored_names
 from messaging.services.notifications import notify_purge
-from realtime import groups
-from realtime.publish import publish_frame
+from realtime.kernel import EveryoneFrame, RoomFrame, encode, publish
 from users.models import User
 
 Progress = Callable[[int, int], None]
@@ -80,7 +79,7 @@ def _announce(actor: User | None, rooms: list[Room] | None) -> None:
     """One ``messages_purged`` per purged room (or one for all rooms), and members' notifications."""
     with transaction.atomic():
         if rooms is None:
-            publish_frame(groups.everyone(), events.messages_purged(None), audience="messages")
+            publish(EveryoneFrame(kind="messages", frame=encode(events.messages_purged(None)), changes_unread=True))
         for room in rooms or ():
-            publish_frame(groups.room(room.pk), events.messages_purged(room), audience="messages", room=room.pk)
+            publish(RoomFrame(room_id=room.pk, frame=encode(events.messages_purged(room)), changes_unread=True))
         notify_purge(actor=actor, rooms=rooms)

@@ -9,12 +9,11 @@ from django.utils.text import slugify
 
 from core.errors import InvalidField, NotFound, TooLong
 from core.validation import is_storable_text
-from messaging import events, limits
+from messaging import limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts
 from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, SlugTaken
-from realtime import closecodes, groups
-from realtime.publish import publish_close, publish_frame, publish_track
+from realtime.kernel import CloseRoomSockets, CloseUserSockets, TrackRoom, UnreadChanged, closecodes, publish
 from users.models import User
 
 CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
@@ -112,7 +111,7 @@ def room_join(*, actor: User, room: Room) -> Membership:
             room=room, user=actor, defaults={"last_read_seq": room.last_seq}
         )
         if created:
-            publish_track(actor.pk, room_id=room.pk, room_slug=room.slug)
+            publish(TrackRoom(user_id=actor.pk, room_id=room.pk, room_slug=room.slug))
     return membership
 
 
@@ -127,7 +126,7 @@ def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
-            publish_track(user.pk, room_id=room.pk, room_slug=room.slug)
+            publish(TrackRoom(user_id=user.pk, room_id=room.pk, room_slug=room.slug))
     return membership
 
 
@@ -147,7 +146,7 @@ def room_remove_member(*, actor: User, room: Room, user: User) -> None:
         membership.delete()
         if not room.is_public:
             # Whoever leaves a private room stops reading it at once, on every device.
-            publish_close(groups.user(user.pk), closecodes.ROOM_UNREADABLE, room=room.pk)
+            publish(CloseUserSockets(user_id=user.pk, code=closecodes.ROOM_UNREADABLE, room_id=room.pk))
 
 
 def _is_last_owner_with_company(room: Room) -> bool:
@@ -181,7 +180,7 @@ def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
             )
             Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
             for user_id in (low, high):
-                publish_track(user_id, room_id=room.pk, room_slug=room.slug)
+                publish(TrackRoom(user_id=user_id, room_id=room.pk, room_slug=room.slug))
     except IntegrityError:
         return Room.objects.get(direct_key=key), False
     return room, True
@@ -201,16 +200,10 @@ def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Member
             Membership.objects.filter(pk=membership.pk, last_read_seq__lt=target).update(last_read_seq=target)
             membership.last_read_seq = target
         if created:
-            publish_track(actor.pk, room_id=room.pk, room_slug=room.slug)
+            publish(TrackRoom(user_id=actor.pk, room_id=room.pk, room_slug=room.slug))
         remaining = unread_counts(user=actor, rooms=[room]).get(room.pk, 0)
         # Every device of the user learns the new count (and resets its own counter to it).
-        publish_frame(
-            groups.user(actor.pk),
-            events.unread(room_slug=room.slug, count=remaining),
-            audience="notifications",
-            unread_room=room.pk,
-            unread_count=remaining,
-        )
+        publish(UnreadChanged(user_id=actor.pk, room_id=room.pk, room_slug=room.slug, count=remaining))
     return membership
 
 
@@ -223,5 +216,5 @@ def room_delete(*, actor: User, room: Room) -> None:
         raise NotRoomManager("Only administrators may delete rooms.")
     messages_purge(actor=actor, room=room)
     with transaction.atomic():
-        publish_close(groups.room(room.pk), closecodes.ROOM_UNREADABLE, room=room.pk)
+        publish(CloseRoomSockets(room_id=room.pk, code=closecodes.ROOM_UNREADABLE))
         room.delete()

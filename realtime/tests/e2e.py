@@ -1,8 +1,7 @@
 """Real processes for end-to-end tests: daphne servers of this project, a private Redis, HTTP helpers.
 
 Everything here talks to the servers as a client would (HTTP and WebSockets on loopback), so what the
-tests observe is what a deployment does: several daphne processes sharing one database and one Redis.
-"""
+tests observe is what a deployment does: several daphne processes sharing one database and one Redis."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 SECRET_KEY = "e2e-" + "k" * 60
@@ -30,7 +29,7 @@ SECRET_KEY = "e2e-" + "k" * 60
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def wait_until(predicate, *, timeout: float, interval: float = 0.05, what: str = "condition") -> float:
@@ -56,6 +55,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        assert self.binary is not None, "redis-server is not installed"
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(self._answers, timeout=10, what="redis-server to start")
@@ -79,7 +79,7 @@ class RedisServer:
 
         client = redis.Redis.from_url(self.url)
         try:
-            return sorted(key.decode() for key in client.keys(pattern))
+            return sorted(key.decode() for key in cast(list[bytes], client.keys(pattern)))
         finally:
             client.close()
 
@@ -92,11 +92,11 @@ class RedisServer:
         try:
             if os.environ.get("CHAT_CHANNEL_LAYER", "pubsub") == "pubsub":
                 marker = f"{prefix}__group__"
-                channels = [c.decode() for c in client.pubsub_channels(f"{marker}*")]
-                counts = client.pubsub_numsub(*channels) if channels else []
+                channels = [c.decode() for c in cast(list[bytes], client.pubsub_channels(f"{marker}*"))]
+                counts = cast(list[tuple[bytes, int]], client.pubsub_numsub(*channels)) if channels else []
                 return {name.decode()[len(marker) :]: count for name, count in counts}
             marker = f"{prefix}:group:"
-            return {key.decode()[len(marker) :]: client.zcard(key) for key in client.keys(f"{marker}*")}
+            return {k.decode()[len(marker) :]: client.zcard(k) for k in cast(list[bytes], client.keys(f"{marker}*"))}
         finally:
             client.close()
 
@@ -105,7 +105,7 @@ class RedisServer:
 
         client = redis.Redis.from_url(self.url)
         try:
-            return sorted(member.decode() for member in client.zrange(key, 0, -1))
+            return sorted(member.decode() for member in cast(list[bytes], client.zrange(key, 0, -1)))
         finally:
             client.close()
 
@@ -143,7 +143,7 @@ class Server:
             raise AssertionError(f"{self.name} exited; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(self.http + "/healthz", timeout=1) as response:  # noqa: S310
-                return response.status == 200
+                return int(response.status) == 200
         except (OSError, urllib.error.URLError):
             return False
 
@@ -207,8 +207,7 @@ def server_env(*, database_url: str, redis_url: str, prefix: str, **extra: str) 
         "CHAT_MAX_SOCKETS_PER_USER": "1000",
         "CHAT_MAX_SOCKETS_PER_IP": "10000",
         "CHAT_ACCESS_TOKEN_LIFETIME": "1h",
-        # Background jobs only where a test starts workers (jobs/tests/topology.py).
-        "CHAT_JOBS_WORKER": "external",
+        "CHAT_JOBS_WORKER": "external",  # jobs run only where a test starts workers (jobs/tests/topology.py)
         "PYTHONUNBUFFERED": "1",
         **extra,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -38,9 +39,9 @@ async def _fresh_hub(settings, transactional_db):
     yield
     await stop_hub()
     # channels-redis binds a layer's receive state to one event loop; each test runs its own loop.
-    layer = channel_layers.backends.pop("default", None)
-    if hasattr(layer, "close_pools"):
-        await layer.close_pools()
+    close_pools = getattr(channel_layers.backends.pop("default", None), "close_pools", None)
+    if close_pools is not None:
+        await close_pools()
 
 
 class Client(WebsocketCommunicator):
@@ -48,7 +49,7 @@ class Client(WebsocketCommunicator):
 
     async def frame(self, timeout: float = 2) -> dict:
         """The next server frame, checked against its socket's schemas in the AsyncAPI document."""
-        frame = json.loads(await self.receive_from(timeout))
+        frame: dict[str, Any] = json.loads(await self.receive_from(timeout))
         validate_server_frame(frame, channel=self.scope["path"])
         return frame
 
@@ -97,14 +98,14 @@ def make_socket(
         query = {"token": token, **query}
     headers = [(b"origin", origin.encode())] if origin else []
     client = Client(like_daphne(application), f"{path}?{urlencode(query)}", headers=headers)
-    client.scope["client"] = ["127.0.0.1", next(_ports)]
+    client.scope["client"] = ("127.0.0.1", next(_ports))
     return client
 
 
 async def registered_sockets() -> int:
     from realtime.hub import get_hub
 
-    return len((await get_hub()).sockets)
+    return len((await get_hub()).registry.sockets)
 
 
 async def open_socket(path: str = "/ws/messages/", **kwargs) -> Client:

@@ -10,104 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import time
 import uuid
 
 import pytest
 import websockets
 
-from conftest import services_required
-from realtime.tests.e2e import RedisServer, Server, migrate, server_env, unique, wait_until
+from realtime.tests.e2e import Server, unique, wait_until
+from realtime.tests.e2e_cluster import connect, follow, next_frame, next_message
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.timeout(300)]
-
-
-@pytest.fixture(scope="module")
-def redis_server():
-    server = RedisServer()
-    if server.binary is None:
-        if services_required():
-            pytest.fail("redis-server is not installed and CHAT_REQUIRE_SERVICES is set")
-        pytest.skip("redis-server is not installed: end-to-end tests need a private Redis")
-    server.start()
-    yield server
-    server.kill()
-
-
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    configured = os.environ.get("DATABASE_URL", "")
-    if not configured.startswith("postgres"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
-        migrate(url)
-        yield url
-        return
-    import psycopg
-
-    base, _, _name = configured.rpartition("/")
-    name = unique("chat_e2e_")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        migrate(f"{base}/{name}")
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def cluster(redis_server, database_url, tmp_path_factory):
-    """Processes A and B on one database and one Redis."""
-    logs = tmp_path_factory.mktemp("e2e-logs")
-    env = server_env(database_url=database_url, redis_url=redis_server.url, prefix=unique("e2e"))
-    servers = {name: Server(name=name, env=env, log_dir=logs) for name in ("a", "b")}
-    try:
-        for server in servers.values():
-            server.start()
-        yield servers
-    finally:
-        for server in servers.values():
-            server.stop()
-
-
-@pytest.fixture(scope="module")
-def people(cluster):
-    """Three users and their access tokens, created over the API of process A."""
-    a = cluster["a"]
-    return {name: a.sign_up(unique(name)) for name in ("ana", "ben", "cid")}
-
-
-async def connect(server: Server, token: str, path: str = "/ws/messages/", **params):
-    query = "&".join(f"{key}={value}" for key, value in {"token": token, **params}.items())
-    return await websockets.connect(f"{server.ws}{path}?{query}", open_timeout=10)
-
-
-async def follow(server: Server, token: str, room: str = "general"):
-    """Connect as a client should: from the room's current seq (``last_seq``), so that messages
-    committed while the server is still subscribing the socket are replayed, not missed."""
-    _, page = await asyncio.to_thread(server.request, "GET", f"/api/v1/rooms/{room}/", None, token)
-    return await connect(server, token, room=room, last_seq=page["last_seq"])
-
-
-async def next_message(ws, timeout: float = 5) -> dict:
-    """The next message, whether it came live or in the replay that follows a connect with last_seq."""
-    deadline = time.monotonic() + timeout
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
-        if frame["type"] == "message":
-            return frame["message"]
-        if frame["type"] == "history" and frame["messages"]:
-            return frame["messages"][0]
-
-
-async def next_frame(ws, frame_type: str, timeout: float = 5) -> dict:
-    deadline = time.monotonic() + timeout
-    while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
-        if frame["type"] == frame_type:
-            return frame
 
 
 async def test_a_message_sent_to_one_process_reaches_a_client_on_the_other(cluster, people):
@@ -292,8 +204,10 @@ class Receiver:
             await asyncio.sleep(0.2)
 
     def _take(self, frame: dict) -> None:
-        messages = frame["messages"] if frame["type"] == "history" else [frame.get("message")]
-        for message in messages if frame["type"] in {"message", "history"} else []:
+        if frame["type"] not in {"message", "history"}:
+            return
+        messages = frame["messages"] if frame["type"] == "history" else [frame["message"]]
+        for message in messages:
             if message["content"] in self.seen:
                 self.duplicates += 1
             self.seen[message["content"]] = message["seq"]

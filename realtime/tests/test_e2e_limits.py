@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 import websockets
 
-from realtime import closecodes
+from realtime.kernel import closecodes
 from realtime.tests.e2e import Server, server_env, unique, wait_until
-from realtime.tests.test_e2e import connect, database_url, redis_server  # noqa: F401 (fixtures)
+from realtime.tests.e2e_cluster import connect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.timeout(300)]
 
@@ -19,7 +20,7 @@ CAP = 3
 
 
 @pytest.fixture(scope="module")
-def capped(redis_server, database_url, tmp_path_factory):  # noqa: F811
+def capped(redis_server, database_url, tmp_path_factory):
     """Processes A and B allowing 3 sockets per user and 4 messages a minute per user."""
     logs = tmp_path_factory.mktemp("e2e-limits-logs")
     env = server_env(
@@ -54,13 +55,14 @@ async def wait_for_connections(server: Server, token: str, user_id: int, count: 
 async def close_code(ws) -> int | None:
     with pytest.raises(websockets.ConnectionClosed):
         await asyncio.wait_for(ws.recv(), 5)
-    return ws.close_code
+    code: int | None = ws.close_code
+    return code
 
 
 async def answer_to(ws) -> dict:
     """The server's ack or error for the frame just sent."""
     while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), 5))
         if frame["type"] in {"ack", "error"}:
             return frame
 

@@ -13,12 +13,12 @@ import json
 import os
 import socket
 import struct
+from typing import Any
 
 import pytest
 import websockets
 
 from realtime.tests.e2e import Server, server_env, unique, wait_until
-from realtime.tests.test_e2e import database_url, redis_server  # noqa: F401  (module-scoped fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -27,7 +27,7 @@ SLOW_READER_LIMIT = MIB  # replay frames keep their default size, 512 KiB (at mo
 
 
 @pytest.fixture(scope="module")
-def server(request, database_url, tmp_path_factory):  # noqa: F811
+def server(request, database_url, tmp_path_factory):
     on_postgres = database_url.startswith("postgres")
     redis_url = request.getfixturevalue("redis_server").url if on_postgres else ""
     env = server_env(
@@ -52,7 +52,7 @@ async def connect(server: Server, token: str, path: str = "/ws/messages/", **par
 
 async def next_frame(ws, frame_type: str, timeout: float = 10) -> dict:
     while True:
-        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         if frame.get("type") == frame_type:
             return frame
 
@@ -64,7 +64,8 @@ async def post(ws, content: str, client_id: str) -> dict:
 
 async def room_last_seq(server: Server, token: str) -> int:
     _, room = await asyncio.to_thread(server.request, "GET", "/api/v1/rooms/general/", None, token)
-    return room["last_seq"]
+    last_seq: int = room["last_seq"]
+    return last_seq
 
 
 async def test_a_missed_history_over_1_mib_is_replayed_whole_and_live_messages_follow(server):
@@ -144,6 +145,7 @@ def read_until_close(conn: socket.socket, timeout: float) -> tuple[int, int | No
     buffer, frames = b"", 0
     while True:
         while len(buffer) >= 2:
+            length: int | None
             opcode, length, start = buffer[0] & 0x0F, buffer[1] & 0x7F, 2
             if length == 126:
                 length, start = (struct.unpack("!H", buffer[2:4])[0], 4) if len(buffer) >= 4 else (None, 4)

@@ -1,11 +1,12 @@
 import asyncio
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 
 from messaging.models import Notification
-from messaging.services import direct_room_get_or_create, room_join, room_mark_read
-from messaging.tests.factories import make_room, send
+from messaging.services import direct_room_get_or_create
+from messaging.tests.factories import send
 from realtime.tests.sockets import open_socket
 from users.tests.factories import make_user
 
@@ -15,7 +16,7 @@ send_async = database_sync_to_async(send)
 
 
 async def frames_of_type(client, frame_type, count=1, timeout=2):
-    found = []
+    found: list[dict[str, Any]] = []
     while len(found) < count:
         frame = await client.frame(timeout)
         if frame["type"] == frame_type:
@@ -55,60 +56,6 @@ async def test_direct_messages_notify_the_other_person(general_room, user, other
     await bob.disconnect()
 
 
-async def test_unread_counts_of_joined_rooms_are_pushed_and_coalesced(general_room, user, other_user):
-    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
-    bob = await open_socket("/ws/notifications/", user=other_user)
-
-    for i in range(3):
-        await send_async(user, f"m{i}")
-
-    frames = await frames_of_type(bob, "unread")
-    while frames[-1]["count"] < 3:
-        frames += await frames_of_type(bob, "unread")
-    assert frames[-1] == {"type": "unread", "room": "general", "count": 3}
-    assert len(frames) <= 3
-
-
-async def test_unread_counts_start_from_the_database_and_reset_on_read(general_room, user, other_user):
-    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
-    await send_async(user, "while you were away")
-
-    bob = await open_socket("/ws/notifications/", user=other_user)
-    (initial,) = await frames_of_type(bob, "unread")
-    await database_sync_to_async(room_mark_read)(actor=other_user, room=general_room)
-    (after_read,) = await frames_of_type(bob, "unread")
-
-    assert initial == {"type": "unread", "room": "general", "count": 1}
-    assert after_read == {"type": "unread", "room": "general", "count": 0}
-    await bob.disconnect()
-
-
-async def test_own_messages_and_the_room_being_read_do_not_count(general_room, user, other_user):
-    await database_sync_to_async(room_join)(actor=other_user, room=general_room)
-    bob_notes = await open_socket("/ws/notifications/", user=other_user)
-    await frames_of_type(bob_notes, "presence")  # bob's own arrival
-    bob_room = await open_socket(user=other_user)
-
-    await send_async(other_user, "my own")
-    await send_async(user, "seen live in the open room")
-
-    assert await bob_notes.receive_nothing(0.3)
-    await bob_notes.disconnect()
-    await bob_room.disconnect()
-
-
-async def test_a_room_joined_after_connecting_is_counted_too(general_room, user, other_user):
-    bob = await open_socket("/ws/notifications/", user=other_user)
-    room = await database_sync_to_async(make_room)(slug="later")
-    await database_sync_to_async(room_join)(actor=other_user, room=room)
-
-    await send_async(user, "hello", room=room)
-
-    (frame,) = await frames_of_type(bob, "unread")
-    assert frame == {"type": "unread", "room": "later", "count": 1}
-    await bob.disconnect()
-
-
 async def test_presence_goes_out_on_first_open_and_last_close_only(general_room, user, other_user):
     watcher = await open_socket("/ws/notifications/", user=user)
     (own,) = await frames_of_type(watcher, "presence")
@@ -144,18 +91,18 @@ async def test_presence_reaches_notification_sockets_only_and_forgets_closed_one
     assert await chat.receive_nothing(0.2)
 
     hub = await get_hub()
-    assert len(hub.sockets_by_kind["notifications"]) == 2
+    assert len(hub.registry.by_kind["notifications"]) == 2
     await bob.disconnect()
     (offline,) = await frames_of_type(watcher, "presence")
     assert offline["status"] == "offline"
-    assert len(hub.sockets_by_kind["notifications"]) == 1
+    assert len(hub.registry.by_kind["notifications"]) == 1
     await watcher.disconnect()
     await chat.disconnect()
     for _ in range(200):
-        if not hub.sockets:
+        if not hub.registry.sockets:
             break
         await asyncio.sleep(0.01)
-    assert not any(hub.sockets_by_kind.values())
+    assert not any(hub.registry.by_kind.values())
 
 
 async def test_a_user_can_notify_someone_they_share_a_room_with(general_room, user, other_user):
@@ -247,22 +194,6 @@ async def test_notification_frames_are_rate_limited(general_room, user, other_us
     assert codes[:5] == ["ack"] * 5
     assert codes[5:] == ["rate_limited", "rate_limited"]
     await alice.disconnect()
-
-
-async def test_leaving_a_private_room_stops_its_unread_counts(general_room, user, other_user):
-    from messaging.models import Room
-    from messaging.services import room_remove_member
-
-    room = await database_sync_to_async(make_room)(slug="team", kind=Room.Kind.PRIVATE, members=(user, other_user))
-    bob = await open_socket("/ws/notifications/", user=other_user)
-    await frames_of_type(bob, "presence")
-
-    await database_sync_to_async(room_remove_member)(actor=other_user, room=room, user=other_user)
-    await asyncio.sleep(0.2)
-    await send_async(user, "after bob left", room=room)
-
-    assert await bob.receive_nothing(0.4)
-    await bob.disconnect()
 
 
 async def test_a_demoted_admin_cannot_notify_everyone_over_an_open_socket(general_room, staff_user):

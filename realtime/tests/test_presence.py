@@ -88,7 +88,7 @@ async def test_a_presence_call_is_retried_once_after_a_broken_connection(transac
             raise ConnectionError("Connection lost")
         return True
 
-    assert await hub._presence_call(flaky, client="1@127.0.0.1:1", user_id=1) is True
+    assert await hub.presence.call(flaky, client="1@127.0.0.1:1", user_id=1) is True
     assert len(calls) == 2
 
 
@@ -102,5 +102,5 @@ async def test_a_presence_store_that_keeps_failing_is_given_up_after_two_tries(t
         calls.append(kwargs)
         raise ConnectionError("refused")
 
-    assert await hub._presence_call(down, client="1@127.0.0.1:1", user_id=1) is False
+    assert await hub.presence.call(down, client="1@127.0.0.1:1", user_id=1) is False
     assert len(calls) == 2

@@ -13,7 +13,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 async def closed_after_accept(client) -> int:
     connected, _ = await client.connect()
     assert connected  # accepted first, so a browser can read the close code
-    return await client.closed_with()
+    code: int = await client.closed_with()
+    return code
 
 
 @pytest.mark.parametrize("path", ["/ws/messages/", "/ws/notifications/"])

@@ -1,4 +1,5 @@
-"""Sockets that meet bad input or fail: error frames instead of crashes, no ghosts, legal close codes.
+"""Sockets that meet bad input or fail: error frames instead of crashes, and no ghosts (close codes and
+slow readers: test_socket_closes.py).
 
 A consumer that crashed never ran ``disconnect``: the hub and presence kept it (1,000 crashed sockets
 left 966 users "online"). Frames echoing a lone surrogate crashed the send; NUL characters were
@@ -11,21 +12,19 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from functools import partial
+from typing import Any, cast
 
 import pytest
 from channels.db import database_sync_to_async
-from daphne.ws_protocol import WebSocketProtocol
 
-from compat.consumers import LegacyMessagesConsumer
 from conftest import redis_url, require_service
 from messaging.models import Message, Notification
-from realtime import closecodes, presence, wire
-from realtime.consumers import ChatSocket, MessagesConsumer
+from realtime import presence
 from realtime.hub import get_hub
+from realtime.kernel import closecodes
 from realtime.ratelimit import FloodGuard
+from realtime.socketbase import ChatSocket
 from realtime.tests.sockets import make_socket, open_socket
-from realtime.tests.test_wire import FakeProtocol, FakeTransport
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,14 +58,15 @@ async def connected() -> list[str]:
 
 async def assert_no_ghost() -> None:
     hub = await get_hub()
-    assert hub.sockets == set()
-    assert dict(hub.users) == {}
-    assert all(not stream.followers and not stream.watchers for stream in hub.streams.values())
+    assert hub.registry.sockets == set()
+    assert dict(hub.registry.users) == {}
+    assert all(not stream.followers and not stream.watchers for stream in hub.rooms.streams.values())
     assert await connected() == []
 
 
 async def count(model) -> int:
-    return await database_sync_to_async(model.objects.count)()
+    counted: int = await database_sync_to_async(model.objects.count)()
+    return counted
 
 
 # --- values echoed back ----------------------------------------------------------------------------------
@@ -78,6 +78,7 @@ async def test_a_lone_surrogate_client_id_is_echoed_encodable_and_the_socket_sta
     await alice.send_to(text_data='{"type": "x", "client_id": "\\ud800"}')
 
     raw = await alice.receive_from()
+    assert isinstance(raw, str)
     raw.encode("utf-8")  # what daphne does with every text frame
     error = json.loads(raw)
     assert (error["code"], error["client_id"]) == ("unknown_type", "\ud800")
@@ -119,7 +120,7 @@ VALID_AFTER = {
 async def next_of_type(client, frame_type: str) -> dict:
     """The next frame of a type (read raw: back_chat's message frames are not in the AsyncAPI document)."""
     while True:
-        frame = json.loads(await client.receive_from())
+        frame: dict[str, Any] = json.loads(await client.receive_from())
         if frame.get("type") == frame_type:
             return frame
 
@@ -178,12 +179,12 @@ async def crash_in_a_send(monkeypatch, client) -> None:
 
 async def connect_and_register(client) -> ChatSocket:
     hub = await get_hub()
-    before = set(hub.sockets)
+    before = set(hub.registry.sockets)
     connected_, _ = await client.connect()
     assert connected_
     for _ in range(200):
-        if new := hub.sockets - before:
-            return new.pop()
+        if new := hub.registry.sockets - before:
+            return cast(ChatSocket, new.pop())
         await asyncio.sleep(0.01)
     raise AssertionError("never registered")
 
@@ -215,136 +216,3 @@ async def test_a_socket_closed_by_its_client_leaves_no_ghost(general_room, user,
     await alice_notifications.disconnect()
 
     await assert_no_ghost()
-
-
-# --- close codes ---------------------------------------------------------------------------------------------
-
-
-class ClosingProtocol(FakeProtocol):
-    """daphne's connection, recording the close frames sent on it."""
-
-    def __init__(self, transport: FakeTransport) -> None:
-        super().__init__(transport)
-        self.closeHandshakeTimeout = 1
-        self.close_frames: list[int] = []
-
-    def sendCloseFrame(self, code=None, reasonUtf8=None, isReply=False) -> None:
-        self.close_frames.append(code)
-        self.state = WebSocketProtocol.STATE_CLOSING
-
-
-def consumer_on(protocol: ClosingProtocol, consumer_class=MessagesConsumer) -> tuple[ChatSocket, list[dict]]:
-    """A consumer whose ASGI send is daphne's (a partial of the server's reply handler and the protocol)."""
-    consumer = consumer_class()
-    sent: list[dict] = []
-
-    async def handle_reply(protocol: ClosingProtocol, message: dict) -> None:
-        sent.append(message)
-
-    consumer.base_send = partial(handle_reply, protocol)
-    consumer.wire = protocol
-    consumer.user_id = 1
-    consumer.buffer = None
-    return consumer, sent
-
-
-def test_every_close_code_we_send_may_be_sent_by_an_endpoint():
-    codes = {value for name, value in vars(closecodes).items() if name.isupper()}
-
-    assert all(wire.is_legal_close_code(code) for code in codes)
-    assert not any(wire.is_legal_close_code(code) for code in (999, 1004, 1005, 1006, 1015, 2000, 5000))
-    assert set(WebSocketProtocol.CLOSE_STATUS_CODES_ALLOWED) == wire.REGISTERED_CLOSE_CODES
-
-
-@pytest.mark.parametrize("code", [closecodes.SERVER_ERROR, closecodes.TOO_SLOW])
-def test_daphnes_asgi_close_refuses_the_registered_codes(code):
-    """Why the consumer sends them itself: daphne hands a websocket.close code to autobahn's sendClose."""
-    with pytest.raises(Exception, match="invalid close code"):
-        WebSocketProtocol.sendClose(object.__new__(WebSocketProtocol), code=code)
-
-
-@pytest.mark.parametrize("code", [closecodes.SERVER_ERROR, closecodes.TOO_SLOW])
-async def test_a_registered_code_is_sent_as_a_close_frame_under_daphne(code):
-    protocol = ClosingProtocol(FakeTransport())
-    consumer, sent = consumer_on(protocol)
-
-    await consumer.close(code=code)
-
-    assert protocol.close_frames == [code]
-    assert sent == []
-
-
-async def test_an_application_code_goes_through_asgi():
-    protocol = ClosingProtocol(FakeTransport())
-    consumer, sent = consumer_on(protocol)
-
-    await consumer.close(code=closecodes.ROOM_UNREADABLE)
-
-    assert sent == [{"type": "websocket.close", "code": 4404}]
-    assert protocol.close_frames == []
-
-
-async def test_a_slow_readers_close_gives_it_time_to_read_up_to_the_close_frame():
-    protocol = ClosingProtocol(FakeTransport())
-    consumer, _ = consumer_on(protocol)
-
-    await consumer.close(code=closecodes.TOO_SLOW)
-
-    assert protocol.closeHandshakeTimeout > 1
-
-
-async def test_oversized_frames_are_answered_with_a_close_not_a_reset(general_room):
-    protocol = ClosingProtocol(FakeTransport())
-    protocol.failByDrop = True  # autobahn's default, which daphne keeps
-    consumer, sent = consumer_on(protocol)
-    consumer.scope = {"type": "websocket", "user": None}
-
-    await consumer.connect()
-
-    assert protocol.failByDrop is False
-    assert sent[-1] == {"type": "websocket.close", "code": closecodes.TOKEN_INVALID}
-
-
-# --- slow readers on the ASGI path -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("consumer_class", [LegacyMessagesConsumer, MessagesConsumer])
-async def test_a_reader_behind_on_the_asgi_path_is_closed_with_1013(settings, consumer_class):
-    settings.CHAT_SLOW_READER_LIMIT = 100
-    protocol = ClosingProtocol(FakeTransport(buffered=200))
-    consumer, sent = consumer_on(protocol, consumer_class)
-    frame = '{"type":"message_deleted","id":1,"seq":1,"room":"general"}'
-
-    await consumer.deliver(frame)
-    await asyncio.sleep(0)  # the close is scheduled, as from the hub's delivery loop
-    await consumer.deliver(frame)
-
-    assert sent == [{"type": "websocket.send", "text": frame}]  # nothing more once it is closing
-    assert protocol.close_frames == [closecodes.TOO_SLOW]
-
-
-async def test_frames_held_back_during_a_replay_count_against_the_limit(settings):
-    settings.CHAT_SLOW_READER_LIMIT = 100
-    protocol = ClosingProtocol(FakeTransport())
-    consumer, _ = consumer_on(protocol)
-    consumer.buffer, consumer.buffer_bytes = [], 0
-
-    for _ in range(3):
-        await consumer.deliver('{"type":"typing","user":{"id":2,"username":"a-longer-name"}}')
-    await asyncio.sleep(0)
-
-    assert protocol.close_frames == [closecodes.TOO_SLOW]
-
-
-async def test_a_replay_the_client_does_not_read_is_given_up_with_1013(monkeypatch):
-    from realtime import consumers
-
-    monkeypatch.setattr(consumers, "REPLAY_DRAIN_SECONDS", 0.05)
-    protocol = ClosingProtocol(FakeTransport(buffered=10))  # what is written stays in the process
-    consumer, sent = consumer_on(protocol)
-
-    assert await consumer._send_replay(["first", "second"]) is False
-    await asyncio.sleep(0)
-
-    assert [message["text"] for message in sent] == ["first"]
-    assert protocol.close_frames == [closecodes.TOO_SLOW]

@@ -4,6 +4,7 @@ caps on sockets per user (every process, through presence) and per client addres
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -11,8 +12,9 @@ from rest_framework.test import APIClient
 
 from messaging.models import Message, Notification
 from messaging.tests.factories import send
-from realtime import closecodes, presence
+from realtime import presence
 from realtime.hub import get_hub
+from realtime.kernel import closecodes
 from realtime.tests.sockets import make_socket, open_socket
 from users.tests.factories import make_user, token_for
 
@@ -36,7 +38,7 @@ async def reply_to(client, frame: dict) -> dict:
     """Send a frame and return the server's ack or error for it."""
     await client.send(**frame)
     while True:
-        answer = await client.frame()
+        answer: dict[str, Any] = await client.frame()
         if answer["type"] in {"ack", "error"}:
             return answer
 
@@ -117,9 +119,9 @@ async def test_a_socket_beyond_the_users_cap_is_closed_with_4409_and_leaves_no_t
     assert await extra.closed_with() == closecodes.TOO_MANY_SOCKETS
     assert sorted(await connected_clients()) == before
     assert len(before) == 2
-    assert extra not in hub.admitted
-    assert len(hub.admitted) == len(hub.sockets) == len(hub.users[user.pk]) == 2
-    assert hub.addresses == {"127.0.0.1": 2}
+    assert sorted(socket.client for socket in hub.presence.admitted) == before  # not the refused one
+    assert len(hub.presence.admitted) == len(hub.registry.sockets) == len(hub.registry.users[user.pk]) == 2
+    assert hub.presence.addresses == {"127.0.0.1": 2}
     for tab in tabs:
         await tab.disconnect()
 
@@ -187,23 +189,23 @@ async def test_sockets_per_client_address_are_capped(general_room, user, setting
     first, second = [await open_socket(user=person) for person in people[:2]]
     refused = make_socket(user=people[2])
     elsewhere = make_socket(user=people[2])
-    elsewhere.scope["client"] = ["10.1.2.3", 5555]
+    elsewhere.scope["client"] = ("10.1.2.3", 5555)
 
     await refused.connect()
     closed = await refused.closed_with()
     await elsewhere.connect()
     hub = await get_hub()
     for _ in range(200):
-        if hub.addresses.get("10.1.2.3"):
+        if hub.presence.addresses.get("10.1.2.3"):
             break
         await asyncio.sleep(0.01)
 
     assert closed == closecodes.TOO_MANY_SOCKETS
-    assert hub.addresses == {"127.0.0.1": 2, "10.1.2.3": 1}
+    assert hub.presence.addresses == {"127.0.0.1": 2, "10.1.2.3": 1}
     await first.disconnect()
     await second.disconnect()
     await elsewhere.disconnect()
-    assert not hub.addresses
+    assert not hub.presence.addresses
 
 
 async def test_clients_of_unknown_address_are_not_lumped_together(general_room, user, settings):
@@ -216,11 +218,11 @@ async def test_clients_of_unknown_address_are_not_lumped_together(general_room, 
         await client.connect()
     hub = await get_hub()
     for _ in range(200):
-        if len(hub.sockets) == 2:
+        if len(hub.registry.sockets) == 2:
             break
         await asyncio.sleep(0.01)
 
-    assert len(hub.sockets) == 2
-    assert not hub.addresses
+    assert len(hub.registry.sockets) == 2
+    assert not hub.presence.addresses
     for client in sockets:
         await client.disconnect()

@@ -11,7 +11,8 @@ import pytest
 from daphne.ws_protocol import WebSocketProtocol
 
 from realtime import wire
-from realtime.streams import deliver_all
+from realtime.hub.delivery import deliver_all
+from realtime.tests import fakes
 
 
 class FakeTransport:
@@ -39,11 +40,11 @@ class FakePrepared:
     payloadHybi = b"\x81\x05hello"
 
 
-class FakeProtocol(WebSocketProtocol):
+class FakeProtocol(WebSocketProtocol):  # type: ignore[misc]  # daphne ships no type information
     def __init__(self, transport: FakeTransport) -> None:  # no daphne server behind it
         self.transport = transport
-        self._perMessageCompress = None
-        self.send_queue = []
+        self._perMessageCompress: object | None = None
+        self.send_queue: list[tuple[bytes, bool]] = []
         self.state = WebSocketProtocol.STATE_OPEN
         self.prepared_via_autobahn = 0
 
@@ -100,20 +101,15 @@ def test_a_busy_or_special_connection_goes_through_autobahn(busy):
     assert protocol.prepared_via_autobahn == 1
 
 
-class FakeSocket:
-    def __init__(self, protocol=None) -> None:
+class FakeSocket(fakes.FakeSocket):
+    """A socket with a daphne connection to write to directly (None: the ASGI path)."""
+
+    def __init__(self, protocol: FakeProtocol | None = None) -> None:
+        super().__init__()
         self.protocol = protocol
-        self.delivered: list[str] = []
-        self.slow = 0
 
-    def direct(self):
+    def direct(self) -> FakeProtocol | None:
         return self.protocol
-
-    def too_slow(self) -> None:
-        self.slow += 1
-
-    async def deliver(self, frame: str) -> None:
-        self.delivered.append(frame)
 
 
 class PreparingProtocol(FakeProtocol):
@@ -123,25 +119,24 @@ class PreparingProtocol(FakeProtocol):
             return FakePrepared()
 
 
-async def test_a_reader_that_falls_behind_is_closed_and_others_still_get_the_frame(settings):
+def test_a_reader_that_falls_behind_is_closed_and_others_still_get_the_frame(settings):
     settings.CHAT_SLOW_READER_LIMIT = 100
-    slow = FakeSocket(PreparingProtocol(FakeTransport(accepts=0)))
-    slow.protocol.transport._tempDataLen = 200  # already far behind
-    fine = FakeSocket(PreparingProtocol(FakeTransport()))
-    plain = FakeSocket()
+    behind, connection = PreparingProtocol(FakeTransport(accepts=0)), PreparingProtocol(FakeTransport())
+    behind.transport._tempDataLen = 200  # already far behind
+    slow, fine, plain = FakeSocket(behind), FakeSocket(connection), FakeSocket()
 
-    await deliver_all({slow, fine, plain}, '{"type":"message"}')
+    deliver_all({slow, fine, plain}, '{"type":"message"}')
 
     assert slow.slow == 1
     assert fine.slow == 0
-    assert fine.protocol.transport.sent == [FakePrepared.payloadHybi]
+    assert connection.transport.sent == [FakePrepared.payloadHybi]
     assert plain.delivered == ['{"type":"message"}']
 
 
-async def test_closed_connections_are_skipped(settings):
-    closed = FakeSocket(PreparingProtocol(FakeTransport()))
-    closed.protocol.state = WebSocketProtocol.STATE_CLOSED
+def test_closed_connections_are_skipped(settings):
+    connection = PreparingProtocol(FakeTransport())
+    connection.state = WebSocketProtocol.STATE_CLOSED
 
-    await deliver_all({closed}, "{}")
+    deliver_all({FakeSocket(connection)}, "{}")
 
-    assert closed.protocol.transport.sent == []
+    assert connection.transport.sent == []

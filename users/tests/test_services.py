@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from core.errors import PermissionDenied
-from realtime import closecodes
+from realtime.kernel import closecodes
 from users import services
 from users.models import User
 from users.tests.factories import PASSWORD, make_user, refresh_for

@@ -12,31 +12,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-
-from realtime import wire
-
-if TYPE_CHECKING:
-    from realtime.hub import Socket
+from realtime.hub.delivery import deliver_all
+from realtime.hub.registry import Socket
 
 logger = logging.getLogger(__name__)
 
 GAP_GRACE_SECONDS = 0.2
 CATCH_UP_BATCH = 1000  # a longer gap is read over several catch-ups
 
-Envelope = dict[str, Any]
+# (room id, after seq, up to seq) -> [(seq, encoded message frame, sender id)] of the stored messages.
 FetchFrames = Callable[[int, int, int], Awaitable[list[tuple[int, str, int | None]]]]
+Delivery = tuple[set[Socket], str]
 
 
 class RoomStream:
     """The followers (message sockets) and watchers (notification sockets counting unread) of a room
-    in this process, and the sequencer that feeds them."""
+    in this process, and the sequencer that feeds them. ``on_message`` hears of every new message
+    delivered (live or caught up), for unread counting."""
 
     def __init__(
-        self, *, room_id: int, slug: str, fetch: FetchFrames, on_message: Callable[[RoomStream, int | None], None]
-    ):
+        self, *, room_id: int, slug: str, fetch: FetchFrames, on_message: Callable[[RoomStream], None]
+    ) -> None:
         self.room_id, self.slug = room_id, slug
         self.followers: set[Socket] = set()
         self.watchers: set[Socket] = set()
@@ -44,44 +41,45 @@ class RoomStream:
         self.ready = asyncio.Event()
         self._fetch = fetch
         self._on_message = on_message
-        self._pending: dict[int, Envelope] = {}
-        self._early: list[Envelope] = []
-        self._filling: asyncio.Task | None = None
+        self._pending: dict[int, str] = {}
+        self._early: list[tuple[int | None, str]] = []
+        self._filling: asyncio.Task[None] | None = None
 
     @property
     def empty(self) -> bool:
         return not self.followers and not self.watchers
 
     def start_at(self, last_seq: int) -> None:
-        """Begin after ``last_seq`` (read once the process is subscribed), then replay what arrived early."""
+        """Begin after ``last_seq`` (read once the process is subscribed). What arrived early only moves
+        the stream on: sockets join once it is ready, and their replay starts where it then is."""
         self.delivered = max(self.delivered, last_seq)
         self.ready.set()
         early, self._early = self._early, []
-        for envelope in early:
-            self.offer(envelope)
+        for seq, frame in early:
+            self.offer(seq, frame)
 
-    def offer(self, envelope: Envelope) -> list[tuple[set[Socket], str]]:
-        """Accept an event; return the deliveries it releases, as (sockets, frame) in order."""
+    def offer(self, seq: int | None, frame: str) -> list[Delivery]:
+        """Accept a frame (a message's with its seq, or any other with None); return the deliveries it
+        releases, as (sockets, frame) in order."""
         if not self.ready.is_set():
-            self._early.append(envelope)
+            self._early.append((seq, frame))
             return []
-        seq = envelope.get("seq")
         if seq is None:
-            return [(self.followers, envelope["frame"])]
+            return [(self.followers, frame)]
         if seq <= self.delivered:
             return []
-        self._pending[seq] = envelope
+        self._pending[seq] = frame
         released = self._release()
         if self._pending and self._filling is None:
             self._filling = asyncio.get_running_loop().create_task(self._fill_after_grace())
         return released
 
-    def _release(self) -> list[tuple[set[Socket], str]]:
+    def _release(self) -> list[Delivery]:
         released = []
-        while (envelope := self._pending.pop(self.delivered + 1, None)) is not None:
+        while (frame := self._pending.pop(self.delivered + 1, None)) is not None:
             self.delivered += 1
-            self._on_message(self, envelope.get("sender"))
-            released.append((self.followers, envelope["frame"]))
+            self._on_message(self)
+            released.append((self.followers, frame))
         return released
 
     async def _fill_after_grace(self) -> None:
@@ -104,42 +102,17 @@ class RoomStream:
         except Exception:
             logger.warning("Could not read room %s from the database to fill a gap", self.room_id, exc_info=True)
             return
-        for seq, frame, sender in rows:
+        for seq, frame, _sender in rows:
             if seq > self.delivered and seq not in self._pending:
-                self._pending[seq] = {"seq": seq, "frame": frame, "sender": sender}
+                self._pending[seq] = frame
         deliveries = []
         # Whatever is still missing below ``upto`` was deleted for good since (purged): skip it.
         for seq in sorted(s for s in self._pending if s <= upto):
-            envelope = self._pending.pop(seq)
+            frame = self._pending.pop(seq)
             self.delivered = seq
-            self._on_message(self, envelope.get("sender"))
-            deliveries.append((self.followers, envelope["frame"]))
+            self._on_message(self)
+            deliveries.append((self.followers, frame))
         self.delivered = max(self.delivered, upto)
         deliveries.extend(self._release())
         for sockets, frame in deliveries:
-            await deliver_all(sockets, frame)
-
-
-async def deliver_all(sockets: set[Socket], frame: str) -> None:
-    """Hand one pre-serialized frame to each socket; one failing socket never stops the others.
-
-    Under daphne the frame is framed once and written to each connection directly (realtime.wire);
-    a reader whose unsent bytes pass CHAT_SLOW_READER_LIMIT is closed instead of growing memory.
-    """
-    prepared = None
-    limit = settings.CHAT_SLOW_READER_LIMIT
-    for socket in tuple(sockets):
-        try:
-            protocol = socket.direct()
-            if protocol is None:
-                await socket.deliver(frame)
-                continue
-            if not wire.is_open(protocol):
-                continue
-            if prepared is None:
-                prepared = wire.prepare(protocol, frame)
-            wire.send_prepared(protocol, prepared)
-            if wire.buffered_bytes(protocol) > limit:
-                socket.too_slow()
-        except Exception:
-            logger.debug("Delivery to a closing socket failed", exc_info=True)
+            deliver_all(sockets, frame)

@@ -1,4 +1,4 @@
-"""The only place channel-layer group names are built and read back.
+"""The only place channel-layer group names are built.
 
 Group names are plain ASCII (channels-redis allows ``[a-zA-Z0-9._-]``, under 100 characters), so ids,
 never slugs or user input, go into them.
@@ -24,11 +24,3 @@ def user(user_id: int) -> str:
 def everyone() -> str:
     """Every process: presence changes and purges of all rooms."""
     return EVERYONE
-
-
-def room_id_of(group: str) -> int | None:
-    return int(group[len(_ROOM) :]) if group.startswith(_ROOM) else None
-
-
-def user_id_of(group: str) -> int | None:
-    return int(group[len(_USER) :]) if group.startswith(_USER) else None

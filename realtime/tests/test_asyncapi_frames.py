@@ -1,0 +1,219 @@
+"""The frames the code builds and sends (domain events, the protocol's own frames, back_chat's reshaped
+messages) match the AsyncAPI document, and the schemas refuse what the server never sends."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+from compat import consumers as compat
+from core.errors import ApplicationError
+from messaging import events
+from messaging.models import Message, Notification
+from messaging.services import (
+    direct_room_get_or_create,
+    files_upload,
+    message_delete,
+    message_edit,
+    message_send,
+    notification_send,
+    room_join,
+)
+from messaging.services.errors import ClientIdReused, InvalidRecipients
+from messaging.services.notifications import notify_purge
+from messaging.tests.factories import png, send
+from realtime import protocol
+from realtime.asyncapi import (
+    validate_server_frame,
+)
+from realtime.kernel import encode
+from realtime.protocol_errors import InvalidJson
+from realtime.tests.test_asyncapi import (
+    LEGACY_MESSAGES,
+    MESSAGES,
+    NOTIFICATIONS,
+    is_valid,
+    schema_types,
+)
+from users.tests.factories import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# --- the frames the code builds --------------------------------------------------------------------------
+
+PAYLOAD_HELPERS = {"timestamp", "user_summary", "attachment_payload", "message_payload", "notification_payload"}
+PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "query_params"}
+
+
+def public_functions(module) -> set[str]:
+    return {
+        name
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__ and not name.startswith("_")
+    }
+
+
+@pytest.fixture
+def rich_data(general_room, user, other_user, staff_user):
+    """Messages and notifications of every shape: with files, a reply, edited, deleted, sender deleted."""
+    room_join(actor=user, room=general_room)
+    room_join(actor=other_user, room=general_room)
+    upload = files_upload(uploader=user, uploads=[png()])
+    first = send(user, "hello @bob", client_id="c-1")
+    with_file = message_send(
+        sender=user, content="", room=general_room, attachment_ids=[upload[0].pk], reply_to_id=first.pk
+    ).message
+    message_edit(actor=user, message_id=send(user, "tpyo").pk, content="typo")
+    deleted = message_delete(actor=user, message_id=send(user, "oops").pk)
+    ghost = make_user("ghost")
+    orphan = send(ghost, "from a deleted account")
+    ghost.delete()
+    direct, _ = direct_room_get_or_create(actor=user, other=other_user)
+    send(user, "psst", room=direct)
+    dm_file = files_upload(uploader=user, uploads=[png("dm.png")])
+    message_send(sender=user, content="look", room=direct, attachment_ids=[dm_file[0].pk])
+    notification_send(sender=user, to=[other_user.pk], title="Lunch?", body="12:30")
+    notify_purge(actor=staff_user, rooms=[general_room])
+    notify_purge(actor=None, rooms=None)
+    messages = list(Message.objects.select_related("room", "sender").order_by("id"))
+    orphan.refresh_from_db()
+    assert orphan.sender is None
+    return {
+        "room": general_room,
+        "user": user,
+        "messages": messages,
+        "with_file": with_file,
+        "deleted": deleted,
+        "notifications": list(Notification.objects.order_by("id")),
+    }
+
+
+# Every frame builder of messaging.events and realtime.protocol, called on every sample it applies to.
+EVENT_BUILDERS = {
+    "message_created": lambda d: [events.message_created(m, room_slug=m.room.slug) for m in d["messages"]],
+    "message_updated": lambda d: [events.message_updated(m) for m in d["messages"]],
+    "message_deleted": lambda d: [events.message_deleted(d["deleted"])],
+    "messages_purged": lambda d: [events.messages_purged(d["room"]), events.messages_purged(None)],
+    "notification_created": lambda d: [events.notification_created(n) for n in d["notifications"]],
+    "notifications_read": lambda d: [events.notifications_read([1, 2]), events.notifications_read(None)],
+    "unread": lambda d: [events.unread(room_slug="general", count=0), events.unread(room_slug="dm-1-2", count=7)],
+}
+
+
+class _CodeAddedLater(ApplicationError):
+    code = "a_code_added_later"
+
+
+PROTOCOL_BUILDERS = {
+    "error": lambda d: [
+        protocol.error(InvalidJson()),
+        protocol.error(ClientIdReused("Used."), client_id="k"),
+        protocol.error(InvalidRecipients(extra={"ids": [424242]})),
+        protocol.error(_CodeAddedLater("Clients treat it as a generic failure.")),
+    ],
+    "ack": lambda d: [
+        protocol.ack(client_id="c-1", message_id=1, seq=1),
+        protocol.ack(client_id=None, message_id=2, seq=2),
+    ],
+    "history": lambda d: [
+        protocol.history([events.message_payload(m) for m in d["messages"] if m.room_id == d["room"].pk]),
+        protocol.history([]),
+        protocol.history([], complete=False),
+    ],
+    "history_frames": lambda d: [
+        json.loads(text)
+        for text in protocol.history_frames(
+            [events.message_payload(m) for m in d["messages"] if m.room_id == d["room"].pk], max_bytes=16 * 1024
+        )
+        or ["a message too big for a frame"]
+    ],
+    "resync": lambda d: [protocol.resync(last_seq=0, latest_seq=501)],
+    "typing": lambda d: [protocol.typing(user_id=d["user"].pk, username=d["user"].username)],
+    "presence": lambda d: [
+        protocol.presence(user_id=d["user"].pk, username=d["user"].username, display_name="A", online=True),
+        protocol.presence(user_id=d["user"].pk, username="", display_name="", online=False),
+    ],
+}
+
+
+def built_frames(data, builders=None) -> dict[str, list[dict]]:
+    builders = builders or {**EVENT_BUILDERS, **PROTOCOL_BUILDERS}
+    return {name: build(data) for name, build in builders.items()}
+
+
+def test_every_frame_builder_has_samples_here():
+    assert public_functions(events) - PAYLOAD_HELPERS == set(EVENT_BUILDERS)
+    assert public_functions(protocol) - PROTOCOL_PARSERS == set(PROTOCOL_BUILDERS)
+
+
+def test_every_built_frame_matches_the_document(rich_data):
+    frames = [frame for samples in built_frames(rich_data).values() for frame in samples]
+    # The notifications socket's own acks are built inline by the consumer.
+    frames += [{"type": "ack", "sent": 3}, {"type": "ack", "updated": 0}]
+
+    for frame in frames:
+        json.dumps(frame)  # what leaves the server is JSON as it is
+        validate_server_frame(frame)
+    assert {frame["type"] for frame in frames} == schema_types("receive", MESSAGES) | schema_types(
+        "receive", NOTIFICATIONS
+    )
+
+
+def test_what_the_legacy_message_socket_sends_for_each_built_frame_matches_its_channel(rich_data):
+    """compat/consumers.py turns each hub frame into what a back_chat client receives."""
+    frames = [frame for samples in built_frames(rich_data).values() for frame in samples]
+    sent = []
+    for frame in frames:
+        for recipient in (rich_data["user"].pk, 424242):
+            text = compat.legacy_text(encode(frame), recipient_id=recipient)
+            if text is not None:
+                sent.append(json.loads(text))
+
+    for frame in sent:
+        if frame.get("type") not in {"presence", "unread", "notification", "notifications_read"}:
+            validate_server_frame(frame, channel=LEGACY_MESSAGES)
+    legacy = [frame for frame in sent if "mtype" in frame]
+    assert {frame["isMine"] for frame in legacy} == {True, False}
+    assert any(frame["attachments"] for frame in legacy)
+    assert any(frame["user_id"] is None for frame in legacy)
+
+
+def test_the_samples_cover_every_message_and_notification_shape(rich_data):
+    built = built_frames(rich_data, EVENT_BUILDERS)
+    payloads = [frame["message"] for frame in built["message_created"]]
+    kinds = {frame["notification"]["kind"] for frame in built["notification_created"]}
+
+    assert any(p["attachments"] and p["reply_to"] and p["content"] == "" for p in payloads)
+    assert any(p["edited_at"] for p in payloads)
+    assert any(p["deleted"] for p in payloads)
+    assert any(p["sender"] is None for p in payloads)
+    assert kinds == {kind.value for kind in Notification.Kind}
+
+
+def test_the_schemas_refuse_what_the_server_never_sends(rich_data):
+    message = events.message_created(rich_data["with_file"], room_slug="general")
+    deleted_with_content = events.message_updated(rich_data["deleted"])
+    deleted_with_content["message"]["content"] = "leaked"
+    mention = next(n for n in rich_data["notifications"] if n.kind == "mention")
+    bad_data = events.notification_created(mention)
+    bad_data["notification"]["data"] = {"from": {"id": 1, "username": "x"}}
+
+    refused = [
+        {**message, "is_mine": True},  # broadcast frames carry no per-recipient field
+        {"type": "message", "message": {**message["message"], "created_at": "2025-01-31 09:15:02"}},
+        deleted_with_content,
+        bad_data,
+        {"type": "ack", "client_id": "c", "id": 1},
+        {"type": "ack", "sent": 1, "updated": 1},
+        {"type": "error", "code": "Not A Code", "detail": "x"},
+        {"type": "error", "code": "empty", "detail": ""},
+        {"type": "presence", "user": {"id": 1, "username": "a"}, "status": "away"},
+        {"type": "unread", "room": "../general", "count": 1},
+        {"type": "dance"},
+        {"content": "no type"},
+    ]
+    for frame in refused:
+        assert not is_valid(frame, channel=None, direction="receive"), frame
