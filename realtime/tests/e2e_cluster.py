@@ -4,16 +4,17 @@ daphne processes on them (the cluster), three users, and WebSocket helpers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import websockets
 
 from conftest import services_required
-from realtime.tests.e2e import RedisServer, Server, migrate, server_env, unique
+from realtime.tests.e2e import RedisServer, Server, migrated_database, server_env, unique
 
 
 @pytest.fixture(scope="module")
@@ -30,24 +31,22 @@ def redis_server():
 
 @pytest.fixture(scope="module")
 def database_url(tmp_path_factory):
-    configured = os.environ.get("DATABASE_URL", "")
-    if not configured.startswith("postgres"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'e2e.sqlite3'}"
-        migrate(url)
+    with migrated_database(tmp_path_factory.mktemp("e2e")) as url:
         yield url
-        return
-    import psycopg
 
-    base, _, _name = configured.rpartition("/")
-    name = unique("chat_e2e_")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+
+@contextlib.contextmanager
+def one_server(request, database_url: str, log_dir, *, name: str, **settings: str) -> Iterator[Server]:
+    """One daphne process on the module's database: on PostgreSQL with the private Redis, on SQLite with
+    the in-memory layer (as ``make run``)."""
+    redis_url = request.getfixturevalue("redis_server").url if database_url.startswith("postgres") else ""
+    env = server_env(database_url=database_url, redis_url=redis_url, prefix=unique("e2e"), **settings)
+    process = Server(name=name, env=env, log_dir=log_dir)
     try:
-        migrate(f"{base}/{name}")
-        yield f"{base}/{name}"
+        process.start()
+        yield process
     finally:
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from realtime.tests.e2e import Server, server_env, unique, wait_until
+from realtime.tests.e2e import unique, wait_until
+from realtime.tests.e2e_cluster import one_server
 from realtime.tests.test_e2e_sockets import SLOW_READER_LIMIT, connect, post, raw_socket, read_until_close
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -17,21 +18,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 @pytest.fixture(scope="module")
 def server(request, database_url, tmp_path_factory):
-    on_postgres = database_url.startswith("postgres")
-    redis_url = request.getfixturevalue("redis_server").url if on_postgres else ""
-    env = server_env(
-        database_url=database_url,
-        redis_url=redis_url,
-        prefix=unique("e2e"),
-        CHAT_SLOW_READER_LIMIT=str(SLOW_READER_LIMIT),
-        CHAT_MAX_MESSAGE_LENGTH="30000",
-    )
-    process = Server(name="fastpath", env=env, log_dir=tmp_path_factory.mktemp("e2e-fastpath"))
-    try:
-        process.start()
+    settings = {"CHAT_SLOW_READER_LIMIT": str(SLOW_READER_LIMIT), "CHAT_MAX_MESSAGE_LENGTH": "30000"}
+    with one_server(
+        request, database_url, tmp_path_factory.mktemp("e2e-fastpath"), name="fastpath", **settings
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def read_messages(ws, into: list[int]) -> None:

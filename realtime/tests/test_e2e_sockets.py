@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import websockets
 
-from realtime.tests.e2e import Server, server_env, unique, wait_until
+from realtime.tests.e2e import Server, unique, wait_until
+from realtime.tests.e2e_cluster import one_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -28,21 +29,11 @@ SLOW_READER_LIMIT = MIB  # replay frames keep their default size, 512 KiB (at mo
 
 @pytest.fixture(scope="module")
 def server(request, database_url, tmp_path_factory):
-    on_postgres = database_url.startswith("postgres")
-    redis_url = request.getfixturevalue("redis_server").url if on_postgres else ""
-    env = server_env(
-        database_url=database_url,
-        redis_url=redis_url,
-        prefix=unique("e2e"),
-        CHAT_SLOW_READER_LIMIT=str(SLOW_READER_LIMIT),
-        CHAT_MAX_MESSAGE_LENGTH="30000",
-    )
-    process = Server(name="sockets", env=env, log_dir=tmp_path_factory.mktemp("e2e-sockets"))
-    try:
-        process.start()
+    settings = {"CHAT_SLOW_READER_LIMIT": str(SLOW_READER_LIMIT), "CHAT_MAX_MESSAGE_LENGTH": "30000"}
+    with one_server(
+        request, database_url, tmp_path_factory.mktemp("e2e-sockets"), name="sockets", **settings
+    ) as process:
         yield process
-    finally:
-        process.stop()
 
 
 async def connect(server: Server, token: str, path: str = "/ws/messages/", **params):
