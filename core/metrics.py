@@ -62,7 +62,8 @@ DELIVERY_LAG = Histogram(
 )
 GAP_FILLS = Counter(
     "chat_gap_fills",
-    "Reads of missed messages from the database by a room's stream: a gap in seqs (gap) or the periodic catch-up (sync).",
+    "Reads of missed messages from the database by a room's stream: after a gap in seqs (gap) or by the "
+    "periodic catch-up (sync).",
     ["reason"],
 )
 RESYNCS = Counter("chat_resyncs", "resync frames sent: a client missed more than CHAT_REPLAY_LIMIT messages.")

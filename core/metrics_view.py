@@ -41,7 +41,7 @@ def address_allowed(address: str | None) -> bool:
 
 def token_allowed(header: str) -> bool:
     token = settings.CHAT_METRICS_TOKEN
-    if not token or not header[: len(_BEARER)].lower() == _BEARER:
+    if not token or header[: len(_BEARER)].lower() != _BEARER:
         return False
     return hmac.compare_digest(header[len(_BEARER) :].strip().encode(), token.encode())
 

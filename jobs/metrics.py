@@ -26,7 +26,8 @@ class JobQueueCollector(Collector):
             return
         family = GaugeMetricFamily(
             "chat_jobs",
-            "Background jobs: queued (ready to run), scheduled (delayed or waiting to retry), failed (tries on record).",
+            "Background jobs: queued (ready to run), scheduled (delayed or waiting to retry), "
+            "failed (tries on record).",
             labels=["state"],
         )
         for state in ("queued", "scheduled", "failed"):

@@ -101,9 +101,8 @@ class Relay:
         loop.run_forever()
 
     def _enqueue(self, item: _Item) -> None:
-        assert self._queue is not None
         try:
-            self._queue.put_nowait(item)
+            self._queue.put_nowait(item)  # type: ignore[union-attr]  # set before its loop runs
         except asyncio.QueueFull:
             logger.warning("Channel layer backlog full: dropping an event for other processes")
             item.sent.set()
