@@ -431,7 +431,10 @@ SESSION_COOKIE_SECURE = CHAT_SECURE_COOKIES
 CSRF_COOKIE_SECURE = CHAT_SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+# Behind the bundled proxy: the scheme from X-Forwarded-Proto, and (under gunicorn, chatsite/wsgi.py; daphne
+# has --proxy-headers) the client's address from X-Forwarded-For, which nginx overwrites.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 # Container health checks call a replica directly over plain http; a redirect to https would fail them.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
