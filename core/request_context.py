@@ -21,6 +21,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
 
 from core import metrics
@@ -84,26 +85,20 @@ class RequestContextMiddleware:
         if self.is_async:
             markcoroutinefunction(self)
 
+    # The id stays set after the middleware returns: Django logs a 4xx/5xx answer ("django.request")
+    # once the whole chain is done. The next request sets its own, and request_finished clears it.
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)
-        token = request_id.set(incoming_id(request.headers.get(HEADER)))
+        request_id.set(incoming_id(request.headers.get(HEADER)))
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-            return self._finish(request, response, started)
-        finally:
-            request_id.reset(token)
+        return self._finish(request, self.get_response(request), started)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        token = request_id.set(incoming_id(request.headers.get(HEADER)))
+        request_id.set(incoming_id(request.headers.get(HEADER)))
         started = time.perf_counter()
-        try:
-            get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-            response = await get_response(request)
-            return self._finish(request, response, started)
-        finally:
-            request_id.reset(token)
+        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
+        return self._finish(request, await get_response(request), started)
 
     def _finish(self, request: HttpRequest, response: HttpResponseBase, started: float) -> HttpResponseBase:
         elapsed = time.perf_counter() - started
@@ -114,6 +109,13 @@ class RequestContextMiddleware:
         if settings.CHAT_REQUEST_LOG:
             _log_access(request, response, view, elapsed)
         return response
+
+
+def _forget_request_id(**kwargs: Any) -> None:
+    request_id.set(None)
+
+
+request_finished.connect(_forget_request_id, dispatch_uid="core.request_context.forget_request_id")
 
 
 def _log_access(request: HttpRequest, response: HttpResponseBase, view: str, elapsed: float) -> None:

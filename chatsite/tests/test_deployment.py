@@ -391,7 +391,7 @@ def test_http_runs_gunicorn_workers_of_the_web_image(compose, http_port):
     assert http["deploy"]["replicas"] >= 2
     assert workers >= 2
     assert int(interpolate(env["CHAT_HTTP_WORKERS"], {"CHAT_HTTP_WORKERS": "9"})) == 9  # the operator's choice
-    assert env["CHAT_HTTP_BIND"] == f"0.0.0.0:{http_port}"  # noqa: S104  # the proxy reaches it over the network
+    assert env["CHAT_HTTP_BIND"] == f"0.0.0.0:{http_port}"  # the proxy reaches it over the network
     assert http["expose"] == [str(http_port)]
     assert urlsplit(http["healthcheck"]["test"][-1]).port == http_port
     for name in WEB_ENV | {"CHAT_JOBS_WORKER", "CHAT_SECURE_COOKIES"}:
