@@ -48,6 +48,7 @@ class Relay:
         self.healthy = True
         self._lock = threading.Lock()
         self._pid: int | None = None
+        self.backlog = BACKLOG
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Item] | None = None
 
@@ -75,11 +76,18 @@ class Relay:
             return False
         return True
 
+    def stop(self) -> None:
+        """Stop this process's relay thread (tests); the next ``send`` starts a new one."""
+        with self._lock:
+            loop, self._loop, self._pid = self._loop, None, None
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(loop.stop)
+
     def _started(self, layer: BaseChannelLayer) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._pid != os.getpid() or self._loop is None:
                 self._pid, self.healthy = os.getpid(), True
-                self._loop, self._queue = asyncio.new_event_loop(), asyncio.Queue(maxsize=BACKLOG)
+                self._loop, self._queue = asyncio.new_event_loop(), asyncio.Queue(maxsize=self.backlog)
                 ready = threading.Event()
                 thread = threading.Thread(
                     target=self._serve, args=(self._loop, self._queue, layer, ready), name="layer-relay", daemon=True
@@ -99,6 +107,11 @@ class Relay:
         loop.create_task(self._run(layer, queue))
         loop.call_soon(ready.set)
         loop.run_forever()
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
 
     def _enqueue(self, item: _Item) -> None:
         try:
