@@ -2,8 +2,10 @@
 
 Each server runs pinned to one core (``taskset -c 0``) on the same database and Redis; the load generator,
 pinned to the other core, keeps ``--concurrency`` requests in flight (a closed loop, as wrk does) for
-``--seconds`` on a 50-message history page, then on ``POST /api/v1/messages/``. Requests/s and latency
-per server, as a table (README "Deployment" quotes it):
+``--seconds`` on a 50-message history page, then on ``POST /api/v1/messages/``. Requests/s, latency and
+the server's CPU time per request (its whole process tree, from /proc: the figure least disturbed by
+whatever else the machine runs), per server and round; servers take turns in each of ``--rounds``, and
+the table shows each one's median (README "Deployment" quotes it):
 
     python -m bench.http_servers --postgres postgres://postgres@127.0.0.1:5432 \
         --redis redis://127.0.0.1:6379/0
@@ -16,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import procfs
 from bench.httpclient import Connection, HttpError, request
 from bench.services import Redis, create_postgres_database, drop_postgres_database, free_port
 from bench.stats import latency_summary
@@ -138,21 +142,23 @@ async def closed_loop(port: int, raw: bytes, stop_at: float, latencies: list[flo
         connection.close()
 
 
-async def phase(port: int, raw_of: Any, concurrency: int, seconds: float) -> dict[str, Any]:
+async def phase(port: int, raw_of: Any, concurrency: int, seconds: float, pid: int = 0) -> dict[str, Any]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    cpu = procfs.cpu_seconds([pid]) if pid else 0.0
     began = time.monotonic()
     await asyncio.gather(
         *(closed_loop(port, raw_of(i), began + seconds, latencies, statuses) for i in range(concurrency))
     )
     elapsed = time.monotonic() - began
+    cpu = (procfs.cpu_seconds([pid]) - cpu) if pid else 0.0
     ok = sum(count for status, count in statuses.items() if 200 <= status < 300)
     summary = latency_summary(latencies)
     return {"per_s": round(ok / elapsed, 1), "p50_ms": summary["p50_ms"], "p99_ms": summary["p99_ms"],
-            "failed": sum(statuses.values()) - ok}  # fmt: skip
+            "failed": sum(statuses.values()) - ok, "cpu_ms": round(cpu * 1000 / max(ok, 1), 2)}  # fmt: skip
 
 
-def measure(port: int, token: str, concurrency: int, seconds: float) -> dict[str, Any]:
+def measure(port: int, token: str, concurrency: int, seconds: float, pid: int) -> dict[str, Any]:
     host = f"127.0.0.1:{port}"
     page = request("GET", host, "/api/v1/messages/?room=general&limit=50", token=token)
 
@@ -164,9 +170,20 @@ def measure(port: int, token: str, concurrency: int, seconds: float) -> dict[str
     asyncio.run(phase(port, lambda i: page, concurrency, 3.0))
     asyncio.run(phase(port, post, concurrency, 1.0))
     return {
-        "history": asyncio.run(phase(port, lambda i: page, concurrency, seconds)),
-        "post": asyncio.run(phase(port, post, concurrency, seconds)),
+        "history": asyncio.run(phase(port, lambda i: page, concurrency, seconds, pid)),
+        "post": asyncio.run(phase(port, post, concurrency, seconds, pid)),
     }
+
+
+def print_table(results: dict[str, list[dict[str, Any]]]) -> None:
+    print("\n| server (one core) | history req/s | p99 ms | CPU ms/req | POST req/s | p99 ms | CPU ms/req |")
+    print("|---|---|---|---|---|---|---|")
+    for name, rounds in results.items():
+        cells = []
+        for kind in ("history", "post"):
+            for key in ("per_s", "p99_ms", "cpu_ms"):
+                cells.append(f"{statistics.median(r[kind][key] for r in rounds):.1f}")
+        print(f"| {name} | {' | '.join(cells)} |")
 
 
 def main() -> None:
@@ -177,6 +194,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers on the one core")
     parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with contextlib.suppress(OSError):
         os.sched_setaffinity(0, {1})  # the load generator on the other core
@@ -188,23 +206,19 @@ def main() -> None:
         env = environment(database_url, redis_url, 0, args.workers)
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         token = ""
-        results = {}
-        for name in args.servers.split(","):
-            port = free_port()
-            workers = args.workers if name == "gunicorn-sync" else 1
-            target = start(name, environment(database_url, redis_url, port, workers), port, work / f"{name}.log")
-            try:
-                token = token or seed(port)
-                results[name] = measure(port, token, args.concurrency, args.seconds)
-            finally:
-                stop(target)
-            print(name, json.dumps(results[name]), flush=True)
-        print(
-            "\n| server (one core) | history page req/s | p99 ms | POST message req/s | p99 ms |\n|---|---|---|---|---|"
-        )
-        for name, row in results.items():
-            h, p = row["history"], row["post"]
-            print(f"| {name} | {h['per_s']} | {h['p99_ms']:.1f} | {p['per_s']} | {p['p99_ms']:.1f} |")
+        results: dict[str, list[dict[str, Any]]] = {name: [] for name in args.servers.split(",")}
+        for round_number in range(args.rounds):
+            for name in results:
+                port = free_port()
+                workers = args.workers if name == "gunicorn-sync" else 1
+                target = start(name, environment(database_url, redis_url, port, workers), port, work / f"{name}.log")
+                try:
+                    token = token or seed(port)
+                    results[name].append(measure(port, token, args.concurrency, args.seconds, target.process.pid))
+                finally:
+                    stop(target)
+                print(round_number, name, json.dumps(results[name][-1]), flush=True)
+        print_table(results)
     finally:
         if redis is not None:
             redis.stop()

@@ -16,6 +16,8 @@ from jobs import engine
 
 logger = logging.getLogger(__name__)
 
+NAME = "chat_jobs"
+
 
 class JobQueueCollector(Collector):
     def collect(self) -> Iterator[Metric]:
@@ -25,7 +27,7 @@ class JobQueueCollector(Collector):
             logger.warning("Could not count the job queue for /metrics", exc_info=True)
             return
         family = GaugeMetricFamily(
-            "chat_jobs",
+            NAME,
             "Background jobs: queued (ready to run), scheduled (delayed or waiting to retry), "
             "failed (tries on record).",
             labels=["state"],

@@ -785,3 +785,36 @@ def test_an_unreachable_vulnerability_service_is_a_notice_not_a_failure(audit_sc
     assert status == 0
     assert len(lines) == 1
     assert lines[0].startswith("NOTICE: none of the 2 locked packages could be audited")
+
+
+# --- the Grafana dashboard --------------------------------------------------------------------------------
+
+DASHBOARD = ROOT / "deploy" / "grafana-dashboard.json"
+_SERIES_SUFFIXES = ("_bucket", "_count", "_sum", "_total")
+
+
+def exported_metric_names() -> set[str]:
+    """Every metric name /metrics can show: the project's collectors' names, and the job queue's."""
+    from core import metrics
+    from jobs.metrics import NAME as JOBS
+
+    return {family.name for family in metrics.REGISTRY.collect() if family.name.startswith("chat_")} | {JOBS}
+
+
+def test_the_dashboard_parses_and_names_only_metrics_that_exist():
+    dashboard = json.loads(DASHBOARD.read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    named = {name for expr in expressions for name in re.findall(r"\b(chat_[a-z_]+)", expr)}
+    families = set()
+    for name in named:
+        for suffix in _SERIES_SUFFIXES:
+            if name.endswith(suffix) and name[: -len(suffix)] in exported_metric_names():
+                name = name[: -len(suffix)]
+                break
+        families.add(name)
+
+    assert dashboard["title"]
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+    assert families - exported_metric_names() == set()
+    # Every metric the service exports is on the dashboard.
+    assert {name for name in exported_metric_names() if name.startswith("chat_")} <= families
