@@ -26,7 +26,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bench import procfs
 from bench.httpclient import Connection, HttpError, request
@@ -128,8 +128,7 @@ async def closed_loop(port: int, raw: bytes, stop_at: float, latencies: list[flo
     while time.monotonic() < stop_at:
         began = time.perf_counter()
         try:
-            connection = connection or await KeepAliveAware.open("127.0.0.1", port)  # type: ignore[assignment]
-            assert connection is not None
+            connection = connection or cast(KeepAliveAware, await KeepAliveAware.open("127.0.0.1", port))
             status = await connection.send(raw)
             if connection.closing:
                 connection.close()

@@ -116,7 +116,7 @@ def django_lines() -> Iterator[list[logging.LogRecord]]:
     original = handler.emit
     handler.emit = records.append  # type: ignore[method-assign]  # recorded instead of written
     yield records
-    handler.emit = original  # type: ignore[method-assign]
+    handler.emit = original  # type: ignore[method-assign]  # put back
 
 
 @pytest.mark.django_db
@@ -153,7 +153,8 @@ def test_the_access_line_is_written_when_asked_with_the_path_but_not_the_query(s
 
     (line,) = [r for r in django_lines if r.name == "chat.access"]
     assert line.getMessage().startswith("GET /api/v1/users/me/ 401 ")
-    assert (line.request_id, line.view, line.status) == ("req-1", "user-me", 401)  # type: ignore[attr-defined]
+    fields = line.__dict__
+    assert (fields["request_id"], fields["view"], fields["status"]) == ("req-1", "user-me", 401)
     assert SECRET not in line.getMessage()
     assert response.status_code == 401
 

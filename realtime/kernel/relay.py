@@ -51,6 +51,7 @@ class Relay:
         self.backlog = BACKLOG
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Item] | None = None
+        self._layer: BaseChannelLayer | None = None
 
     def send(self, group: str, message: dict[str, Any], *, retry: bool = True) -> None:
         """Publish ``message`` to ``group`` after everything submitted before it."""
@@ -84,9 +85,13 @@ class Relay:
             loop.call_soon_threadsafe(loop.stop)
 
     def _started(self, layer: BaseChannelLayer) -> asyncio.AbstractEventLoop:
+        if self._layer is not None and self._layer is not layer and self._pid == os.getpid():
+            # The layer was replaced (tests do, between event loops): its connections close with our loop.
+            self.flush()
+            self.stop()
         with self._lock:
             if self._pid != os.getpid() or self._loop is None:
-                self._pid, self.healthy = os.getpid(), True
+                self._pid, self.healthy, self._layer = os.getpid(), True, layer
                 self._loop, self._queue = asyncio.new_event_loop(), asyncio.Queue(maxsize=self.backlog)
                 ready = threading.Event()
                 thread = threading.Thread(
