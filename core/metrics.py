@@ -32,7 +32,8 @@ from prometheus_client import (
 from prometheus_client.registry import Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-disable_created_metrics()  # the *_created series double the output and nothing here reads them
+# The *_created series double the output and nothing here reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
 
 # --- sockets --------------------------------------------------------------------------------------------
 SOCKETS_OPEN = Gauge(
@@ -129,7 +130,7 @@ def scrape_registry(*extra: Collector) -> CollectorRegistry:
         # A process killed without cleaning up (kill -9) would otherwise count its sockets for ever.
         for pid in _dead_pids(Path(directory)):
             mark_dead(pid, directory)
-        multiprocess.MultiProcessCollector(registry, path=directory)
+        multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]  # untyped upstream
     else:
         registry.register(_Collectors([REGISTRY]))
     for collector in extra:
@@ -150,7 +151,7 @@ def prepare_directory(directory: str | None = None) -> list[int]:
     Path(directory).mkdir(parents=True, exist_ok=True)
     dead = _dead_pids(Path(directory))
     for pid in dead:
-        multiprocess.mark_process_dead(pid, directory)
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # untyped upstream
         for file in Path(directory).glob(f"*_{pid}.db"):
             with contextlib.suppress(FileNotFoundError):
                 file.unlink()
@@ -162,7 +163,7 @@ def mark_dead(pid: int, directory: str | None = None) -> None:
     live gauges stop counting. Its counters stay, so that sums over processes never go down."""
     directory = directory or multiprocess_dir()
     if directory:
-        multiprocess.mark_process_dead(pid, directory)
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]  # untyped upstream
 
 
 def _dead_pids(path: Path) -> list[int]:

@@ -60,12 +60,12 @@ class ContextFilter(logging.Filter):
     """Put the current request's and socket's ids on every record (None outside them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id.get()
-        record.connection_id = connection_id.get()
-        ids = [f"req={record.request_id}"] if record.request_id else []
-        if record.connection_id:
-            ids.append(f"conn={record.connection_id}")
-        record.context = f"[{' '.join(ids)}] " if ids else ""
+        request, connection = request_id.get(), connection_id.get()
+        ids = [f"req={request}"] if request else []
+        if connection:
+            ids.append(f"conn={connection}")
+        context = f"[{' '.join(ids)}] " if ids else ""
+        record.__dict__.update(request_id=request, connection_id=connection, context=context)
         return True
 
 
@@ -90,19 +90,21 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self._acall(request)
-        request_id.set(incoming_id(request.headers.get(HEADER)))
+        rid = incoming_id(request.headers.get(HEADER))
+        request_id.set(rid)
         started = time.perf_counter()
-        return self._finish(request, self.get_response(request), started)
+        return self._finish(request, self.get_response(request), started, rid)
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        request_id.set(incoming_id(request.headers.get(HEADER)))
+        rid = incoming_id(request.headers.get(HEADER))
+        request_id.set(rid)
         started = time.perf_counter()
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-        return self._finish(request, await get_response(request), started)
+        return self._finish(request, await get_response(request), started, rid)
 
-    def _finish(self, request: HttpRequest, response: HttpResponseBase, started: float) -> HttpResponseBase:
+    def _finish(self, request: HttpRequest, response: HttpResponseBase, started: float, rid: str) -> HttpResponseBase:
         elapsed = time.perf_counter() - started
-        response[HEADER] = request_id.get()
+        response[HEADER] = rid
         view, method = view_label(request), metrics.method_label(request.method)
         metrics.HTTP_REQUESTS.labels(view=view, method=method, status=str(response.status_code)).inc()
         metrics.HTTP_DURATION.labels(view=view, method=method).observe(elapsed)

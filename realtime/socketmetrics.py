@@ -4,12 +4,15 @@ about the protocol."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from core import metrics, request_context
 from realtime.kernel import closecodes
+
+if TYPE_CHECKING:
+    from asgiref.typing import WebSocketDisconnectEvent
 
 # The protocol's own close codes are labels of their own in chat_socket_closes_total; a code a client
 # chose (any of 3000-4999) is "other", so the label set stays bounded.
@@ -35,7 +38,7 @@ class MeteredSocket(AsyncWebsocketConsumer):
         if self.close_code is None and isinstance(code, int) and not isinstance(code, bool):
             self.close_code = code
 
-    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+    async def websocket_disconnect(self, message: WebSocketDisconnectEvent) -> None:
         code = metrics.close_code_label(self.close_code or message.get("code"), CLOSE_CODES)
         metrics.SOCKET_CLOSES.labels(kind=self.kind, code=code).inc()
         await super().websocket_disconnect(message)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 from django.test import Client
@@ -109,14 +108,11 @@ def test_socket_log_lines_carry_the_connection_id(formatter):
 
 
 @pytest.fixture
-def django_lines() -> Iterator[list[logging.LogRecord]]:
+def django_lines(monkeypatch) -> list[logging.LogRecord]:
     """Records that reach the console handler (after its filters), as settings.LOGGING configures it."""
     records: list[logging.LogRecord] = []
-    handler = logging.getLogger().handlers[0]
-    original = handler.emit
-    handler.emit = records.append  # type: ignore[method-assign]  # recorded instead of written
-    yield records
-    handler.emit = original  # type: ignore[method-assign]  # put back
+    monkeypatch.setattr(logging.getLogger().handlers[0], "emit", records.append)
+    return records
 
 
 @pytest.mark.django_db

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -22,7 +23,7 @@ from messaging.tests.factories import general
 TOKEN = "a-metrics-token-of-some-length"
 
 
-def scrape(client: Client | None = None, **headers: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(client: Client | None = None, **headers: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """``/metrics`` parsed: {(sample name, sorted labels): value}."""
     response = (client or Client()).get("/metrics", **headers)
     assert response.status_code == 200, response.content
@@ -35,7 +36,7 @@ def scrape(client: Client | None = None, **headers: str) -> dict[tuple[str, tupl
 
 
 def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+    return float(samples.get((name, tuple(sorted(labels.items()))), 0.0))
 
 
 # --- the guard ---------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ class Writer:
 
 @pytest.fixture
 def directory(tmp_path, monkeypatch) -> Path:
-    path = tmp_path / "metrics"
+    path = Path(tmp_path) / "metrics"
     path.mkdir()
     monkeypatch.setenv(metrics.MULTIPROC_ENV, str(path))
     return path

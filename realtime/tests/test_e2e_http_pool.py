@@ -81,8 +81,12 @@ def scrape(server: Server) -> dict[tuple[str, tuple], float]:
 
 def total(samples: dict, name: str, **labels: str) -> float:
     """The sum of ``name`` over every series that has ``labels``."""
-    return sum(
-        value for (sample, series), value in samples.items() if sample == name and set(labels.items()) <= set(series)
+    return float(
+        sum(
+            value
+            for (sample, series), value in samples.items()
+            if sample == name and set(labels.items()) <= set(series)
+        )
     )
 
 
