@@ -410,6 +410,47 @@ def test_http_workers_share_an_in_memory_metrics_directory(compose):
     assert env["CHAT_REQUEST_LOG"] == "true"
 
 
+def test_the_image_can_run_the_http_service(dockerfile, http_port):
+    exposed = {port for rest in instructions(dockerfile, "EXPOSE") for port in rest.split()}
+    locked = (ROOT / "requirements.lock").read_text()
+
+    assert str(http_port) in exposed
+    assert re.search(r"^gunicorn==", locked, re.MULTILINE)  # installed from the lock, like everything else
+    assert re.search(r"^prometheus-client==", locked, re.MULTILINE)
+
+
+def test_the_gunicorn_configuration_reads_its_variables(monkeypatch):
+    import importlib
+
+    from chatsite import gunicorn_conf
+
+    monkeypatch.setenv("CHAT_HTTP_WORKERS", "7")
+    monkeypatch.setenv("CHAT_HTTP_BIND", "0.0.0.0:8001")
+    monkeypatch.setenv("CHAT_SHUTDOWN_TIMEOUT", "15")
+    config = importlib.reload(gunicorn_conf)
+
+    assert (config.workers, config.bind, config.graceful_timeout) == (7, ["0.0.0.0:8001"], 15)  # noqa: S104
+    assert config.worker_class == "sync"
+    assert config.max_requests == 0  # recycled workers would leave their metric files behind
+    assert config.accesslog is None
+
+
+def test_gunicorns_hooks_keep_the_metrics_directory_clean(monkeypatch, tmp_path):
+    from chatsite import gunicorn_conf
+
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setattr(gunicorn_conf.metrics, "prepare_directory", lambda: calls.append(("prepare", None)) or [])
+    monkeypatch.setattr(gunicorn_conf.metrics, "mark_dead", lambda pid: calls.append(("dead", pid)))
+
+    class Worker:
+        pid = 4242
+
+    gunicorn_conf.on_starting(object())
+    gunicorn_conf.child_exit(object(), Worker())
+
+    assert calls == [("prepare", None), ("dead", 4242)]
+
+
 def test_replicas_take_the_metrics_token_from_the_operator(compose):
     for name in ("web", "http"):
         assert environment(service(compose, name))["CHAT_METRICS_TOKEN"] == "${CHAT_METRICS_TOKEN:-}"
