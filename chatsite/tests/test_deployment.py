@@ -429,7 +429,7 @@ def test_the_gunicorn_configuration_reads_its_variables(monkeypatch):
     monkeypatch.setenv("CHAT_SHUTDOWN_TIMEOUT", "15")
     config = importlib.reload(gunicorn_conf)
 
-    assert (config.workers, config.bind, config.graceful_timeout) == (7, ["0.0.0.0:8001"], 15)  # noqa: S104
+    assert (config.workers, config.bind, config.graceful_timeout) == (7, ["0.0.0.0:8001"], 15)
     assert config.worker_class == "sync"
     assert config.max_requests == 0  # recycled workers would leave their metric files behind
     assert config.accesslog is None
