@@ -102,6 +102,16 @@ async def drain(ws, seconds: float) -> list[dict]:
     return frames
 
 
+async def until_live(notifications) -> None:
+    """Wait until a notification socket receives: frames are ignored until it is registered (its user's
+    group joined), so ask until one is answered."""
+    for _ in range(100):
+        await notifications.send(json.dumps({"type": "read", "ids": [0]}))
+        if any(frame["type"] in {"ack", "error"} for frame in await drain(notifications, 0.1)):
+            return
+    raise AssertionError("the notification socket never became live")
+
+
 def messages_in(frames: list[dict]) -> list[dict]:
     found = []
     for frame in frames:
@@ -143,6 +153,9 @@ async def test_edits_deletions_and_notifications_from_the_pool_reach_both_proces
     http = topology["http"]
     on_a, on_b = await follow(topology["a"], ben), await follow(topology["b"], ana)
     ben_notes_on_b = await connect(topology["b"], ben, path="/ws/notifications/")
+    await until_live(ben_notes_on_b)
+    for ws in (on_a, on_b):  # following the room: the replay after last_seq comes once it does
+        await next_frame(ws, "history", timeout=10)
     _, ben_name = await asyncio.to_thread(http.request, "GET", "/api/v1/users/me/", None, ben)
 
     _, message = await asyncio.to_thread(
