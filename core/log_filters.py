@@ -36,14 +36,18 @@ class RedactTokensFilter(logging.Filter):
 
 
 def redact_values(value: Any) -> Any:
-    """``redact`` every string in a JSON-like structure (a JSON log line's fields, before serializing)."""
+    """``redact`` every string in a JSON-like structure (a JSON log line's fields, before serializing);
+    any other object becomes its redacted ``str`` (Django logs the request itself, whose repr holds the
+    query string)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
         return {key: redact_values(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [redact_values(item) for item in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
 
 
 class RedactingFormatter(logging.Formatter):

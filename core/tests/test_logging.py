@@ -8,7 +8,7 @@ import json
 import logging
 
 import pytest
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from core.log_filters import RedactingFormatter, RedactingJsonFormatter, RedactTokensFilter
 from core.request_context import HEADER, ContextFilter, connection_id, incoming_id
@@ -91,6 +91,20 @@ def test_json_lines_redact_every_field_and_stay_json():
     assert line["levelname"] == "INFO"
     assert "context" not in line
     assert "request_id" not in line  # outside a request: no empty id
+
+
+@pytest.mark.django_db
+def test_djangos_request_field_in_json_lines_is_redacted(settings, capsys):
+    """django.request logs the request object itself; its repr holds the query string."""
+    logger, stream = capture(RedactingJsonFormatter(JSON_FIELDS))
+    request = RequestFactory().get("/api/v1/users/me/", {"token": SECRET})
+
+    logger.warning("Unauthorized: %s", request.path, extra={"status_code": 401, "request": request})
+
+    line = json.loads(stream.getvalue())
+    assert SECRET not in stream.getvalue()
+    assert "token=[redacted]" in line["request"]
+    assert line["status_code"] == 401
 
 
 def test_socket_log_lines_carry_the_connection_id(formatter):
