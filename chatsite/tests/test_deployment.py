@@ -435,11 +435,16 @@ def test_the_gunicorn_configuration_reads_its_variables(monkeypatch):
     assert config.accesslog is None
 
 
-def test_gunicorns_hooks_keep_the_metrics_directory_clean(monkeypatch, tmp_path):
+def test_gunicorns_hooks_keep_the_metrics_directory_clean(monkeypatch):
     from chatsite import gunicorn_conf
 
     calls: list[tuple[str, object]] = []
-    monkeypatch.setattr(gunicorn_conf.metrics, "prepare_directory", lambda: calls.append(("prepare", None)) or [])
+
+    def prepare() -> list[int]:
+        calls.append(("prepare", None))
+        return []
+
+    monkeypatch.setattr(gunicorn_conf.metrics, "prepare_directory", prepare)
     monkeypatch.setattr(gunicorn_conf.metrics, "mark_dead", lambda pid: calls.append(("dead", pid)))
 
     class Worker:

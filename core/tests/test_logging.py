@@ -94,7 +94,7 @@ def test_json_lines_redact_every_field_and_stay_json():
 
 
 @pytest.mark.django_db
-def test_djangos_request_field_in_json_lines_is_redacted(settings, capsys):
+def test_djangos_request_field_in_json_lines_is_redacted():
     """django.request logs the request object itself; its repr holds the query string."""
     logger, stream = capture(RedactingJsonFormatter(JSON_FIELDS))
     request = RequestFactory().get("/api/v1/users/me/", {"token": SECRET})
