@@ -1,4 +1,5 @@
-# The daphne image of the scaled deployment (docker-compose.yml); the same image runs the migrations.
+# The image of the scaled deployment (docker-compose.yml): daphne by default (the web service), gunicorn
+# for the http service (its command), and the migrations and job workers.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -25,7 +26,8 @@ RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only python manage.py collects
 # An empty named volume mounted on /data/media starts with this directory's owner, so uploads are writable.
 
 USER chat
-EXPOSE 8000
+# daphne (web: sockets) and gunicorn (http: everything else, chatsite/gunicorn_conf.py).
+EXPOSE 8000 8001
 
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py", "http://127.0.0.1:8000/healthz"]

@@ -11,11 +11,14 @@ reconnecting), the kernel drops their SYNs and they retry a second later; so the
 ``-b``/``-p`` describe get ``CHAT_LISTEN_BACKLOG`` (default 1024, capped by the kernel's somaxconn).
 Then it hands over to daphne's CLI unchanged. (``manage.py runserver`` gets the same server from
 chatsite/management/commands/runserver.py.) With CHAT_JOBS_WORKER=embedded (the default) it also runs
-one background-job worker beside the server, and stops it on exit (jobs/supervisor.py).
+one background-job worker beside the server, and stops it on exit (jobs/supervisor.py). With
+PROMETHEUS_MULTIPROC_DIR set, it removes the metric files of processes that are gone before it starts,
+and marks itself dead when it stops (README "Metrics").
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +28,7 @@ from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
 
 from chatsite.server import ChatServer
+from core import metrics
 from core.env import env_int
 from core.log_filters import redact
 from jobs.supervisor import start_embedded_worker
@@ -73,10 +77,12 @@ def main(argv: list[str] | None = None) -> None:
     cli.build_endpoint_description_strings = endpoints_with_backlog(listen_backlog())
     interface = cli.CommandLineInterface()
     interface.server_class = ChatServer
+    metrics.prepare_directory()
     worker = start_embedded_worker()
     try:
         interface.run(args)
     finally:
+        metrics.mark_dead(os.getpid())
         if worker is not None:
             worker.stop()
 

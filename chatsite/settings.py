@@ -15,11 +15,13 @@ import dj_database_url
 
 from core.env import (
     env_bool,
+    env_choice,
     env_duration,
     env_float,
     env_int,
     env_list,
     env_media_types,
+    env_networks,
     env_rate,
     env_size,
     env_str,
@@ -66,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the request id is set before anything logs, and the metrics time every middleware.
+    "core.request_context.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RefuseNulInQueryMiddleware",
@@ -427,7 +431,10 @@ SESSION_COOKIE_SECURE = CHAT_SECURE_COOKIES
 CSRF_COOKIE_SECURE = CHAT_SECURE_COOKIES
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+# Behind the bundled proxy: the scheme from X-Forwarded-Proto, and (under gunicorn, chatsite/wsgi.py; daphne
+# has --proxy-headers) the client's address from X-Forwarded-For, which nginx overwrites.
+BEHIND_PROXY = env_bool("DJANGO_BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
 # Container health checks call a replica directly over plain http; a redirect to https would fail them.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -439,23 +446,51 @@ SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- Logging ----------------------------------------------------------------------------------------
+# "plain" lines for people, "json" (one object per line, python-json-logger) for a log pipeline. Both
+# carry the request id (HTTP) or connection id (sockets) and are redacted (core/log_filters.py).
+CHAT_LOG_FORMAT = env_choice("CHAT_LOG_FORMAT", "plain", {"plain", "json"})
+# One `chat.access` line per HTTP request from Django, with its request id, view, status and duration.
+# daphne writes its own access log; gunicorn (docker-compose's http service) does not, so it turns this on.
+CHAT_REQUEST_LOG = env_bool("CHAT_REQUEST_LOG", False)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_tokens": {"()": "core.log_filters.RedactTokensFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact_tokens": {"()": "core.log_filters.RedactTokensFilter"},
+        "context": {"()": "core.request_context.ContextFilter"},
+    },
+    "formatters": {
+        "plain": {
+            "()": "core.log_filters.RedactingFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(context)s%(message)s",
+        },
+        "json": {
+            "()": "core.log_filters.RedactingJsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(connection_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_tokens"],
+            "formatter": CHAT_LOG_FORMAT,
+            "filters": ["context", "redact_tokens"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.channels.server": {"level": env_str("CHAT_ACCESS_LOG_LEVEL", "INFO"), "propagate": True},
+        "chat.access": {"level": env_str("CHAT_ACCESS_LOG_LEVEL", "INFO"), "propagate": True},
         "daphne": {"level": "WARNING", "propagate": True},
         # django-q2 logs every enqueue and every job at INFO; our runner logs failures and retries.
         "django-q": {"level": env_str("CHAT_JOBS_LOG_LEVEL", "WARNING"), "propagate": True},
     },
 }
+
+# --- Metrics (README "Metrics") ---------------------------------------------------------------------
+# /metrics answers clients in these networks, or any client with `Authorization: Bearer <token>` when a
+# token is set; everyone else gets a 404. Loopback only by default; an empty list and no token: off.
+CHAT_METRICS_ALLOW = env_networks("CHAT_METRICS_ALLOW", ["127.0.0.0/8", "::1"])
+CHAT_METRICS_TOKEN = env_str("CHAT_METRICS_TOKEN", "")
+if CHAT_METRICS_TOKEN and len(CHAT_METRICS_TOKEN) < 16:
+    raise ValueError("CHAT_METRICS_TOKEN must be at least 16 characters (e.g. openssl rand -hex 24)")

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from chatsite import pages
-from core import health
+from core import health, metrics_view
 from core.routers import api_root_view
 from messaging import urls as messaging_urls
 from users import urls as users_urls
@@ -14,6 +14,7 @@ PAGE_METHODS = ["get", "head"]
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics_view.metrics, name="metrics"),  # guarded: README "Metrics"
     path("admin/", admin.site.urls),
     # The browsable API's root: every app's viewsets, then the routes that are not viewsets.
     path(

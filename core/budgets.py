@@ -23,6 +23,7 @@ from typing import Protocol
 from django.conf import settings
 from django.core.cache import cache
 
+from core import metrics
 from core.env import parse_rate
 from core.errors import RateLimited
 
@@ -55,6 +56,8 @@ def spend(scope: str, ident: object, *, rate: str, cost: int = 1) -> float:
         return 0.0
     budget = rate_of(rate)
     wait_ms = _store().spend(_key(scope, ident), budget.cost_ms(cost), budget.period * 1000)
+    if wait_ms:
+        metrics.BUDGET_REFUSALS.labels(scope=scope).inc()
     return wait_ms / 1000
 
 

@@ -137,3 +137,24 @@ def env_media_types(name: str, default: list[str]) -> list[str]:
         if not _MEDIA_TYPE_PATTERN.fullmatch(pattern):
             raise ImproperlyConfiguredEnv(f"{name}: {pattern!r} is not a media type, 'type/*' or '*'")
     return patterns
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of IP networks (``10.0.0.0/8``) or addresses (``::1``), checked and
+    written in their canonical form; empty: none."""
+    import ipaddress
+
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfiguredEnv(f"{name}: {item!r} is not an IP network or address") from None
+    return networks
+
+
+def env_choice(name: str, default: str, choices: set[str]) -> str:
+    raw = os.environ.get(name, default).strip().lower() or default
+    if raw not in choices:
+        raise ImproperlyConfiguredEnv(f"{name}={raw!r}: use one of {', '.join(sorted(choices))}")
+    return raw

@@ -118,3 +118,11 @@ def pending() -> dict[str, int]:
         "queued": OrmQ.objects.filter(key=settings.Q_CLUSTER["name"]).count(),
         "scheduled": Schedule.objects.filter(func=RUNNER).count(),
     }
+
+
+def depth() -> dict[str, int]:
+    """``pending()`` and the failed tries on record (django-q2 keeps them until an operator deletes
+    them in the admin): the job queue's depth as ``/metrics`` reports it."""
+    from django_q.models import Failure
+
+    return {**pending(), "failed": Failure.objects.filter(func=RUNNER).count()}

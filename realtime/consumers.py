@@ -12,6 +12,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from core import metrics
 from core.errors import InvalidField
 from messaging import events, selectors, services
 from messaging.models import Room
@@ -149,7 +150,10 @@ def _replay(room: Room, last_seq: int, upto: int) -> list[str]:
     if len(missed) <= limit:
         payloads = [events.message_payload(m, room_slug=room.slug) for m in missed]
         frames = protocol.history_frames(payloads, max_bytes=settings.CHAT_REPLAY_FRAME_BYTES)
-    return frames if frames is not None else [encode(protocol.resync(last_seq=last_seq, latest_seq=upto))]
+    if frames is not None:
+        return frames
+    metrics.RESYNCS.inc()
+    return [encode(protocol.resync(last_seq=last_seq, latest_seq=upto))]
 
 
 @database_sync_to_async

@@ -20,7 +20,6 @@ import time
 from typing import TYPE_CHECKING, Any, cast
 
 from channels.exceptions import StopConsumer
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from core.errors import ApplicationError, ServerError
@@ -32,6 +31,7 @@ from realtime.middleware import USER_GONE
 from realtime.protocol_errors import TooManyFrames
 from realtime.ratelimit import FloodGuard, TokenBucket
 from realtime.sendqueue import SendQueue
+from realtime.socketmetrics import MeteredSocket
 from users.models import User
 
 if TYPE_CHECKING:
@@ -45,12 +45,11 @@ TOO_SLOW_GRACE_SECONDS = 5.0
 logger = logging.getLogger(__name__)
 
 
-class ChatSocket(AsyncWebsocketConsumer):
+class ChatSocket(MeteredSocket):
     """The consumer side of ``realtime.hub.Socket``."""
 
     # The hub holds the process's only channel-layer subscription; a socket never reads the layer.
     channel_layer_alias = None  # type: ignore[assignment]  # channels reads None as "no layer"; the stub says str
-    kind = "all"
     user: User
     user_id: int
     username, display_name, client = "", "", ""  # back_chat's client id, <user_id>@<ip>:<port>
@@ -214,6 +213,7 @@ class ChatSocket(AsyncWebsocketConsumer):
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         """Close with a protocol code, after the frames queued before. Under daphne a registered code
         (1011, 1013), which its ASGI close refuses, is sent by the connection itself (wire.send_close)."""
+        self.closing_with(code)
         if self.wire is not None and isinstance(code, int) and code is not True and not wire.is_application_code(code):
             grace = TOO_SLOW_GRACE_SECONDS if code == closecodes.TOO_SLOW else None
             wire.send_close(self.wire, code, grace=grace)

@@ -32,6 +32,8 @@ NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 HEALTHCHECK_SCRIPT = ROOT / "deploy" / "healthcheck.py"
 WORKER_HEALTHCHECK_SCRIPT = ROOT / "deploy" / "worker_healthcheck.py"
 SETTINGS_PY = ROOT / "chatsite" / "settings.py"
+GUNICORN_CONF = ROOT / "chatsite" / "gunicorn_conf.py"
+GUNICORN_COMMAND = ["python", "-m", "gunicorn", "-c", "python:chatsite.gunicorn_conf", "chatsite.wsgi:application"]
 
 WEB_ENV = {
     "DATABASE_URL",
@@ -103,9 +105,9 @@ def _env_name(node: ast.AST) -> str | None:
     return None
 
 
-def settings_env_names() -> set[str]:
-    """Every environment variable name settings.py reads."""
-    names = {_env_name(node) for node in ast.walk(ast.parse(SETTINGS_PY.read_text()))}
+def settings_env_names(path: Path = SETTINGS_PY) -> set[str]:
+    """Every environment variable name settings.py (or another module) reads."""
+    names = {_env_name(node) for node in ast.walk(ast.parse(path.read_text()))}
     return {name for name in names if isinstance(name, str)}
 
 
@@ -230,7 +232,7 @@ def dockerfile_healthcheck(dockerfile) -> list[str]:
 
 
 def test_compose_defines_the_whole_topology(compose):
-    assert {"postgres", "redis", "migrate", "web", "worker", "proxy"} <= set(compose["services"])
+    assert {"postgres", "redis", "migrate", "web", "http", "worker", "proxy"} <= set(compose["services"])
 
 
 def test_services_start_only_when_what_they_need_is_ready(compose):
@@ -240,8 +242,9 @@ def test_services_start_only_when_what_they_need_is_ready(compose):
         "redis": "service_healthy",
         "migrate": "service_completed_successfully",
     }
-    assert depends_on(service(compose, "proxy")) == {"web": "service_healthy"}
+    assert depends_on(service(compose, "proxy")) == {"web": "service_healthy", "http": "service_healthy"}
     assert depends_on(service(compose, "worker")) == depends_on(service(compose, "web"))
+    assert depends_on(service(compose, "http")) == depends_on(service(compose, "web"))
 
 
 @pytest.mark.parametrize(
@@ -250,6 +253,7 @@ def test_services_start_only_when_what_they_need_is_ready(compose):
         ("postgres", "pg_isready"),
         ("redis", "redis-cli ping"),
         ("web", "/healthz"),
+        ("http", "/healthz"),
         ("proxy", "/healthz"),
         ("worker", "worker_healthcheck.py"),
     ],
@@ -278,7 +282,7 @@ def test_replicas_publish_no_fixed_port_or_name(compose):
 
     assert "ports" not in web
     assert "container_name" not in web
-    for name in ("postgres", "redis", "web", "migrate", "worker"):
+    for name in ("postgres", "redis", "web", "http", "migrate", "worker"):
         assert "ports" not in service(compose, name), f"only the proxy is reachable from outside: {name}"
 
 
@@ -309,10 +313,12 @@ def test_migrate_is_a_one_shot_run_of_the_web_image(compose):
 
 
 def test_compose_sets_only_variables_that_settings_reads(compose):
-    names = settings_env_names()
+    # Besides settings: gunicorn's configuration, and prometheus_client's multiprocess directory.
+    names = settings_env_names() | settings_env_names(GUNICORN_CONF) | {"PROMETHEUS_MULTIPROC_DIR"}
     assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_MEDIA_ROOT"} <= names  # the parser works
+    assert {"CHAT_HTTP_WORKERS", "CHAT_HTTP_BIND"} <= names
 
-    for name in ("web", "migrate", "worker", "proxy"):
+    for name in ("web", "http", "migrate", "worker", "proxy"):
         unknown = set(environment(service(compose, name))) - names
         assert not unknown, f"{name} sets variables settings.py never reads: {sorted(unknown)}"
     assert set(environment(service(compose, "web"))) >= WEB_ENV
@@ -368,6 +374,93 @@ def test_proxy_runs_nginx_with_the_whole_config_replaced(compose):
     assert [str(port).rsplit(":", 1)[-1] for port in proxy["ports"]] == ["80"]
 
 
+@pytest.fixture(scope="module")
+def http_port(compose) -> int:
+    return int(environment(service(compose, "http"))["CHAT_HTTP_BIND"].rsplit(":", 1)[1])
+
+
+def test_http_runs_gunicorn_workers_of_the_web_image(compose, http_port):
+    http, web = service(compose, "http"), service(compose, "web")
+    env, web_env = environment(http), environment(web)
+    workers = int(interpolate(env["CHAT_HTTP_WORKERS"], {}))
+
+    assert http["command"] == GUNICORN_COMMAND
+    assert GUNICORN_CONF.is_file()
+    assert http["image"] == web["image"]
+    assert http.get("init") is True  # SIGTERM reaches gunicorn's arbiter, which stops its workers gracefully
+    assert http["deploy"]["replicas"] >= 2
+    assert workers >= 2
+    assert int(interpolate(env["CHAT_HTTP_WORKERS"], {"CHAT_HTTP_WORKERS": "9"})) == 9  # the operator's choice
+    assert env["CHAT_HTTP_BIND"] == f"0.0.0.0:{http_port}"  # the proxy reaches it over the network
+    assert http["expose"] == [str(http_port)]
+    assert urlsplit(http["healthcheck"]["test"][-1]).port == http_port
+    for name in WEB_ENV | {"CHAT_JOBS_WORKER", "CHAT_SECURE_COOKIES"}:
+        assert env[name] == web_env[name], name
+    assert any(str(volume).split(":")[:2] == ["media", "/data/media"] for volume in http["volumes"])
+
+
+def test_http_workers_share_an_in_memory_metrics_directory(compose):
+    env = environment(service(compose, "http"))
+
+    # Every worker's files in one directory (any worker answers for all), in memory, and never on a volume.
+    assert env["PROMETHEUS_MULTIPROC_DIR"].startswith("/dev/shm/")
+    assert not any(env["PROMETHEUS_MULTIPROC_DIR"] in str(volume) for volume in service(compose, "http")["volumes"])
+    assert "PROMETHEUS_MULTIPROC_DIR" not in environment(service(compose, "web"))  # one process per container
+    # gunicorn writes no access log; Django's line carries the request id.
+    assert env["CHAT_REQUEST_LOG"] == "true"
+
+
+def test_the_image_can_run_the_http_service(dockerfile, http_port):
+    exposed = {port for rest in instructions(dockerfile, "EXPOSE") for port in rest.split()}
+    locked = (ROOT / "requirements.lock").read_text()
+
+    assert str(http_port) in exposed
+    assert re.search(r"^gunicorn==", locked, re.MULTILINE)  # installed from the lock, like everything else
+    assert re.search(r"^prometheus-client==", locked, re.MULTILINE)
+
+
+def test_the_gunicorn_configuration_reads_its_variables(monkeypatch):
+    import importlib
+
+    from chatsite import gunicorn_conf
+
+    monkeypatch.setenv("CHAT_HTTP_WORKERS", "7")
+    monkeypatch.setenv("CHAT_HTTP_BIND", "0.0.0.0:8001")
+    monkeypatch.setenv("CHAT_SHUTDOWN_TIMEOUT", "15")
+    config = importlib.reload(gunicorn_conf)
+
+    assert (config.workers, config.bind, config.graceful_timeout) == (7, ["0.0.0.0:8001"], 15)
+    assert config.worker_class == "sync"
+    assert config.max_requests == 0  # recycled workers would leave their metric files behind
+    assert config.accesslog is None
+
+
+def test_gunicorns_hooks_keep_the_metrics_directory_clean(monkeypatch):
+    from chatsite import gunicorn_conf
+
+    calls: list[tuple[str, object]] = []
+
+    def prepare() -> list[int]:
+        calls.append(("prepare", None))
+        return []
+
+    monkeypatch.setattr(gunicorn_conf.metrics, "prepare_directory", prepare)
+    monkeypatch.setattr(gunicorn_conf.metrics, "mark_dead", lambda pid: calls.append(("dead", pid)))
+
+    class Worker:
+        pid = 4242
+
+    gunicorn_conf.on_starting(object())
+    gunicorn_conf.child_exit(object(), Worker())
+
+    assert calls == [("prepare", None), ("dead", 4242)]
+
+
+def test_replicas_take_the_metrics_token_from_the_operator(compose):
+    for name in ("web", "http"):
+        assert environment(service(compose, name))["CHAT_METRICS_TOKEN"] == "${CHAT_METRICS_TOKEN:-}"
+
+
 # --- deploy/nginx.conf ------------------------------------------------------------------------------------
 
 
@@ -400,7 +493,7 @@ def test_every_proxied_location_forwards_host_client_and_scheme(server):
         assert "x-forwarded-proto" in headers
 
 
-def test_nginx_balances_over_the_web_service_by_docker_dns(nginx, server, dockerfile):
+def test_nginx_balances_over_the_web_service_by_docker_dns(nginx, server, dockerfile, http_port):
     targets = {args[0] for node in walk(nginx, "location") for args in values(node.block, "proxy_pass")}
     variables = {args[0]: args[1] for args in values(server, "set")}
     upstreams = {node.args[0]: node.block for node in walk(nginx, "upstream")}
@@ -411,9 +504,27 @@ def test_nginx_balances_over_the_web_service_by_docker_dns(nginx, server, docker
         resolved |= {args[0] for args in values(upstreams[host], "server")} if host in upstreams else {host}
     cmd = exec_form(instructions(dockerfile, "CMD")[-1])
 
-    assert resolved == {f"web:{cmd[cmd.index('-p') + 1]}"}
+    assert resolved == {f"web:{cmd[cmd.index('-p') + 1]}", f"http:{http_port}"}
     if any(target.startswith("$") for target in targets):
         assert any(args[0] == "127.0.0.11" for args in values(http_block(nginx), "resolver"))
+
+
+def _upstream(server: list[Directive], block: list[Directive]) -> str:
+    variables = {args[0]: args[1] for args in values(server, "set")}
+    (target,) = [args[0] for args in values(block, "proxy_pass")]
+    return urlsplit(variables.get(target, target)).netloc
+
+
+def test_nginx_sends_sockets_to_daphne_and_everything_else_to_gunicorn(server, http_port):
+    assert _upstream(server, location(server, "/ws/")).startswith("web:")
+    assert _upstream(server, location(server, "/")) == f"http:{http_port}"
+
+
+def test_nginx_never_forwards_metrics(server):
+    (returned,) = values(location(server, "=", "/metrics"), "return")
+
+    assert returned[0] == "404"
+    assert json.loads(returned[1])["code"] == "not_found"
 
 
 def test_nginx_body_limit_is_the_servers_body_limit(server):
@@ -720,3 +831,38 @@ def test_an_unreachable_vulnerability_service_is_a_notice_not_a_failure(audit_sc
     assert status == 0
     assert len(lines) == 1
     assert lines[0].startswith("NOTICE: none of the 2 locked packages could be audited")
+
+
+# --- the Grafana dashboard --------------------------------------------------------------------------------
+
+DASHBOARD = ROOT / "deploy" / "grafana-dashboard.json"
+_SERIES_SUFFIXES = ("_bucket", "_count", "_sum", "_total")
+
+
+def exported_metric_names() -> set[str]:
+    """Every metric name /metrics can show: the project's collectors' names, and the job queue's."""
+    from prometheus_client import REGISTRY
+
+    import core.metrics  # noqa: F401  (defines them)
+    from jobs.metrics import NAME as JOBS
+
+    return {family.name for family in REGISTRY.collect() if family.name.startswith("chat_")} | {JOBS}
+
+
+def test_the_dashboard_parses_and_names_only_metrics_that_exist():
+    dashboard = json.loads(DASHBOARD.read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    named = {name for expr in expressions for name in re.findall(r"\b(chat_[a-z_]+)", expr)}
+    families = set()
+    for name in named:
+        for suffix in _SERIES_SUFFIXES:
+            if name.endswith(suffix) and name[: -len(suffix)] in exported_metric_names():
+                name = name[: -len(suffix)]
+                break
+        families.add(name)
+
+    assert dashboard["title"]
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+    assert families - exported_metric_names() == set()
+    # Every metric the service exports is on the dashboard.
+    assert {name for name in exported_metric_names() if name.startswith("chat_")} <= families

@@ -10,12 +10,14 @@ the others. Nothing here awaits, allocates or encodes per recipient.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 
+from core import metrics
 from realtime import wire
 from realtime.hub.registry import Socket
 
@@ -33,8 +35,9 @@ class SendCounters:
 COUNTERS = SendCounters()
 
 
-def deliver_all(sockets: Collection[Socket], frame: str) -> None:
-    """Hand ``frame`` to each socket; one failing socket never stops the others."""
+def deliver_all(sockets: Collection[Socket], frame: str, committed_at: float | None = None) -> None:
+    """Hand ``frame`` to each socket; one failing socket never stops the others. ``committed_at`` (the
+    wall-clock time its event was committed, when known) is observed as the delivery lag."""
     prepared: Any = None
     limit = settings.CHAT_SLOW_READER_LIMIT
     queued = missed = 0
@@ -62,7 +65,12 @@ def deliver_all(sockets: Collection[Socket], frame: str) -> None:
         if not COUNTERS.fast_path:
             logger.info("Fast path in use: a broadcast was written directly to %d daphne connections", direct)
         COUNTERS.fast_path += direct
+        metrics.FAST_PATH.inc(direct)
     if queued:
         if not COUNTERS.fallback:
             logger.info("ASGI path in use: a broadcast was queued for %d sockets' ASGI send", queued)
         COUNTERS.fallback += queued
+        metrics.FALLBACK.inc(queued)
+    if committed_at is not None and (direct or queued):
+        # Wall clocks of two processes (or hosts): a clock step backwards must not record a negative lag.
+        metrics.DELIVERY_LAG.observe(max(0.0, time.time() - committed_at))

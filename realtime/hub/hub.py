@@ -25,6 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from core import metrics
 from realtime import lookups, presence, wire_fence
 from realtime.hub.link import LayerLink
 from realtime.hub.presence_keeper import PresenceKeeper
@@ -53,7 +54,8 @@ class Hub:
         self.unread = UnreadCounter(rooms=self.rooms, registry=self.registry)
         self.presence = PresenceKeeper(presence.get_backend(), slots=slots)
         self.router = Router(registry=self.registry, rooms=self.rooms, unread=self.unread, spawn=loop.create_task)
-        self.inbox: asyncio.Queue[Event] = asyncio.Queue()
+        # (event, its commit time when known, "local" or "remote")
+        self.inbox: asyncio.Queue[tuple[Event, float | None, str]] = asyncio.Queue()
         self.tasks: list[asyncio.Task[None]] = []
 
     # --- lifecycle ---------------------------------------------------------------------------------
@@ -115,19 +117,20 @@ class Hub:
 
     # --- events --------------------------------------------------------------------------------------
 
-    def submit(self, event: Event) -> None:
+    def submit(self, event: Event, committed_at: float | None = None) -> None:
         """An event committed in this process (called on the loop): local delivery now, others via the layer."""
-        self.inbox.put_nowait(event)
-        self.link.forward(event)
+        self.inbox.put_nowait((event, committed_at, "local"))
+        self.link.forward(event, committed_at)
 
-    def _received(self, event: Event) -> None:
-        self.inbox.put_nowait(event)
+    def _received(self, event: Event, committed_at: float | None) -> None:
+        self.inbox.put_nowait((event, committed_at, "remote"))
 
     async def _deliver_loop(self) -> None:
         while True:
-            event = await self.inbox.get()
+            event, committed_at, source = await self.inbox.get()
+            metrics.HUB_EVENTS.labels(event=event.NAME, source=source).inc()
             try:
-                await self.router.route(event)
+                await self.router.route(event, committed_at)
             except Exception:
                 logger.exception("Failed to route an event to local sockets")
 

@@ -13,9 +13,10 @@ from typing import Any
 from channels.layers import BaseChannelLayer
 from django.conf import settings
 
+from core import metrics
 from realtime.kernel import EphemeralFrame, Event, from_wire, groups
 from realtime.kernel.events import UnknownEvent
-from realtime.kernel.outbox import wire_message
+from realtime.kernel.outbox import committed_time, wire_message
 from realtime.kernel.process import PROCESS_ID
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class LayerLink:
         layer: BaseChannelLayer | None,
         *,
         slots: asyncio.Semaphore,
-        received: Callable[[Event], None],
+        received: Callable[[Event, float | None], None],
         recovered: Callable[[], Awaitable[None]],
     ) -> None:
         self.layer = layer
@@ -41,7 +42,7 @@ class LayerLink:
         self.joined: set[str] = set()
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._slots = slots  # redis-py raises when its pool is exhausted: wait for a slot instead
-        self._outgoing: asyncio.Queue[Event] = asyncio.Queue(maxsize=BACKLOG)
+        self._outgoing: asyncio.Queue[tuple[Event, float | None]] = asyncio.Queue(maxsize=BACKLOG)
         self._received, self._recovered = received, recovered
 
     async def start(self, spawn: Callable[[Coroutine[Any, Any, None]], asyncio.Task[None]]) -> list[asyncio.Task[None]]:
@@ -63,12 +64,12 @@ class LayerLink:
             except Exception:
                 logger.debug("Could not leave %s while stopping", group, exc_info=True)
 
-    def forward(self, event: Event) -> None:
+    def forward(self, event: Event, committed_at: float | None = None) -> None:
         """Send an event committed here to the other processes (in order, retried through an outage)."""
         if self.layer is None:
             return
         try:
-            self._outgoing.put_nowait(event)
+            self._outgoing.put_nowait((event, committed_at))
         except asyncio.QueueFull:
             logger.warning("Channel layer backlog full: dropping an event for other processes")
 
@@ -104,6 +105,7 @@ class LayerLink:
     def _failed(self) -> None:
         if self.ok:
             logger.warning("Channel layer unreachable: local delivery continues, other processes catch up later")
+            metrics.LAYER_OUTAGES.labels(component="hub").inc()
         self.ok = False
 
     async def _receive_loop(self, layer: BaseChannelLayer, channel: str) -> None:
@@ -123,7 +125,7 @@ class LayerLink:
             if message.get("origin") == PROCESS_ID:
                 continue  # delivered here when it was submitted
             try:
-                self._received(from_wire(message))
+                self._received(from_wire(message), committed_time(message))
             except UnknownEvent:
                 logger.warning("Ignoring an event this process does not know: %s", message.get("event"))
 
@@ -145,8 +147,8 @@ class LayerLink:
         """Forward events to other processes in order, retrying through an outage: messages would also
         reach them from the database, but closes, edits, deletions and notifications only this way."""
         while True:
-            event = await self._outgoing.get()
-            message = wire_message(event)
+            event, committed_at = await self._outgoing.get()
+            message = wire_message(event, committed_at)
             backoff = 0.05
             while not await self.call(layer.group_send(event.group, message)):
                 if isinstance(event, EphemeralFrame):

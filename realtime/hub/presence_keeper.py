@@ -12,6 +12,7 @@ from typing import Literal, TypeVar
 
 from django.conf import settings
 
+from core import metrics
 from realtime import lookups, protocol
 from realtime.hub.registry import Socket
 from realtime.kernel import EveryoneFrame, encode, publish_now
@@ -93,6 +94,8 @@ class PresenceKeeper:
             for socket in list(self.admitted):
                 if await self.call(self.store.add, client=socket.client, user_id=socket.user_id):
                     self._announce(socket, online=True)
+        metrics.PRESENCE_SWEEPS.inc()
+        metrics.PRESENCE_SWEPT_USERS.inc(len(beat.offline_user_ids))
         names = await lookups.names_of(beat.offline_user_ids) if beat.offline_user_ids else {}
         for user_id in beat.offline_user_ids:
             username, display_name = names.get(user_id, ("", ""))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Protocol
 
+from core.metrics import SOCKETS_OPEN
 from realtime.kernel import Kind
 
 
@@ -45,6 +46,8 @@ class SocketRegistry:
         """Register ``socket``; True when it is its user's first socket in this process."""
         mine = self.users.setdefault(socket.user_id, set())
         first = not mine
+        if socket not in self.sockets:
+            SOCKETS_OPEN.labels(kind=socket.kind).inc()
         mine.add(socket)
         self.sockets.add(socket)
         self.by_kind[socket.kind].add(socket)
@@ -56,6 +59,7 @@ class SocketRegistry:
             return False
         self.sockets.discard(socket)
         self.by_kind[socket.kind].discard(socket)
+        SOCKETS_OPEN.labels(kind=socket.kind).dec()
         mine = self.users.get(socket.user_id)
         if mine is not None:
             mine.discard(socket)

@@ -85,13 +85,13 @@ class Rooms:
             await self.unsubscribe(socket, room_id)
         self.rooms_of.pop(socket, None)
 
-    def offer(self, room_id: int, seq: int | None, frame: str) -> None:
+    def offer(self, room_id: int, seq: int | None, frame: str, committed_at: float | None = None) -> None:
         """A room's frame, to its followers once in order (rooms nobody here follows are ignored)."""
         stream = self.streams.get(room_id)
         if stream is None:
             return
-        for sockets, released in stream.offer(seq, frame):
-            deliver_all(sockets, released)
+        for sockets, released, released_at in stream.offer(seq, frame, committed_at):
+            deliver_all(sockets, released, released_at)
 
     async def _stream(self, room_id: int, slug: str) -> RoomStream:
         while True:

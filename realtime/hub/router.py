@@ -40,6 +40,9 @@ class Router:
         self.registry, self.rooms, self.unread = registry, rooms, unread
         self._spawn = spawn
         self._handlers: dict[type[Event], Handler] = {}
+        # The commit time of the event being routed (None: unknown), for the deliveries of its handler:
+        # the hub routes one event at a time.
+        self.committed_at: float | None = None
         self._on(RoomFrame, self._room_frame)
         self._on(EphemeralFrame, self._ephemeral_frame)
         self._on(UserFrame, self._user_frame)
@@ -52,27 +55,32 @@ class Router:
     def _on(self, event_type: type[E], handler: Callable[[E], Awaitable[None]]) -> None:
         self._handlers[event_type] = handler
 
-    async def route(self, event: Event) -> None:
-        """Deliver an event to this process's sockets (or act on it)."""
+    async def route(self, event: Event, committed_at: float | None = None) -> None:
+        """Deliver an event to this process's sockets (or act on it); ``committed_at``: when it was
+        committed (wall clock), for the delivery lag."""
         handler = self._handlers.get(type(event))
         if handler is None:
             logger.warning("No handler for %s events", type(event).__name__)
             return
-        await handler(event)
+        self.committed_at = committed_at
+        try:
+            await handler(event)
+        finally:
+            self.committed_at = None
 
     async def _room_frame(self, event: RoomFrame) -> None:
-        self.rooms.offer(event.room_id, event.seq, event.frame)
+        self.rooms.offer(event.room_id, event.seq, event.frame, self.committed_at)
         if event.changes_unread:
             self.unread.mark(event.room_id)
 
     async def _ephemeral_frame(self, event: EphemeralFrame) -> None:
-        self.rooms.offer(event.room_id, None, event.frame)
+        self.rooms.offer(event.room_id, None, event.frame, self.committed_at)
 
     async def _user_frame(self, event: UserFrame) -> None:
-        deliver_all(self.registry.of_user(event.user_id, event.kind), event.frame)
+        deliver_all(self.registry.of_user(event.user_id, event.kind), event.frame, self.committed_at)
 
     async def _everyone_frame(self, event: EveryoneFrame) -> None:
-        deliver_all(self.registry.of_kind(event.kind), event.frame)
+        deliver_all(self.registry.of_kind(event.kind), event.frame, self.committed_at)
         if event.changes_unread:
             self.unread.mark_all()
 

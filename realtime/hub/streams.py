@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
+from core import metrics
 from realtime.hub.delivery import deliver_all
 from realtime.hub.registry import Socket
 
@@ -23,7 +25,15 @@ CATCH_UP_BATCH = 1000  # a longer gap is read over several catch-ups
 
 # (room id, after seq, up to seq) -> [(seq, encoded message frame, sender id)] of the stored messages.
 FetchFrames = Callable[[int, int, int], Awaitable[list[tuple[int, str, int | None]]]]
-Delivery = tuple[set[Socket], str]
+
+
+class Delivery(NamedTuple):
+    """A frame released to sockets; ``committed_at`` when it came live with its commit time (the
+    delivery lag), None when it was read from the database."""
+
+    sockets: set[Socket]
+    frame: str
+    committed_at: float | None = None
 
 
 class RoomStream:
@@ -42,7 +52,8 @@ class RoomStream:
         self._fetch = fetch
         self._on_message = on_message
         self._pending: dict[int, str] = {}
-        self._early: list[tuple[int | None, str]] = []
+        self._stamps: dict[int, float] = {}  # seq -> commit time, for the pending frames that have one
+        self._early: list[tuple[int | None, str, float | None]] = []
         self._filling: asyncio.Task[None] | None = None
 
     @property
@@ -55,20 +66,22 @@ class RoomStream:
         self.delivered = max(self.delivered, last_seq)
         self.ready.set()
         early, self._early = self._early, []
-        for seq, frame in early:
-            self.offer(seq, frame)
+        for seq, frame, committed_at in early:
+            self.offer(seq, frame, committed_at)
 
-    def offer(self, seq: int | None, frame: str) -> list[Delivery]:
+    def offer(self, seq: int | None, frame: str, committed_at: float | None = None) -> list[Delivery]:
         """Accept a frame (a message's with its seq, or any other with None); return the deliveries it
-        releases, as (sockets, frame) in order."""
+        releases, in order."""
         if not self.ready.is_set():
-            self._early.append((seq, frame))
+            self._early.append((seq, frame, committed_at))
             return []
         if seq is None:
-            return [(self.followers, frame)]
+            return [Delivery(self.followers, frame, committed_at)]
         if seq <= self.delivered:
             return []
         self._pending[seq] = frame
+        if committed_at is not None:
+            self._stamps[seq] = committed_at
         released = self._release()
         if self._pending and self._filling is None:
             self._filling = asyncio.get_running_loop().create_task(self._fill_after_grace())
@@ -79,24 +92,27 @@ class RoomStream:
         while (frame := self._pending.pop(self.delivered + 1, None)) is not None:
             self.delivered += 1
             self._on_message(self)
-            released.append((self.followers, frame))
+            released.append(Delivery(self.followers, frame, self._stamps.pop(self.delivered, None)))
         return released
 
     async def _fill_after_grace(self) -> None:
         try:
             await asyncio.sleep(GAP_GRACE_SECONDS)
             if self._pending:
-                await self.catch_up(max(self._pending))
+                await self.catch_up(max(self._pending), reason="gap")
         finally:
             self._filling = None
             if self._pending:
                 self._filling = asyncio.get_running_loop().create_task(self._fill_after_grace())
 
-    async def catch_up(self, upto: int) -> None:
-        """Deliver every stored message in (delivered, upto] that was missed, then what was waiting."""
+    async def catch_up(self, upto: int, *, reason: str = "sync") -> None:
+        """Deliver every stored message in (delivered, upto] that was missed, then what was waiting;
+        ``reason`` labels the read in ``chat_gap_fills_total`` (gap: seqs out of order; sync: the periodic
+        catch-up)."""
         upto = min(upto, self.delivered + CATCH_UP_BATCH)
         if upto <= self.delivered:
             return
+        metrics.GAP_FILLS.labels(reason=reason).inc()
         try:
             rows = await self._fetch(self.room_id, self.delivered, upto)
         except Exception:
@@ -111,8 +127,8 @@ class RoomStream:
             frame = self._pending.pop(seq)
             self.delivered = seq
             self._on_message(self)
-            deliveries.append((self.followers, frame))
+            deliveries.append(Delivery(self.followers, frame, self._stamps.pop(seq, None)))
         self.delivered = max(self.delivered, upto)
         deliveries.extend(self._release())
-        for sockets, frame in deliveries:
-            deliver_all(sockets, frame)
+        for sockets, frame, committed_at in deliveries:
+            deliver_all(sockets, frame, committed_at)

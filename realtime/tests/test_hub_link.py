@@ -26,7 +26,10 @@ class Linked:
         self.recoveries = 0
         channel_layer = cast(BaseChannelLayer | None, layer)  # what LayerLink uses of a layer, in memory
         self.link = LayerLink(
-            channel_layer, slots=asyncio.Semaphore(10), received=self.received.append, recovered=self.recovered
+            channel_layer,
+            slots=asyncio.Semaphore(10),
+            received=lambda event, _committed_at: self.received.append(event),
+            recovered=self.recovered,
         )
         self.tasks: list[asyncio.Task[None]] = []
 

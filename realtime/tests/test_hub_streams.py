@@ -36,7 +36,7 @@ def make_stream(store: Store, *, at: int = 0) -> tuple[RoomStream, FakeSocket, l
 
 
 def frames(deliveries) -> list[str]:
-    return [frame for _sockets, frame in deliveries]
+    return [delivery.frame for delivery in deliveries]
 
 
 async def test_messages_in_order_are_released_at_once_and_counted():
@@ -67,7 +67,7 @@ async def test_duplicates_are_dropped_by_seq():
 async def test_frames_without_a_seq_go_out_as_they_come():
     stream, _follower, landed = make_stream(Store(), at=3)
 
-    assert stream.offer(None, "edit") == [(stream.followers, "edit")]
+    assert stream.offer(None, "edit") == [(stream.followers, "edit", None)]
     assert landed == []
 
 
