@@ -54,7 +54,7 @@ class Room(models.Model):
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
-        ADMIN = "admin", "Admin"
+        MODERATOR = "moderator", "Moderator"
         MEMBER = "member", "Member"
 
     # The unique (room, user) and the (user, room) indexes serve both directions.
@@ -76,7 +76,7 @@ class Membership(models.Model):
 
     @property
     def can_manage(self) -> bool:
-        return self.role in {self.Role.OWNER, self.Role.ADMIN}
+        return self.role in {self.Role.OWNER, self.Role.MODERATOR}
 
 
 class Message(models.Model):
