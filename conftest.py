@@ -58,6 +58,8 @@ def _fast_and_isolated(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     # No test server starts a jobs worker of its own: tests run jobs with jobs.testing.drain().
     settings.CHAT_JOBS_WORKER = "external"
+    # Each health test sees its own state; the cache has its own test (core/tests/test_health.py).
+    settings.CHAT_HEALTH_CACHE_SECONDS = 0
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

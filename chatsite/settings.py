@@ -329,6 +329,8 @@ CHAT_PRESENCE_BACKEND = env_str(
     "realtime.presence.RedisPresence" if REDIS_URL else "realtime.presence.DatabasePresence",
 )
 CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
+# How long each process reuses its last /healthz answer (core/health.py); 0 probes on every request.
+CHAT_HEALTH_CACHE_SECONDS = env_float("CHAT_HEALTH_CACHE_SECONDS", 1.0, minimum=0.0)
 # How often each process compares its rooms with the database and delivers what the layer lost.
 CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0, minimum=0.05)
 CHAT_UNREAD_INTERVAL = env_float("CHAT_UNREAD_INTERVAL", 0.5, minimum=0.01)

@@ -1,9 +1,15 @@
-"""``/healthz``: checks of the services a replica depends on, each bounded by a timeout."""
+"""``/healthz``: checks of the services a replica depends on, each bounded by a timeout.
+
+The answer is kept for ``CHAT_HEALTH_CACHE_SECONDS`` in each process: load balancers, compose and
+monitoring probe every replica every few seconds, and a flood of probes must not become a flood of
+database queries and Redis connections (each probe opens one). A stale answer is at most that old.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -43,11 +49,31 @@ def _database_ok() -> bool:
     return True
 
 
-async def healthz(request: HttpRequest) -> JsonResponse:
-    """200 while the database answers; a channel-layer outage only degrades delivery (DESIGN.md)."""
+# (monotonic time of the probe, body, status) of this process's last probe.
+_last_probe: tuple[float, dict[str, str], int] | None = None
+
+
+def forget_last_probe() -> None:
+    """Probe again on the next request (tests, and after a setting changes)."""
+    global _last_probe
+    _last_probe = None
+
+
+async def _probe() -> tuple[dict[str, str], int]:
     database_ok, layer = await asyncio.gather(
         sync_to_async(_database_ok, thread_sensitive=False)(),
         channel_layer_status(limit=settings.CHAT_LAYER_TIMEOUT),
     )
     body = {"database": "ok" if database_ok else "down", "channel_layer": layer}
-    return JsonResponse(body, status=200 if database_ok else 503)
+    return body, 200 if database_ok else 503
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """200 while the database answers; a channel-layer outage only degrades delivery (DESIGN.md)."""
+    global _last_probe
+    now = time.monotonic()
+    if _last_probe is None or now - _last_probe[0] >= settings.CHAT_HEALTH_CACHE_SECONDS:
+        body, status = await _probe()
+        _last_probe = (now, body, status)
+    _, body, status = _last_probe
+    return JsonResponse(body, status=status)

@@ -28,3 +28,29 @@ def test_a_redis_outage_degrades_but_does_not_fail_health(client, settings):
 
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "channel_layer": "down"}
+
+
+def test_a_replica_reuses_its_answer_within_the_cache_window(client, settings, monkeypatch):
+    settings.CHAT_HEALTH_CACHE_SECONDS = 60
+    health.forget_last_probe()
+    probes = []
+    monkeypatch.setattr(health, "_database_ok", lambda: probes.append(1) or True)
+
+    first = client.get("/healthz")
+    second = client.get("/healthz")
+
+    assert first.json() == second.json() == {"database": "ok", "channel_layer": "ok"}
+    assert len(probes) == 1
+    health.forget_last_probe()
+
+
+def test_the_cached_answer_expires(client, settings, monkeypatch):
+    settings.CHAT_HEALTH_CACHE_SECONDS = 60
+    health.forget_last_probe()
+    assert client.get("/healthz").status_code == 200
+    monkeypatch.setattr(health, "_database_ok", lambda: False)
+    assert client.get("/healthz").status_code == 200  # still the answer of a moment ago
+
+    settings.CHAT_HEALTH_CACHE_SECONDS = 0
+    assert client.get("/healthz").status_code == 503
+    health.forget_last_probe()
