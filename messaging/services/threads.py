@@ -65,7 +65,9 @@ def thread_reply_added(*, root: Message, reply: Message) -> Message:
 
 def thread_recount(*, root_id: int) -> Message | None:
     """Recount a root's live replies under its lock (a reply was deleted or purged); None if it is gone."""
-    root = Message.objects.select_for_update(no_key=True).select_related("room").filter(pk=root_id).first()
+    root = (
+        Message.objects.select_for_update(no_key=True, of=("self",)).select_related("room").filter(pk=root_id).first()
+    )
     if root is None:
         return None
     live = Message.objects.filter(thread_root_id=root_id, is_deleted=False)
