@@ -407,3 +407,22 @@ def test_members_of_a_public_room_are_told_like_anyone_who_may_read_it(user, oth
     send(user, "reply", reply_to_id=root.pk)
 
     assert len(thread_replies(other_user)) == 1
+
+
+# --- admin ---------------------------------------------------------------------------------------------------
+
+
+def test_the_admin_shows_a_roots_counters_read_only_and_who_follows(client, staff_user, user, other_user):
+    client.force_login(staff_user)
+    root = send(user, "root")
+    send(other_user, "reply", reply_to_id=root.pk)
+
+    page = client.get(f"/admin/messaging/message/{root.pk}/change/")
+    follows = client.get("/admin/messaging/threadfollow/")
+
+    assert page.status_code == 200
+    assert b"Reply count" in page.content
+    assert b'name="reply_count"' not in page.content  # shown, not editable
+    assert follows.status_code == 200
+    assert b"alice" in follows.content
+    assert b"bob" in follows.content
