@@ -1,6 +1,6 @@
 """Which notifications may turn into a missed-message email, and how the email names each.
 
-To email a new kind (thread replies, once threads exist), add it here: notify_message_recipients
+To email a new kind, add it here: notify_message_recipients
 already hands every kind it notifies to ``emails.services.missed_messages_note``, which keeps these.
 """
 
@@ -12,4 +12,5 @@ EMAIL_KINDS: dict[str, str] = {
     Notification.Kind.MENTION: "mentioned you",
     Notification.Kind.DIRECT_MESSAGE: "direct message",
     Notification.Kind.FILE_SHARED: "shared a file with you",
+    Notification.Kind.THREAD_REPLY: "replied in a thread you follow",
 }

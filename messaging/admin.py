@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.errors import InvalidInput
-from messaging.models import Attachment, Membership, Message, Notification, Room
+from messaging.models import Attachment, Membership, Message, Notification, Room, ThreadFollow
 from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
 from messaging.services.rooms import CREATABLE_KINDS, room_create, room_delete, room_kind_check, room_slug_check
@@ -119,7 +119,9 @@ class RoomAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("id", "room", "seq", "sender", "short_content", "created_at", "edited_at", "is_deleted")
+    list_display = (
+        "id", "room", "seq", "sender", "short_content", "created_at", "edited_at", "is_deleted", "reply_count",
+    )  # fmt: skip
     list_filter = (
         "is_deleted",
         ("room", admin.RelatedOnlyFieldListFilter),
@@ -130,7 +132,10 @@ class MessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("room", "sender")
     raw_id_fields = ("sender", "reply_to")
-    readonly_fields = ("room", "seq", "client_id", "created_at")
+    # A thread's root and counters change only with its replies (messaging/services/threads.py).
+    readonly_fields = (
+        "room", "seq", "client_id", "created_at", "thread_root", "reply_count", "last_reply_at", "thread_participants",
+    )  # fmt: skip
     show_full_result_count = False  # a COUNT(*) over millions of rows on every page is wasted
     list_per_page = 100
     actions = ["purge_selected"]
@@ -200,4 +205,16 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("title", "body", "recipient__username")
     list_select_related = ("recipient",)
     raw_id_fields = ("recipient", "actor")
+    show_full_result_count = False
+
+
+@admin.register(ThreadFollow)
+class ThreadFollowAdmin(admin.ModelAdmin):
+    """Who follows which thread (for support: why someone gets thread_reply notifications)."""
+
+    list_display = ("root", "user", "following", "created_at")
+    list_filter = ("following",)
+    search_fields = ("user__username",)
+    list_select_related = ("root", "user")
+    raw_id_fields = ("root", "user")
     show_full_result_count = False

@@ -79,6 +79,10 @@ def message_payload(
         "reply_to": message.reply_to_id,
         "deleted": deleted,
         "attachments": [] if deleted else [attachment_payload(a) for a in attachments or ()],
+        "thread_root": message.thread_root_id,
+        "reply_count": message.reply_count,
+        "last_reply_at": timestamp(message.last_reply_at),
+        "thread_participants": list(message.thread_participants or []),
     }
 
 
@@ -92,6 +96,18 @@ def message_updated(message: Message) -> dict[str, Any]:
 
 def message_deleted(message: Message) -> dict[str, Any]:
     return {"type": "message_deleted", "id": message.pk, "seq": message.seq, "room": message.room.slug}
+
+
+def thread_updated(root: Message, *, room_slug: str) -> dict[str, Any]:
+    """A thread root's counters changed (a reply was posted, deleted or purged)."""
+    return {
+        "type": "thread_updated",
+        "room": room_slug,
+        "message_id": root.pk,
+        "reply_count": root.reply_count,
+        "last_reply_at": timestamp(root.last_reply_at),
+        "thread_participants": list(root.thread_participants or []),
+    }
 
 
 def messages_purged(room: Room | None) -> dict[str, Any]:

@@ -30,3 +30,7 @@ NOTIFICATION_BODY = 2000
 NOTIFICATION_RECIPIENTS = 100
 MENTIONS_PER_MESSAGE = 20
 IDS_PER_REQUEST = 1000  # notification ids marked read at once
+THREAD_PARTICIPANTS = 20  # repliers' ids a thread root carries
+THREAD_PAGE = 50  # replies per page of GET /messages/{id}/thread/ (default)
+THREAD_MAX_PAGE = 200
+READERS = 200  # at most this many readers in GET /messages/{id}/readers/

@@ -92,6 +92,15 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     is_deleted = models.BooleanField(default=False)
+    # Threads (messaging/services/threads.py): a reply names its thread's root, the top of its reply_to
+    # chain; a root carries its live replies' count, the time of the latest one and the ids of the
+    # first repliers (at most limits.THREAD_PARTICIPANTS), kept under the root row's lock.
+    thread_root = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="thread_replies", db_index=False
+    )
+    reply_count = models.PositiveIntegerField(default=0)
+    last_reply_at = models.DateTimeField(null=True, blank=True)
+    thread_participants = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["room", "seq"]
@@ -107,6 +116,10 @@ class Message(models.Model):
             models.Index(fields=["room", "seq", "sender"], condition=Q(is_deleted=False), name="message_unread_idx"),
             # purge_messages --older-than.
             models.Index(fields=["created_at"], name="message_created_at_idx"),
+            # A thread's replies in order.
+            models.Index(
+                fields=["thread_root", "seq"], condition=Q(thread_root__isnull=False), name="message_thread_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,6 +166,7 @@ class Notification(models.Model):
         FILE_SHARED = "file_shared", "File shared"
         MESSAGES_PURGED = "messages_purged", "Messages purged"
         USER = "user", "From a user"
+        THREAD_REPLY = "thread_reply", "Thread reply"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
@@ -176,3 +190,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
+
+
+class ThreadFollow(models.Model):
+    """Whether a user follows a thread (by its root): set when they write in it, or by hand. A row with
+    ``following`` False is an explicit unfollow, kept so that writing again does not undo it."""
+
+    root = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="thread_follows", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_follows")
+    following = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["root", "user"], name="threadfollow_unique_root_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {'follows' if self.following else 'unfollowed'} {self.root_id}"

@@ -26,8 +26,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 
 from core.errors import NotFound
+from messaging import limits
 from messaging.events import PREFETCHED_ATTACHMENTS
-from messaging.models import GENERAL_ROOM_SLUG, Attachment, Membership, Message, Notification, Room
+from messaging.models import GENERAL_ROOM_SLUG, Attachment, Membership, Message, Notification, Room, ThreadFollow
 from users.models import User
 
 
@@ -269,6 +270,7 @@ PREFERENCE_FOR_KIND: dict[str, str] = {
     Notification.Kind.MENTION: "mentions",
     Notification.Kind.DIRECT_MESSAGE: "direct_messages",
     Notification.Kind.FILE_SHARED: "file_shared",
+    Notification.Kind.THREAD_REPLY: "thread_replies",
 }
 
 
@@ -277,3 +279,53 @@ def notification_wanted(*, user: User, kind: str) -> bool:
     key = PREFERENCE_FOR_KIND.get(kind)
     switches = (user.preferences or {}).get("notifications", {})
     return key is None or switches.get(key, True) is not False
+
+
+def thread_followers(*, root: Message, room: Room, exclude_user_id: int) -> list[User]:
+    """Active users who follow ``root``'s thread and may read ``room`` (at most
+    limits.NOTIFICATION_RECIPIENTS, the earliest followers first), but ``exclude_user_id``."""
+    follows = ThreadFollow.objects.filter(root=root, following=True, user=OuterRef("pk"))
+    users = User.objects.filter(Exists(follows), is_active=True).exclude(pk=exclude_user_id)
+    if not room.is_public:
+        users = users.filter(Exists(Membership.objects.filter(room=room, user=OuterRef("pk"))))
+    return list(users.order_by("pk")[: limits.NOTIFICATION_RECIPIENTS])
+
+
+@dataclass(frozen=True)
+class ThreadPage:
+    """A thread's root and a page of its live replies, oldest first; ``has_more``: replies follow."""
+
+    root: Message
+    replies: list[Message]
+    has_more: bool
+
+
+def thread_page(*, user: User, message_id: int, after: int | None = None, limit: int | None = None) -> ThreadPage:
+    """The thread of a message the caller may read (the message's root's, when it is a reply): the root
+    and its live replies with seq > ``after``, oldest first. MessageNotFound like message_get_for_user."""
+    message = message_get_for_user(user=user, message_id=message_id)
+    root = message
+    if message.thread_root_id is not None:
+        root = message_get_for_user(user=user, message_id=message.thread_root_id)
+    limit = max(1, min(limit or limits.THREAD_PAGE, limits.THREAD_MAX_PAGE))
+    replies = _messages_with_relations(root.room).filter(thread_root=root, is_deleted=False)
+    if after is not None:
+        replies = replies.filter(seq__gt=after)
+    rows = _in_room(root.room, replies.order_by("seq")[: limit + 1])
+    return ThreadPage(root, rows[:limit], has_more=len(rows) > limit)
+
+
+def thread_following(*, user: User, root: Message) -> bool:
+    """Whether ``user`` follows ``root``'s thread now."""
+    return ThreadFollow.objects.filter(root=root, user=user, following=True).exists()
+
+
+def message_readers(*, user: User, message_id: int) -> list[User]:
+    """Members of the message's room (the caller may read it) whose read position is at or past it
+    and who share read receipts (preference ``share_read_receipts``, default true): at most
+    limits.READERS, by username. MessageNotFound like message_get_for_user."""
+    message = message_get_for_user(user=user, message_id=message_id)
+    readers = Membership.objects.filter(room_id=message.room_id, last_read_seq__gte=message.seq, user__is_active=True)
+    readers = readers.exclude(user__preferences__share_read_receipts=False)
+    users = User.objects.filter(pk__in=readers.values("user_id")).order_by("username")
+    return list(users.only("id", "username", "display_name")[: limits.READERS])

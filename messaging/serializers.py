@@ -50,6 +50,14 @@ class MessageSerializer(serializers.Serializer):
     deleted = serializers.BooleanField()
     attachments = AttachmentSerializer(many=True)
     is_mine = serializers.BooleanField()
+    thread_root = serializers.IntegerField(
+        allow_null=True, help_text="The id of the root of the thread this reply is in; null for others."
+    )
+    reply_count = serializers.IntegerField(help_text="Live replies in this message's thread (0 unless a root).")
+    last_reply_at = serializers.DateTimeField(allow_null=True, help_text="When the latest live reply was posted.")
+    thread_participants = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Ids of the first repliers (at most 20), in order."
+    )
 
     def to_representation(self, instance: Message) -> dict:
         data = events.message_payload(instance, room_slug=self.context.get("room_slug"))
@@ -88,6 +96,31 @@ class MessageCreateSerializer(serializers.Serializer):
         child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID), required=False, max_length=10
     )
     reply_to = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class ThreadQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(min_value=0, required=False, help_text="Replies after this seq.")
+    limit = serializers.IntegerField(
+        min_value=1, required=False, help_text=f"Replies per page (default {limits.THREAD_PAGE})."
+    )
+
+    def validate_limit(self, value: int) -> int:
+        return min(value, limits.THREAD_MAX_PAGE)
+
+
+class ThreadPageSerializer(serializers.Serializer):
+    """A thread: its root, a page of its live replies (oldest first) and the next page's URL, or null."""
+
+    root = MessageSerializer()
+    replies = MessageSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class ThreadFollowSerializer(serializers.Serializer):
+    """Whether the caller follows the thread (of root ``thread_root``) now."""
+
+    thread_root = serializers.IntegerField()
+    following = serializers.BooleanField()
 
 
 class MessageEditSerializer(serializers.Serializer):

@@ -15,12 +15,14 @@ from django.core.exceptions import ValidationError
 
 THEMES = ("system", "light", "dark")
 # "email": missed-message emails (emails/), for the kinds switched on here; on by default.
-NOTIFICATION_KEYS = ("mentions", "direct_messages", "file_shared", "sound", "desktop", "email")
+NOTIFICATION_KEYS = ("mentions", "direct_messages", "file_shared", "sound", "desktop", "email", "thread_replies")
 DEFAULT_PREFERENCES: dict[str, Any] = {
     "theme": "system",
     "language": "en",
     "timezone": "UTC",
     "notifications": dict.fromkeys(NOTIFICATION_KEYS, True) | {"sound": False, "desktop": False},
+    # Whether others see that one has read a message (GET /api/v1/messages/{id}/readers/).
+    "share_read_receipts": True,
 }
 
 
@@ -97,7 +99,12 @@ def _check_notifications(value: Any) -> str | None:
     return None
 
 
+def _check_flag(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false."
+
+
 _CHECKERS = {
+    "share_read_receipts": _check_flag,
     "theme": _check_theme,
     "language": _check_language,
     "timezone": _check_timezone,

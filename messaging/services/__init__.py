@@ -12,6 +12,7 @@ from messaging.services.rooms import (
     room_mark_read,
     room_remove_member,
 )
+from messaging.services.threads import thread_follow
 
 __all__ = [
     "SendResult",
@@ -28,4 +29,5 @@ __all__ = [
     "room_join",
     "room_mark_read",
     "room_remove_member",
+    "thread_follow",
 ]

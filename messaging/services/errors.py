@@ -1,6 +1,6 @@
 """Named errors of the messaging services (each maps to one HTTP status and one socket error code)."""
 
-from core.errors import Conflict, InvalidInput, PermissionDenied, RateLimited
+from core.errors import Conflict, InvalidField, InvalidInput, PermissionDenied, RateLimited
 from messaging import limits
 
 
@@ -95,3 +95,15 @@ class InvalidRecipients(InvalidInput):
 
     code = "invalid_recipients"
     default_detail = "Unknown recipients, or recipients who share no room with you."
+
+
+class InvalidReplyTo(InvalidField):
+    """``reply_to`` is not a message of the room the reply is posted in (missing, elsewhere, unreadable)."""
+
+    default_detail = "reply_to must be a message of the same room."
+
+
+class FollowingTooFast(RateLimited):
+    """The user changed which threads they follow too often (CHAT_MESSAGE_RATE budget of its own)."""
+
+    default_detail = "You are following and unfollowing threads too fast."

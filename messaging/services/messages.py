@@ -20,7 +20,7 @@ from core.validation import is_database_id, is_storable_text
 from messaging import events, limits
 from messaging.models import Attachment, Message, Room
 from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
-from messaging.services import notifications
+from messaging.services import notifications, threads
 from messaging.services.errors import (
     ClientIdReused,
     EmptyMessage,
@@ -93,16 +93,24 @@ def _store(
     sender: User, room: Room, content: str, client_id: str, attachment_ids: list[int], reply_to_id: int | None
 ) -> Message:
     seq = allocate_seqs(room, 1)
-    reply_to = _check_reply_to(room, reply_to_id)
+    reply_to, root = (
+        threads.thread_root_lock(room=room, reply_to_id=reply_to_id) if reply_to_id is not None else (None, None)
+    )
     message = Message.objects.create(
-        room=room, seq=seq, sender=sender, content=content, client_id=client_id, reply_to=reply_to
+        room=room, seq=seq, sender=sender, content=content, client_id=client_id, reply_to=reply_to, thread_root=root
     )
     message.room = room
     message.sender = sender
     attached = _attach(message, sender, attachment_ids) if attachment_ids else []
-    notifications.notify_message_recipients(message=message, room=room, sender=sender, attachments=attached)
+    if root is not None:
+        threads.thread_reply_added(root=root, reply=message)
+    notifications.notify_message_recipients(
+        message=message, room=room, sender=sender, attachments=attached, thread_root=root
+    )
     frame = encode(events.message_created(message, room_slug=room.slug, attachments=attached))
     publish(RoomFrame(room_id=room.pk, frame=frame, seq=seq, sender=sender.pk))
+    if root is not None:
+        threads.thread_updated_publish(root, room_id=room.pk, room_slug=room.slug)
     return message
 
 
@@ -168,15 +176,6 @@ def _check_attachment_ids(attachment_ids: Sequence[int]) -> list[int]:
     return ids
 
 
-def _check_reply_to(room: Room, reply_to_id: int | None) -> Message | None:
-    if reply_to_id is None:
-        return None
-    reply_to = Message.objects.filter(room=room, pk=reply_to_id).first() if is_database_id(reply_to_id) else None
-    if reply_to is None:
-        raise InvalidField("reply_to must be a message of the same room.")
-    return reply_to
-
-
 def _attach(message: Message, sender: User, attachment_ids: list[int]) -> list[Attachment]:
     linked = Attachment.objects.filter(pk__in=attachment_ids, uploader=sender, message__isnull=True).update(
         message=message
@@ -217,4 +216,7 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         message.save(update_fields=["is_deleted", "content"])
         frame = encode(events.message_deleted(message))
         publish(RoomFrame(room_id=message.room_id, frame=frame, changes_unread=True))
+        root = threads.thread_recount(root_id=message.thread_root_id) if message.thread_root_id else None
+        if root is not None:
+            threads.thread_updated_publish(root, room_id=message.room_id, room_slug=message.room.slug)
     return message

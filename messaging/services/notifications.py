@@ -21,7 +21,7 @@ from core.validation import is_database_id, is_storable_text
 from emails.services import missed_messages_note
 from messaging import events, limits
 from messaging.models import Attachment, Membership, Message, Notification, Room
-from messaging.selectors import PREFERENCE_FOR_KIND, notification_wanted, users_sharing_a_room
+from messaging.selectors import PREFERENCE_FOR_KIND, notification_wanted, thread_followers, users_sharing_a_room
 from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime.kernel import UserFrame, encode, publish
 from users.models import User
@@ -38,9 +38,10 @@ def mentioned_usernames(content: str) -> set[str]:
 
 
 def notify_message_recipients(
-    *, message: Message, room: Room, sender: User, attachments: list[Attachment]
+    *, message: Message, room: Room, sender: User, attachments: list[Attachment], thread_root: Message | None = None
 ) -> list[Notification]:
-    """Notify the other person of a direct room, and users mentioned who may read the room."""
+    """Notify the other person of a direct room, users mentioned who may read the room, and, for a
+    reply, those who follow its thread (who wrote in it or followed it) and may read the room."""
     pending: dict[int, tuple[User, str]] = {}
     if room.kind == Room.Kind.DIRECT:
         peer = User.objects.filter(memberships__room=room, is_active=True).exclude(pk=sender.pk).first()
@@ -49,6 +50,9 @@ def notify_message_recipients(
             pending[peer.pk] = (peer, kind)
     for user in _mentioned_readers(message.content, room, sender):
         pending.setdefault(user.pk, (user, Notification.Kind.MENTION))
+    if thread_root is not None:
+        for user in thread_followers(root=thread_root, room=room, exclude_user_id=sender.pk):
+            pending.setdefault(user.pk, (user, Notification.Kind.THREAD_REPLY))
     if not pending:
         return []
     coalesced = _still_unread(pending, room, sender)
@@ -57,6 +61,7 @@ def notify_message_recipients(
         for user, kind in pending.values()
         if (user.pk, kind) not in coalesced and notification_wanted(user=user, kind=kind)
     ]
+    rows = _within_thread_budget(rows, sender)
     created = _store_and_push(rows)
     # Each of these messages may become a missed-message email; the notification that tells the person
     # about it (a new one, or the unread one it was coalesced into) decides, once read, that it is not.
@@ -67,6 +72,19 @@ def notify_message_recipients(
         recipients=[(user, kind, told[user.pk, kind]) for user, kind in pending.values() if (user.pk, kind) in told],
     )
     return created
+
+
+def _within_thread_budget(rows: list[Notification], sender: User) -> list[Notification]:
+    """Thread-reply notifications spend the sender's CHAT_NOTIFICATION_RATE budget (one unit per
+    recipient, a scope of its own): when it is spent, the reply is still stored and broadcast, and those
+    notifications are dropped (the room's unread count tells the rest), as a busy thread would
+    otherwise notify its followers on every reply after coalescing."""
+    thread_rows = [row for row in rows if row.kind == Notification.Kind.THREAD_REPLY]
+    if not thread_rows:
+        return rows
+    if budgets.spend("thread_notification", sender.pk, rate=settings.CHAT_NOTIFICATION_RATE, cost=len(thread_rows)):
+        return [row for row in rows if row.kind != Notification.Kind.THREAD_REPLY]
+    return rows
 
 
 def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> dict[tuple[int, str], int]:
@@ -108,13 +126,17 @@ def _message_notification(message: Message, room: Room, sender: User, user: User
         Notification.Kind.MENTION: f"{who} mentioned you in #{room.slug}",
         Notification.Kind.DIRECT_MESSAGE: f"New message from {who}",
         Notification.Kind.FILE_SHARED: f"{who} shared a file with you",
+        Notification.Kind.THREAD_REPLY: f"{who} replied in a thread in #{room.slug}",
     }
+    data: dict[str, object] = {"room": room.slug, "message_id": message.pk, "seq": message.seq}
+    if kind == Notification.Kind.THREAD_REPLY:
+        data["thread_root"] = message.thread_root_id
     return Notification(
         recipient=user,
         kind=kind,
         title=_fit_title(titles[kind]),
         body=message.content[:500],
-        data={"room": room.slug, "message_id": message.pk, "seq": message.seq},
+        data=data,
         actor=sender,
     )
 

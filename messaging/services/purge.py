@@ -14,6 +14,7 @@ from messaging import events
 from messaging.models import Attachment, Message, Room
 from messaging.services.files import delete_stored_files, stored_names
 from messaging.services.notifications import notify_purge
+from messaging.services.threads import threads_recount
 from realtime.kernel import EveryoneFrame, RoomFrame, encode, publish
 from users.models import User
 
@@ -58,11 +59,15 @@ def messages_purge(
         rooms = list(Room.objects.filter(pk__in=messages.values("room_id")))
     total = messages.count()
     deleted = 0
+    roots: set[int] = set()  # threads whose replies went: recounted at the end
     while deleted < total or total == 0:
         with transaction.atomic():
             batch = list(messages.order_by("pk").values_list("pk", flat=True)[:batch_size])
             if not batch:
                 break
+            roots.update(
+                Message.objects.filter(pk__in=batch, thread_root__isnull=False).values_list("thread_root_id", flat=True)
+            )
             attachments = Attachment.objects.filter(message_id__in=batch).only("file", "thumbnail")
             files = stored_names(attachments)
             Message.objects.filter(pk__in=batch).delete()
@@ -72,6 +77,7 @@ def messages_purge(
             progress(deleted, max(total, deleted))
     if deleted:
         _announce(actor, rooms)
+        threads_recount(root_ids=roots)
     return deleted
 
 

@@ -8,11 +8,12 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.openapi import ERROR
 from core.viewsets import ApiViewSet
-from messaging import selectors, services
+from messaging import events, selectors, services
 from messaging.models import Message
 from messaging.selectors import MessagePage
 from messaging.serializers import (
@@ -23,6 +24,10 @@ from messaging.serializers import (
     MessagePageSerializer,
     MessageSerializer,
     PurgeQuerySerializer,
+    ThreadFollowSerializer,
+    ThreadPageSerializer,
+    ThreadQuerySerializer,
+    UserSummarySerializer,
 )
 from users.authentication import AuthenticatedRequest, request_user
 
@@ -53,6 +58,8 @@ class MessageViewSet(ApiViewSet):
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         """The browsable API's forms show what each method takes."""
+        if self.action == "follow":
+            return ThreadFollowSerializer
         if self.request.method == "POST":
             return MessageCreateSerializer
         if self.request.method in {"PATCH", "PUT"}:
@@ -141,3 +148,65 @@ class MessageViewSet(ApiViewSet):
     def destroy(self, request: AuthenticatedRequest, message_id: int) -> Response:
         services.message_delete(actor=request.user, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="A thread: its root, its live replies oldest first (readers of the room)",
+        description=(
+            "Any message of a thread names the thread (a reply's root is found). `after` is a seq: the "
+            "replies after it; `next` is the URL of the next page, or null."
+        ),
+        parameters=[ThreadQuerySerializer],
+        responses={200: ThreadPageSerializer, 400: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["get"])
+    def thread(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        query = ThreadQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        page = selectors.thread_page(
+            user=request.user, message_id=message_id, after=params.get("after"), limit=params.get("limit")
+        )
+        next_url = None
+        if page.has_more and page.replies:
+            cursor = {"after": page.replies[-1].seq} | ({"limit": params["limit"]} if "limit" in params else {})
+            next_url = f"{request.build_absolute_uri(request.path)}?{urlencode(cursor)}"
+        context = {"request": request, "room_slug": page.root.room.slug}
+        return Response(
+            {
+                "root": MessageSerializer(page.root, context=context).data,
+                "replies": MessageSerializer(page.replies, many=True, context=context).data,
+                "next": next_url,
+            }
+        )
+
+    @extend_schema(
+        methods=["PUT"],
+        summary="Follow the thread of a message: thread_reply notifications for its replies",
+        request=None,
+        responses={200: ThreadFollowSerializer, 404: ERROR, 429: ERROR},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Stop following the thread of a message (also one you wrote in)",
+        request=None,
+        responses={200: ThreadFollowSerializer, 404: ERROR, 429: ERROR},
+    )
+    @action(detail=True, methods=["put", "delete"])
+    def follow(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        root, following = services.thread_follow(
+            user=request.user, message_id=message_id, following=request.method == "PUT"
+        )
+        return Response({"thread_root": root.pk, "following": following})
+
+    @extend_schema(
+        summary="Who has read a message: members whose read position is at or past it (at most 200)",
+        description=(
+            "Members of the room whose `last_read_seq` is at or past the message's seq and who share read "
+            "receipts (preference `share_read_receipts`, default true), by username, at most 200."
+        ),
+        responses={200: UserSummarySerializer(many=True), 404: ERROR},
+    )
+    @action(detail=True, methods=["get"])
+    def readers(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        readers = selectors.message_readers(user=request.user, message_id=message_id)
+        return Response([events.user_summary(user) for user in readers])

@@ -122,7 +122,7 @@ def test_each_direction_has_exactly_the_frame_types_of_the_code():
     assert schema_types("send", NOTIFICATIONS) == {"notification", "read"}
     assert schema_types("receive", MESSAGES) == {
         "message", "ack", "history", "resync", "typing", "message_updated", "message_deleted", "messages_purged",
-        "error",
+        "error", "thread_updated",
     }  # fmt: skip
     assert schema_types("receive", NOTIFICATIONS) == {
         "notification", "notifications_read", "unread", "presence", "ack", "error",

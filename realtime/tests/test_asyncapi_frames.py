@@ -66,6 +66,7 @@ def rich_data(general_room, user, other_user, staff_user):
     with_file = message_send(
         sender=user, content="", room=general_room, attachment_ids=[upload[0].pk], reply_to_id=first.pk
     ).message
+    send(other_user, "in the thread", reply_to_id=with_file.pk)  # alice (the root's author) gets a thread_reply
     message_edit(actor=user, message_id=send(user, "tpyo").pk, content="typo")
     deleted = message_delete(actor=user, message_id=send(user, "oops").pk)
     ghost = make_user("ghost")
@@ -97,6 +98,7 @@ EVENT_BUILDERS = {
     "message_updated": lambda d: [events.message_updated(m) for m in d["messages"]],
     "message_deleted": lambda d: [events.message_deleted(d["deleted"])],
     "messages_purged": lambda d: [events.messages_purged(d["room"]), events.messages_purged(None)],
+    "thread_updated": lambda d: [events.thread_updated(m, room_slug=m.room.slug) for m in d["messages"]],
     "notification_created": lambda d: [events.notification_created(n) for n in d["notifications"]],
     "notifications_read": lambda d: [events.notifications_read([1, 2]), events.notifications_read(None)],
     "unread": lambda d: [events.unread(room_slug="general", count=0), events.unread(room_slug="dm-1-2", count=7)],
@@ -187,6 +189,8 @@ def test_the_samples_cover_every_message_and_notification_shape(rich_data):
     kinds = {frame["notification"]["kind"] for frame in built["notification_created"]}
 
     assert any(p["attachments"] and p["reply_to"] and p["content"] == "" for p in payloads)
+    assert any(p["reply_count"] == 2 and p["last_reply_at"] and p["thread_participants"] for p in payloads)
+    assert any(p["thread_root"] for p in payloads)
     assert any(p["edited_at"] for p in payloads)
     assert any(p["deleted"] for p in payloads)
     assert any(p["sender"] is None for p in payloads)
