@@ -79,6 +79,7 @@ def message_payload(
         "reply_to": message.reply_to_id,
         "deleted": deleted,
         "attachments": [] if deleted else [attachment_payload(a) for a in attachments or ()],
+        "html": "" if deleted else message.html,
     }
 
 

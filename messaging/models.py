@@ -87,6 +87,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     content = models.TextField(blank=True)
+    # ``content`` rendered from markdown and sanitized (messaging/formatting.py), kept in step by the
+    # send and edit services.
+    html = models.TextField(blank=True, default="")
     client_id = models.CharField(max_length=64, blank=True, default="")
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
     created_at = models.DateTimeField(default=timezone.now)

@@ -50,6 +50,9 @@ class MessageSerializer(serializers.Serializer):
     deleted = serializers.BooleanField()
     attachments = AttachmentSerializer(many=True)
     is_mine = serializers.BooleanField()
+    html = serializers.CharField(
+        help_text="content rendered from markdown to sanitized HTML (links, mentions, code); empty when deleted."
+    )
 
     def to_representation(self, instance: Message) -> dict:
         data = events.message_payload(instance, room_slug=self.context.get("room_slug"))

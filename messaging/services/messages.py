@@ -17,7 +17,7 @@ from django.utils import timezone
 from core import budgets
 from core.errors import InvalidField
 from core.validation import is_database_id, is_storable_text
-from messaging import events, limits
+from messaging import events, formatting, limits
 from messaging.models import Attachment, Message, Room
 from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
 from messaging.services import notifications
@@ -95,7 +95,13 @@ def _store(
     seq = allocate_seqs(room, 1)
     reply_to = _check_reply_to(room, reply_to_id)
     message = Message.objects.create(
-        room=room, seq=seq, sender=sender, content=content, client_id=client_id, reply_to=reply_to
+        room=room,
+        seq=seq,
+        sender=sender,
+        content=content,
+        html=formatting.render_message(content),
+        client_id=client_id,
+        reply_to=reply_to,
     )
     message.room = room
     message.sender = sender
@@ -194,9 +200,10 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
     if message.sender_id != actor.pk and not actor.is_staff:
         raise NotAuthor()
     message.content = _check_content(content, has_attachments=bool(message.attachments.all()))
+    message.html = formatting.render_message(message.content)
     message.edited_at = timezone.now()
     with transaction.atomic():
-        message.save(update_fields=["content", "edited_at"])
+        message.save(update_fields=["content", "html", "edited_at"])
         publish(RoomFrame(room_id=message.room_id, frame=encode(events.message_updated(message))))
     return message
 
@@ -213,8 +220,8 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         attachment_files_delete_on_commit(list(message.attachments.all()))
         Attachment.objects.filter(message=message).delete()
         message.is_deleted = True
-        message.content = ""
-        message.save(update_fields=["is_deleted", "content"])
+        message.content = message.html = ""
+        message.save(update_fields=["is_deleted", "content", "html"])
         frame = encode(events.message_deleted(message))
         publish(RoomFrame(room_id=message.room_id, frame=frame, changes_unread=True))
     return message
