@@ -130,7 +130,8 @@ def _parser() -> MarkdownIt:
             state.env[_TOO_DEEP] = True
         tokenize(state, start_line, end_line)
 
-    md.block.tokenize = tokenize_bounded  # type: ignore[method-assign]  # the nested calls go through md.block
+    # The nested calls (quotes, list items) go through ``state.md.block.tokenize``, so this instance attribute.
+    setattr(md.block, "tokenize", tokenize_bounded)  # noqa: B010
     return md
 
 
@@ -163,4 +164,3 @@ def _mention_rule(state: StateInline, silent: bool) -> bool:
 
 def _user_path(user_id: int) -> str:
     return reverse("user-detail", args=[user_id])
-

@@ -26,6 +26,7 @@ from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime.kernel import UserFrame, encode, publish
 from users.models import User
 
+
 def notify_message_recipients(
     *, message: Message, room: Room, sender: User, attachments: list[Attachment]
 ) -> list[Notification]:
