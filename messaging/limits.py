@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Field, Model
 
-from messaging.models import Message, Notification, Room
+from messaging.models import Message, Notification, Reaction, Room
 
 
 def _max_length(model: type[Model], name: str) -> int:
@@ -30,3 +30,9 @@ NOTIFICATION_BODY = 2000
 NOTIFICATION_RECIPIENTS = 100
 MENTIONS_PER_MESSAGE = 20
 IDS_PER_REQUEST = 1000  # notification ids marked read at once
+REACTION_EMOJI = _max_length(Reaction, "emoji")  # an emoji's code points (ZWJ sequences are long)
+REACTION_SHORT_CODE = 32  # the name between the colons of a ``:short_code:``
+REACTIONS_PER_MESSAGE = 20  # distinct emoji on one message
+REACTION_USER_IDS = 20  # user ids listed per emoji in a payload (``count`` has them all)
+PINS_PER_ROOM = 100
+EDIT_VERSIONS = 100  # earlier versions listed by GET /messages/{id}/history/ (the newest ones)

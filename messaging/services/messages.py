@@ -18,7 +18,7 @@ from core import budgets
 from core.errors import InvalidField
 from core.validation import is_database_id, is_storable_text
 from messaging import events, formatting, limits
-from messaging.models import Attachment, Message, Room
+from messaging.models import Attachment, Message, MessageVersion, Room
 from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
 from messaging.services import notifications
 from messaging.services.errors import (
@@ -31,6 +31,7 @@ from messaging.services.errors import (
     UnknownAttachment,
 )
 from messaging.services.files import attachment_files_delete_on_commit
+from messaging.services.pins import message_forget_extras
 from realtime.kernel import RoomFrame, encode, publish
 from users.models import User
 
@@ -199,10 +200,14 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
         raise MessageNotFound()
     if message.sender_id != actor.pk and not actor.is_staff:
         raise NotAuthor()
-    message.content = _check_content(content, has_attachments=bool(message.attachments.all()))
+    content = _check_content(content, has_attachments=bool(message.attachments.all()))
+    earlier = MessageVersion(message=message, content=message.content, html=message.html, edited_at=message.edited_at)
+    message.content = content
     message.html = formatting.render_message(message.content)
     message.edited_at = timezone.now()
     with transaction.atomic():
+        if earlier.content != content:
+            earlier.save()  # the edit history (GET /messages/{id}/history/)
         message.save(update_fields=["content", "html", "edited_at"])
         publish(RoomFrame(room_id=message.room_id, frame=encode(events.message_updated(message))))
     return message
@@ -221,7 +226,8 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         Attachment.objects.filter(message=message).delete()
         message.is_deleted = True
         message.content = message.html = ""
-        message.save(update_fields=["is_deleted", "content", "html"])
+        message_forget_extras(actor=actor, message=message)
+        message.save(update_fields=["is_deleted", "content", "html", "reaction_summary", "pinned_at", "pinned_by"])
         frame = encode(events.message_deleted(message))
         publish(RoomFrame(room_id=message.room_id, frame=frame, changes_unread=True))
     return message
