@@ -75,10 +75,10 @@ def test_the_table_has_the_three_shapes():
 @pytest.mark.parametrize(("path", "shape"), sorted(readme_list_shapes().items()))
 def test_each_list_answers_in_the_shape_the_readme_gives_it(admin_api, staff_user, user, path, shape):
     room_join(actor=staff_user, room=general())
-    send(user, "hello")
+    message = send(user, "hello")
     make_notification(staff_user)
 
-    response = admin_api.get(API + path.replace("{slug}", "general"))
+    response = admin_api.get(API + path.replace("{slug}", "general").replace("{message_id}", str(message.pk)))
 
     assert response.status_code == 200
     body = response.json()
