@@ -56,6 +56,8 @@ class MessageViewSet(ApiViewSet):
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         """The browsable API's forms show what each method takes."""
+        if self.action in {"reaction", "pin", "history"}:
+            return MessageSerializer  # no body: no form
         if self.request.method == "POST":
             return MessageCreateSerializer
         if self.request.method in {"PATCH", "PUT"}:
