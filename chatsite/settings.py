@@ -315,6 +315,8 @@ CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # r
 # posted, and notifications sent (one unit per recipient).
 CHAT_MESSAGE_RATE = env_rate("CHAT_MESSAGE_RATE", "30/10s")
 CHAT_NOTIFICATION_RATE = env_rate("CHAT_NOTIFICATION_RATE", "100/5m")
+# Reactions added or removed per user (REST and sockets together).
+CHAT_REACTION_RATE = env_rate("CHAT_REACTION_RATE", "60/min")
 # A message does not notify someone who still has an unread notification of the same kind from the same
 # sender in the same room, younger than this (0: every message notifies).
 CHAT_NOTIFICATION_COALESCE_WINDOW = env_duration("CHAT_NOTIFICATION_COALESCE_WINDOW", 10 * 60)

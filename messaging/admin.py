@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.errors import InvalidInput
-from messaging.models import Attachment, Membership, Message, Notification, Room, ThreadFollow
+from messaging.models import Attachment, Membership, Message, MessageVersion, Notification, Room, ThreadFollow
 from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
 from messaging.services.rooms import CREATABLE_KINDS, room_create, room_delete, room_kind_check, room_slug_check
@@ -117,6 +117,26 @@ class RoomAdmin(admin.ModelAdmin):
             room_delete(actor=request_user(request), room=room)
 
 
+class MessageVersionInline(admin.TabularInline):
+    """The earlier texts of an edited message, to read (edits go through the API)."""
+
+    model = MessageVersion
+    extra = 0
+    fields = ("edited_at", "replaced_at", "content")
+    readonly_fields = fields
+    can_delete = False
+    verbose_name_plural = "edit history (earlier texts, oldest first)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = (
@@ -124,6 +144,7 @@ class MessageAdmin(admin.ModelAdmin):
     )  # fmt: skip
     list_filter = (
         "is_deleted",
+        ("pinned_at", admin.EmptyFieldListFilter),
         ("room", admin.RelatedOnlyFieldListFilter),
         ("sender", admin.RelatedOnlyFieldListFilter),
         "created_at",
@@ -134,11 +155,19 @@ class MessageAdmin(admin.ModelAdmin):
     raw_id_fields = ("sender", "reply_to")
     # A thread's root and counters change only with its replies (messaging/services/threads.py).
     readonly_fields = (
-        "room", "seq", "client_id", "created_at", "thread_root", "reply_count", "last_reply_at", "thread_participants",
+        "room", "seq", "client_id", "created_at", "html", "reactions", "pinned_at", "pinned_by",
+        "thread_root", "reply_count", "last_reply_at", "thread_participants",
     )  # fmt: skip
+    exclude = ("reaction_summary",)
+    inlines = [MessageVersionInline]
     show_full_result_count = False  # a COUNT(*) over millions of rows on every page is wasted
     list_per_page = 100
     actions = ["purge_selected"]
+
+    @admin.display(description="reactions")
+    def reactions(self, message: Message) -> str:
+        """The aggregate (a message may have thousands of reactions: the rows are not listed)."""
+        return ", ".join(f"{entry['emoji']} {entry['count']}" for entry in message.reaction_summary) or "-"
 
     @admin.display(description="content")
     def short_content(self, message: Message) -> str:

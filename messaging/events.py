@@ -11,7 +11,7 @@ from typing import Any, overload
 
 from django.urls import reverse
 
-from messaging.models import Attachment, Message, Notification, Room
+from messaging.models import Attachment, Message, MessageVersion, Notification, Room
 from messaging.sniffing import name_for_type
 from users.models import User
 
@@ -83,6 +83,9 @@ def message_payload(
         "reply_count": message.reply_count,
         "last_reply_at": timestamp(message.last_reply_at),
         "thread_participants": list(message.thread_participants or []),
+        "html": "" if deleted else message.html,
+        "reactions": [] if deleted else list(message.reaction_summary),
+        "pinned": message.pinned_at is not None,
     }
 
 
@@ -108,6 +111,43 @@ def thread_updated(root: Message, *, room_slug: str) -> dict[str, Any]:
         "last_reply_at": timestamp(root.last_reply_at),
         "thread_participants": list(root.thread_participants or []),
     }
+
+
+def reaction(message: Message, *, emoji: str, user: User, added: bool) -> dict[str, Any]:
+    """Someone added (``added``) or removed ``emoji`` on a message; the message's ``reactions`` hold the totals."""
+    return {
+        "type": "reaction",
+        "room": message.room.slug,
+        "message_id": message.pk,
+        "seq": message.seq,
+        "emoji": emoji,
+        "user": {"id": user.pk, "username": user.username},
+        "added": added,
+    }
+
+
+def message_pinned(message: Message, *, user: User) -> dict[str, Any]:
+    return _pin_frame("message_pinned", message, user)
+
+
+def message_unpinned(message: Message, *, user: User) -> dict[str, Any]:
+    """A message was unpinned, or deleted while pinned."""
+    return _pin_frame("message_unpinned", message, user)
+
+
+def _pin_frame(kind: str, message: Message, user: User) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "room": message.room.slug,
+        "message_id": message.pk,
+        "seq": message.seq,
+        "user": {"id": user.pk, "username": user.username},
+    }
+
+
+def message_version_payload(version: MessageVersion) -> dict[str, Any]:
+    """An earlier text of an edited message (``edited_at`` null for its first text)."""
+    return {"content": version.content, "html": version.html, "edited_at": timestamp(version.edited_at)}
 
 
 def messages_purged(room: Room | None) -> dict[str, Any]:

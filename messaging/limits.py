@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Field, Model
 
-from messaging.models import Message, Notification, Room
+from messaging.models import Message, Notification, Reaction, Room
 
 
 def _max_length(model: type[Model], name: str) -> int:
@@ -34,3 +34,9 @@ THREAD_PARTICIPANTS = 20  # repliers' ids a thread root carries
 THREAD_PAGE = 50  # replies per page of GET /messages/{id}/thread/ (default)
 THREAD_MAX_PAGE = 200
 READERS = 200  # at most this many readers in GET /messages/{id}/readers/
+REACTION_EMOJI = _max_length(Reaction, "emoji")  # an emoji's code points (ZWJ sequences are long)
+REACTION_SHORT_CODE = 32  # the name between the colons of a ``:short_code:``
+REACTIONS_PER_MESSAGE = 20  # distinct emoji on one message
+REACTION_USER_IDS = 20  # user ids listed per emoji in a payload (``count`` has them all)
+PINS_PER_ROOM = 100
+EDIT_VERSIONS = 100  # earlier versions listed by GET /messages/{id}/history/ (the newest ones)

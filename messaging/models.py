@@ -87,6 +87,9 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
     content = models.TextField(blank=True)
+    # ``content`` rendered from markdown and sanitized (messaging/formatting.py), kept in step by the
+    # send and edit services.
+    html = models.TextField(blank=True, default="")
     client_id = models.CharField(max_length=64, blank=True, default="")
     reply_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
     created_at = models.DateTimeField(default=timezone.now)
@@ -101,6 +104,13 @@ class Message(models.Model):
     reply_count = models.PositiveIntegerField(default=0)
     last_reply_at = models.DateTimeField(null=True, blank=True)
     thread_participants = models.JSONField(default=list, blank=True)
+    # The aggregate of its Reaction rows, ``[{"emoji", "count", "user_ids"}]`` as payloads show it, kept
+    # in step under this row's lock by the reaction service, so no payload ever queries reactions.
+    reaction_summary = models.JSONField(default=list, blank=True)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["room", "seq"]
@@ -120,10 +130,49 @@ class Message(models.Model):
             models.Index(
                 fields=["thread_root", "seq"], condition=Q(thread_root__isnull=False), name="message_thread_idx"
             ),
+            # A room's pins (GET /rooms/{slug}/pins/).
+            models.Index(fields=["room", "pinned_at"], condition=Q(pinned_at__isnull=False), name="message_pinned_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.room_id}#{self.seq}"
+
+
+class Reaction(models.Model):
+    """One person's emoji on one message (a Unicode emoji or a ``:short_code:``)."""
+
+    # The unique (message, user, emoji) index serves a message's reactions; no separate index is needed.
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions")
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="reaction_unique_message_user_emoji")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} by {self.user_id} on {self.message_id}"
+
+
+class MessageVersion(models.Model):
+    """An earlier text of an edited message, kept by every edit (GET /messages/{id}/history/)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="versions", db_index=False)
+    content = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    # When this text was written by an edit; null for the message's first text.
+    edited_at = models.DateTimeField(null=True, blank=True)
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["message", "id"], name="messageversion_message_idx")]
+
+    def __str__(self) -> str:
+        return f"version of {self.message_id} replaced at {self.replaced_at:%Y-%m-%d %H:%M}"
 
 
 def attachment_upload_to(instance: Attachment, filename: str) -> str:

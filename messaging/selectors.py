@@ -14,7 +14,9 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     IntegerField,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -22,13 +24,24 @@ from django.db.models import (
     Subquery,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 
 from core.errors import NotFound
 from messaging import limits
 from messaging.events import PREFETCHED_ATTACHMENTS
-from messaging.models import GENERAL_ROOM_SLUG, Attachment, Membership, Message, Notification, Room, ThreadFollow
+from messaging.models import (
+    GENERAL_ROOM_SLUG,
+    Attachment,
+    Membership,
+    Message,
+    MessageVersion,
+    Notification,
+    Reaction,
+    Room,
+    ThreadFollow,
+)
 from users.models import User
 
 
@@ -329,3 +342,39 @@ def message_readers(*, user: User, message_id: int) -> list[User]:
     readers = readers.exclude(user__preferences__share_read_receipts=False)
     users = User.objects.filter(pk__in=readers.values("user_id")).order_by("username")
     return list(users.only("id", "username", "display_name")[: limits.READERS])
+
+
+def reaction_summary(*, message_id: int) -> list[dict[str, Any]]:
+    """A message's reactions as payloads show them, ``[{"emoji", "count", "user_ids"}]``: emoji in the
+    order they were first used, the first REACTION_USER_IDS people of each. Two queries, whatever the count."""
+    reactions = Reaction.objects.filter(message_id=message_id)
+    counts = reactions.values("emoji").annotate(count=Count("*"), first=Min("id")).order_by("first")
+    first_users = (
+        reactions.annotate(rank=Window(RowNumber(), partition_by=[F("emoji")], order_by=F("id").asc()))
+        .filter(rank__lte=limits.REACTION_USER_IDS)
+        .order_by("id")
+        .values_list("emoji", "user_id")
+    )
+    user_ids: dict[str, list[int]] = {}
+    for emoji, user_id in first_users:
+        user_ids.setdefault(emoji, []).append(user_id)
+    return [
+        {"emoji": row["emoji"], "count": row["count"], "user_ids": user_ids.get(row["emoji"], [])} for row in counts
+    ]
+
+
+def pinned_messages(*, user: User, room_slug: str) -> list[Message]:
+    """The pinned messages of a room the caller may read, the most recently pinned first (at most
+    PINS_PER_ROOM), in two queries."""
+    room = room_get_for_user(user=user, slug=room_slug)
+    pinned = _messages_with_relations(room).filter(pinned_at__isnull=False, is_deleted=False)
+    return _in_room(room, pinned.order_by("-pinned_at", "-id")[: limits.PINS_PER_ROOM])
+
+
+def message_versions(*, user: User, message_id: int) -> list[MessageVersion]:
+    """The earlier texts of a live message the caller may read, oldest first (the newest EDIT_VERSIONS)."""
+    message = message_get_for_user(user=user, message_id=message_id)
+    if message.is_deleted:
+        raise MessageNotFound()
+    newest = MessageVersion.objects.filter(message=message).order_by("-id")[: limits.EDIT_VERSIONS]
+    return list(reversed(newest))

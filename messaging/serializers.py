@@ -12,7 +12,7 @@ from rest_framework import serializers
 from core.fields import StrictCharField
 from core.validation import MAX_DATABASE_ID
 from messaging import events, limits
-from messaging.models import Attachment, Membership, Message, Notification, Room
+from messaging.models import Attachment, Membership, Message, MessageVersion, Notification, Room
 
 
 class UserSummarySerializer(serializers.Serializer):
@@ -33,6 +33,14 @@ class AttachmentSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Attachment) -> dict[str, Any]:
         return events.attachment_payload(instance)
+
+
+class ReactionSerializer(serializers.Serializer):
+    """One emoji on a message: how many people chose it and the first 20 of them."""
+
+    emoji = serializers.CharField(help_text="One emoji, or a :short_code:.")
+    count = serializers.IntegerField()
+    user_ids = serializers.ListField(child=serializers.IntegerField(), help_text="The first 20 people, in order.")
 
 
 class MessageSerializer(serializers.Serializer):
@@ -58,6 +66,11 @@ class MessageSerializer(serializers.Serializer):
     thread_participants = serializers.ListField(
         child=serializers.IntegerField(), help_text="Ids of the first repliers (at most 20), in order."
     )
+    html = serializers.CharField(
+        help_text="content rendered from markdown to sanitized HTML (links, mentions, code); empty when deleted."
+    )
+    reactions = ReactionSerializer(many=True, help_text="Emoji in the order they were first used; empty when deleted.")
+    pinned = serializers.BooleanField()
 
     def to_representation(self, instance: Message) -> dict:
         data = events.message_payload(instance, room_slug=self.context.get("room_slug"))
@@ -125,6 +138,17 @@ class ThreadFollowSerializer(serializers.Serializer):
 
 class MessageEditSerializer(serializers.Serializer):
     content = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+
+class MessageVersionSerializer(serializers.Serializer):
+    """An earlier text of an edited message; ``edited_at`` is when it was written by an edit (null: the first text)."""
+
+    content = serializers.CharField()
+    html = serializers.CharField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: MessageVersion) -> dict[str, Any]:
+        return events.message_version_payload(instance)
 
 
 class RoomSerializer(serializers.ModelSerializer):

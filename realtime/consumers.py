@@ -97,6 +97,16 @@ class MessagesConsumer(ChatSocket):
                 typing = protocol.typing(user_id=self.user_id, username=self.username)
                 publish_now(EphemeralFrame(room_id=self.room.pk, frame=encode(typing)))
             return
+        if isinstance(command, protocol.React):
+            message = await _react(
+                actor=self.user,
+                message_id=command.message_id,
+                emoji=command.emoji,
+                added=command.added,
+                room_id=self.room.pk,
+            )
+            await self.send_frame(protocol.reaction_ack(message_id=message.pk, reactions=message.reaction_summary))
+            return
         result = await _send_message(
             sender=self.user,
             room=self.room,
@@ -164,5 +174,6 @@ def _unread_state(user: User) -> dict[int, tuple[str, int]]:
 
 
 _send_message = database_sync_to_async(services.message_send)
+_react = database_sync_to_async(services.reaction_set)
 _send_notification = database_sync_to_async(services.notification_send)
 _mark_read = database_sync_to_async(services.notifications_mark_read)

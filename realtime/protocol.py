@@ -33,6 +33,13 @@ class Typing:
 
 
 @dataclass(frozen=True)
+class React:
+    message_id: int
+    emoji: str
+    added: bool
+
+
+@dataclass(frozen=True)
 class SendNotification:
     to: list[int] | Literal["all"]
     title: str
@@ -44,7 +51,7 @@ class MarkRead:
     ids: list[int] | None  # None: all
 
 
-Command = SendMessage | Typing | SendNotification | MarkRead
+Command = SendMessage | Typing | React | SendNotification | MarkRead
 
 
 def decode(text: str | None, *, max_bytes: int) -> dict[str, Any]:
@@ -63,8 +70,8 @@ def decode(text: str | None, *, max_bytes: int) -> dict[str, Any]:
     return frame
 
 
-def parse_messages_frame(frame: dict[str, Any]) -> SendMessage | Typing:
-    """A client frame on /ws/messages/: ``message`` or ``typing``."""
+def parse_messages_frame(frame: dict[str, Any]) -> SendMessage | Typing | React:
+    """A client frame on /ws/messages/: ``message``, ``typing`` or ``react``."""
     kind = frame.get("type")
     if kind == "message":
         return SendMessage(
@@ -75,7 +82,21 @@ def parse_messages_frame(frame: dict[str, Any]) -> SendMessage | Typing:
         )
     if kind == "typing":
         return Typing()
-    raise _unknown(kind, ("message", "typing"))
+    if kind == "react":
+        return _react(frame)
+    raise _unknown(kind, ("message", "typing", "react"))
+
+
+def _react(frame: dict[str, Any]) -> React:
+    message_id = _optional_int(frame, "message_id")
+    if message_id is None:
+        raise InvalidField("message_id must be a positive integer.")
+    added = frame.get("added")
+    if not isinstance(added, bool):
+        raise InvalidField("added must be true (add the reaction) or false (remove it).")
+    return React(
+        message_id=message_id, emoji=_string(frame, "emoji", required=True, limit=limits.REACTION_EMOJI), added=added
+    )
 
 
 def parse_notifications_frame(frame: dict[str, Any]) -> SendNotification | MarkRead:
@@ -158,6 +179,11 @@ def error(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
 
 def ack(*, client_id: str | None, message_id: int, seq: int) -> dict[str, Any]:
     return {"type": "ack", "client_id": client_id, "id": message_id, "seq": seq}
+
+
+def reaction_ack(*, message_id: int, reactions: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ``react`` frame was applied: the message's reactions now."""
+    return {"type": "ack", "message_id": message_id, "reactions": reactions}
 
 
 def history(messages: list[dict[str, Any]], *, complete: bool = True) -> dict[str, Any]:

@@ -75,6 +75,7 @@ def site(user, other_user, staff_user) -> dict[str, list[str]]:
         "file_id": [str(upload.pk), "999999"],
         "rest": ["nowhere"],
         "token": [unsubscribe_token(user), "garbage"],
+        "emoji": ["%F0%9F%91%8D", ":shipit:", "not-an-emoji"],
     }
 
 

@@ -33,8 +33,13 @@ def test_a_redis_outage_degrades_but_does_not_fail_health(client, settings):
 def test_a_replica_reuses_its_answer_within_the_cache_window(client, settings, monkeypatch):
     settings.CHAT_HEALTH_CACHE_SECONDS = 60
     health.forget_last_probe()
-    probes = []
-    monkeypatch.setattr(health, "_database_ok", lambda: probes.append(1) or True)
+    probes: list[int] = []
+
+    def database_ok() -> bool:
+        probes.append(1)
+        return True
+
+    monkeypatch.setattr(health, "_database_ok", database_ok)
 
     first = client.get("/healthz")
     second = client.get("/healthz")

@@ -3,7 +3,9 @@
 from messaging.services.files import files_upload
 from messaging.services.messages import SendResult, message_delete, message_edit, message_send
 from messaging.services.notifications import notification_send, notifications_mark_read
+from messaging.services.pins import message_pin
 from messaging.services.purge import messages_purge
+from messaging.services.reactions import reaction_set
 from messaging.services.rooms import (
     direct_room_get_or_create,
     room_add_member,
@@ -20,10 +22,12 @@ __all__ = [
     "files_upload",
     "message_delete",
     "message_edit",
+    "message_pin",
     "message_send",
     "messages_purge",
     "notification_send",
     "notifications_mark_read",
+    "reaction_set",
     "room_add_member",
     "room_create",
     "room_join",

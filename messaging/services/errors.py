@@ -107,3 +107,38 @@ class FollowingTooFast(RateLimited):
     """The user changed which threads they follow too often (CHAT_MESSAGE_RATE budget of its own)."""
 
     default_detail = "You are following and unfollowing threads too fast."
+
+
+class InvalidEmoji(InvalidInput):
+    """A reaction is one emoji (a single grapheme) or a ``:short_code:`` of letters, digits, ``_+-``."""
+
+    code = "invalid_emoji"
+    default_detail = (
+        f"A reaction is one emoji or a :short_code: of at most {limits.REACTION_SHORT_CODE} letters, digits, _, + or -."
+    )
+
+
+class TooManyReactions(InvalidInput):
+    """The message already has REACTIONS_PER_MESSAGE distinct emoji."""
+
+    code = "too_many_reactions"
+    default_detail = f"A message takes at most {limits.REACTIONS_PER_MESSAGE} different reactions."
+
+
+class ReactingTooFast(RateLimited):
+    """The user spent their CHAT_REACTION_RATE budget (REST and sockets together)."""
+
+    default_detail = "You are reacting too fast."
+
+
+class TooManyPins(InvalidInput):
+    """The room already has PINS_PER_ROOM pinned messages."""
+
+    code = "too_many_pins"
+    default_detail = f"A room takes at most {limits.PINS_PER_ROOM} pinned messages; unpin one first."
+
+
+class ReadOnlyRoom(PermissionDenied):
+    """The user may read the room but not write in it."""
+
+    default_detail = "You may read this room but not write in it."

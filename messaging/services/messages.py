@@ -17,8 +17,8 @@ from django.utils import timezone
 from core import budgets
 from core.errors import InvalidField
 from core.validation import is_database_id, is_storable_text
-from messaging import events, limits
-from messaging.models import Attachment, Message, Room
+from messaging import events, formatting, limits
+from messaging.models import Attachment, Message, MessageVersion, Room
 from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
 from messaging.services import notifications, threads
 from messaging.services.errors import (
@@ -31,6 +31,7 @@ from messaging.services.errors import (
     UnknownAttachment,
 )
 from messaging.services.files import attachment_files_delete_on_commit
+from messaging.services.pins import message_forget_extras
 from realtime.kernel import RoomFrame, encode, publish
 from users.models import User
 
@@ -97,7 +98,14 @@ def _store(
         threads.thread_root_lock(room=room, reply_to_id=reply_to_id) if reply_to_id is not None else (None, None)
     )
     message = Message.objects.create(
-        room=room, seq=seq, sender=sender, content=content, client_id=client_id, reply_to=reply_to, thread_root=root
+        room=room,
+        seq=seq,
+        sender=sender,
+        content=content,
+        html=formatting.render_message(content),
+        client_id=client_id,
+        reply_to=reply_to,
+        thread_root=root,
     )
     message.room = room
     message.sender = sender
@@ -192,10 +200,15 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
         raise MessageNotFound()
     if message.sender_id != actor.pk and not actor.is_staff:
         raise NotAuthor()
-    message.content = _check_content(content, has_attachments=bool(message.attachments.all()))
+    content = _check_content(content, has_attachments=bool(message.attachments.all()))
+    earlier = MessageVersion(message=message, content=message.content, html=message.html, edited_at=message.edited_at)
+    message.content = content
+    message.html = formatting.render_message(message.content)
     message.edited_at = timezone.now()
     with transaction.atomic():
-        message.save(update_fields=["content", "edited_at"])
+        if earlier.content != content:
+            earlier.save()  # the edit history (GET /messages/{id}/history/)
+        message.save(update_fields=["content", "html", "edited_at"])
         publish(RoomFrame(room_id=message.room_id, frame=encode(events.message_updated(message))))
     return message
 
@@ -212,8 +225,9 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         attachment_files_delete_on_commit(list(message.attachments.all()))
         Attachment.objects.filter(message=message).delete()
         message.is_deleted = True
-        message.content = ""
-        message.save(update_fields=["is_deleted", "content"])
+        message.content = message.html = ""
+        message_forget_extras(actor=actor, message=message)
+        message.save(update_fields=["is_deleted", "content", "html", "reaction_summary", "pinned_at", "pinned_by"])
         frame = encode(events.message_deleted(message))
         publish(RoomFrame(room_id=message.room_id, frame=frame, changes_unread=True))
         root = threads.thread_recount(root_id=message.thread_root_id) if message.thread_root_id else None

@@ -4,7 +4,6 @@ every socket of the recipient."""
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Iterable
 from datetime import timedelta
 from functools import reduce
@@ -20,21 +19,12 @@ from core.errors import InvalidField, PermissionDenied, TooLong
 from core.validation import is_database_id, is_storable_text
 from emails.services import missed_messages_note
 from messaging import events, limits
+from messaging.formatting import mentioned_usernames
 from messaging.models import Attachment, Membership, Message, Notification, Room
 from messaging.selectors import PREFERENCE_FOR_KIND, notification_wanted, thread_followers, users_sharing_a_room
 from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime.kernel import UserFrame, encode, publish
 from users.models import User
-
-# "@name" not preceded by a word character (so e-mail addresses are not mentions).
-MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
-
-
-def mentioned_usernames(content: str) -> set[str]:
-    """Lower-cased usernames mentioned as ``@name`` (trailing punctuation ignored)."""
-    if "@" not in content:
-        return set()
-    return {name.rstrip(".-+").lower() for name in MENTION.findall(content)}
 
 
 def notify_message_recipients(

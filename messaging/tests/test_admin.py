@@ -168,3 +168,20 @@ def test_the_admin_download_is_sandboxed_and_a_missing_file_is_404(admin_client,
     assert present["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert present["X-Content-Type-Options"] == "nosniff"
     assert missing.status_code == 404
+
+
+def test_a_message_shows_its_reactions_pin_and_edit_history_read_only(admin_client, user, other_user):
+    from messaging.services import message_edit, message_pin, reaction_set
+
+    message = send(user, "first text")
+    message_edit(actor=user, message_id=message.pk, content="second text")
+    reaction_set(actor=other_user, message_id=message.pk, emoji=":tada:", added=True)
+    message_pin(actor=user, message_id=message.pk, pinned=True)
+
+    page = admin_client.get(f"/admin/messaging/message/{message.pk}/change/").content.decode()
+    pinned = admin_client.get("/admin/messaging/message/", {"pinned_at__isempty": "0"}).content.decode()
+
+    assert "first text" in page
+    assert ":tada: 1" in page
+    assert "edit history" in page.lower()
+    assert f"/admin/messaging/message/{message.pk}/change/" in pinned

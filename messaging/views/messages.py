@@ -23,7 +23,9 @@ from messaging.serializers import (
     MessageEditSerializer,
     MessagePageSerializer,
     MessageSerializer,
+    MessageVersionSerializer,
     PurgeQuerySerializer,
+    ReactionSerializer,
     ThreadFollowSerializer,
     ThreadPageSerializer,
     ThreadQuerySerializer,
@@ -60,6 +62,8 @@ class MessageViewSet(ApiViewSet):
         """The browsable API's forms show what each method takes."""
         if self.action == "follow":
             return ThreadFollowSerializer
+        if self.action in {"reaction", "pin", "history"}:
+            return MessageSerializer  # no body: no form
         if self.request.method == "POST":
             return MessageCreateSerializer
         if self.request.method in {"PATCH", "PUT"}:
@@ -210,3 +214,45 @@ class MessageViewSet(ApiViewSet):
     def readers(self, request: AuthenticatedRequest, message_id: int) -> Response:
         readers = selectors.message_readers(user=request.user, message_id=message_id)
         return Response([events.user_summary(user) for user in readers])
+
+    @extend_schema(
+        methods=["PUT"],
+        summary="Add your reaction (one emoji or a :short_code:, percent-encoded); idempotent; sockets get reaction",
+        request=None,
+        responses={200: ReactionSerializer(many=True), 400: ERROR, 403: ERROR, 404: ERROR, 429: ERROR},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove your reaction; idempotent; sockets get reaction",
+        responses={200: ReactionSerializer(many=True), 400: ERROR, 404: ERROR, 429: ERROR},
+    )
+    @action(detail=True, methods=["put", "delete"], url_path="reactions/<str:emoji>", url_name="reaction")
+    def reaction(self, request: AuthenticatedRequest, message_id: int, emoji: str) -> Response:
+        added = request.method == "PUT"
+        message = services.reaction_set(actor=request.user, message_id=message_id, emoji=emoji, added=added)
+        return Response(message.reaction_summary)
+
+    @extend_schema(
+        methods=["PUT"],
+        summary="Pin a message (writers of its room); idempotent; sockets get message_pinned",
+        request=None,
+        responses={200: MessageSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Unpin a message (writers of its room); idempotent; sockets get message_unpinned",
+        responses={200: MessageSerializer, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["put", "delete"])
+    def pin(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        message = services.message_pin(actor=request.user, message_id=message_id, pinned=request.method == "PUT")
+        return Response(MessageSerializer(message, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Earlier texts of an edited message, oldest first",
+        responses={200: MessageVersionSerializer(many=True), 404: ERROR},
+    )
+    @action(detail=True, methods=["get"])
+    def history(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        versions = selectors.message_versions(user=request.user, message_id=message_id)
+        return Response(MessageVersionSerializer(versions, many=True).data)

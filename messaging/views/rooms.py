@@ -18,6 +18,7 @@ from messaging.serializers import (
     DirectRoomSerializer,
     MarkReadSerializer,
     MembershipSerializer,
+    MessageSerializer,
     RoomCreateSerializer,
     RoomSerializer,
 )
@@ -145,3 +146,13 @@ class RoomViewSet(ApiViewSet):
         room = selectors.room_get_for_user(user=request.user, slug=slug)
         membership = services.room_mark_read(actor=request.user, room=room, seq=body.validated_data.get("seq"))
         return Response(MembershipSerializer(membership).data)
+
+    @extend_schema(
+        summary="Pinned messages of a room, the most recently pinned first (at most 100)",
+        responses={200: MessageSerializer(many=True), 404: ERROR},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def pins(self, request: AuthenticatedRequest, slug: str) -> Response:
+        messages = selectors.pinned_messages(user=request.user, room_slug=slug)
+        context = {"request": request, "room_slug": slug}
+        return Response(MessageSerializer(messages, many=True, context=context).data)

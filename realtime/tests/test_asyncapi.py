@@ -118,17 +118,17 @@ def test_every_documented_message_belongs_to_an_operation_of_its_channel():
 
 
 def test_each_direction_has_exactly_the_frame_types_of_the_code():
-    assert schema_types("send", MESSAGES) == {"message", "typing"}
+    assert schema_types("send", MESSAGES) == {"message", "typing", "react"}
     assert schema_types("send", NOTIFICATIONS) == {"notification", "read"}
     assert schema_types("receive", MESSAGES) == {
         "message", "ack", "history", "resync", "typing", "message_updated", "message_deleted", "messages_purged",
-        "error", "thread_updated",
+        "error", "thread_updated", "reaction", "message_pinned", "message_unpinned",
     }  # fmt: skip
     assert schema_types("receive", NOTIFICATIONS) == {
         "notification", "notifications_read", "unread", "presence", "ack", "error",
     }  # fmt: skip
     # back_chat's frames have no type (None): they are told apart by their mtype.
-    assert schema_types("send", LEGACY_MESSAGES) == {None, "message", "typing"}
+    assert schema_types("send", LEGACY_MESSAGES) == {None, "message", "typing", "react"}
     assert schema_types("send", LEGACY_NOTIFICATIONS) == {None, "notification", "read"}
     # Its message shape instead of the message frame; no typing (compat/consumers.py).
     assert schema_types("receive", LEGACY_MESSAGES) == schema_types("receive", MESSAGES) - {"message", "typing"} | {
@@ -195,6 +195,7 @@ def test_a_path_names_its_own_channel():
 
 # Refusals that only REST can produce (uploads, room and user management): not socket error codes.
 REST_ONLY_CODES = {
+    "too_many_pins",
     "too_large",
     "unsupported_media_type",
     "no_file",

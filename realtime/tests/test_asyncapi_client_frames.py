@@ -90,6 +90,8 @@ VALID_CLIENT_FRAMES: dict[str, list[dict[str, Any]]] = {
         {"type": "message", "content": "", "attachments": [1]},
         {"type": "message", "content": "hi", "client_id": None, "reply_to": None},
         {"type": "typing"},
+        {"type": "react", "message_id": 1, "emoji": "\N{THUMBS UP SIGN}", "added": True},
+        {"type": "react", "message_id": 1, "emoji": ":shipit:", "added": False},
     ],
     NOTIFICATIONS: [
         {"type": "notification", "to": [2], "title": "Lunch?"},

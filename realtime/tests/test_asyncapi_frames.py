@@ -17,8 +17,10 @@ from messaging.services import (
     files_upload,
     message_delete,
     message_edit,
+    message_pin,
     message_send,
     notification_send,
+    reaction_set,
     room_join,
 )
 from messaging.services.errors import ClientIdReused, InvalidRecipients
@@ -44,7 +46,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # --- the frames the code builds --------------------------------------------------------------------------
 
-PAYLOAD_HELPERS = {"timestamp", "user_summary", "attachment_payload", "message_payload", "notification_payload"}
+PAYLOAD_HELPERS = {
+    "timestamp",
+    "user_summary",
+    "attachment_payload",
+    "message_payload",
+    "notification_payload",
+    "message_version_payload",
+}
 PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "query_params"}
 
 
@@ -68,6 +77,9 @@ def rich_data(general_room, user, other_user, staff_user):
     ).message
     send(other_user, "in the thread", reply_to_id=with_file.pk)  # alice (the root's author) gets a thread_reply
     message_edit(actor=user, message_id=send(user, "tpyo").pk, content="typo")
+    reaction_set(actor=user, message_id=first.pk, emoji="\N{THUMBS UP SIGN}", added=True)
+    reaction_set(actor=other_user, message_id=first.pk, emoji=":shipit:", added=True)
+    message_pin(actor=user, message_id=first.pk, pinned=True)
     deleted = message_delete(actor=user, message_id=send(user, "oops").pk)
     ghost = make_user("ghost")
     orphan = send(ghost, "from a deleted account")
@@ -99,6 +111,12 @@ EVENT_BUILDERS = {
     "message_deleted": lambda d: [events.message_deleted(d["deleted"])],
     "messages_purged": lambda d: [events.messages_purged(d["room"]), events.messages_purged(None)],
     "thread_updated": lambda d: [events.thread_updated(m, room_slug=m.room.slug) for m in d["messages"]],
+    "reaction": lambda d: [
+        events.reaction(d["with_file"], emoji="\N{THUMBS UP SIGN}", user=d["user"], added=True),
+        events.reaction(d["with_file"], emoji=":shipit:", user=d["user"], added=False),
+    ],
+    "message_pinned": lambda d: [events.message_pinned(d["with_file"], user=d["user"])],
+    "message_unpinned": lambda d: [events.message_unpinned(d["with_file"], user=d["user"])],
     "notification_created": lambda d: [events.notification_created(n) for n in d["notifications"]],
     "notifications_read": lambda d: [events.notifications_read([1, 2]), events.notifications_read(None)],
     "unread": lambda d: [events.unread(room_slug="general", count=0), events.unread(room_slug="dm-1-2", count=7)],
@@ -133,6 +151,9 @@ PROTOCOL_BUILDERS = {
         or ["a message too big for a frame"]
     ],
     "resync": lambda d: [protocol.resync(last_seq=0, latest_seq=501)],
+    "reaction_ack": lambda d: [
+        protocol.reaction_ack(message_id=m.pk, reactions=m.reaction_summary) for m in d["messages"] if not m.is_deleted
+    ],
     "typing": lambda d: [protocol.typing(user_id=d["user"].pk, username=d["user"].username)],
     "presence": lambda d: [
         protocol.presence(user_id=d["user"].pk, username=d["user"].username, display_name="A", online=True),
@@ -193,6 +214,7 @@ def test_the_samples_cover_every_message_and_notification_shape(rich_data):
     assert any(p["thread_root"] for p in payloads)
     assert any(p["edited_at"] for p in payloads)
     assert any(p["deleted"] for p in payloads)
+    assert any(len(p["reactions"]) == 2 and p["pinned"] for p in payloads)
     assert any(p["sender"] is None for p in payloads)
     assert kinds == {kind.value for kind in Notification.Kind}
 

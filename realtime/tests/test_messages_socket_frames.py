@@ -33,6 +33,13 @@ BAD_FRAMES = [
     ('{"type": "message", "content": "' + "x" * 4001 + '"}', "too_long"),
     ('{"type": "message", "content": "a\\u0000b"}', "invalid_field"),
     ("[" * 100000 + "]" * 100000, "too_long"),
+    ('{"type": "react"}', "invalid_field"),
+    ('{"type": "react", "message_id": "1", "emoji": ":a:", "added": true}', "invalid_field"),
+    ('{"type": "react", "message_id": 0, "emoji": ":a:", "added": true}', "invalid_field"),
+    ('{"type": "react", "message_id": 1, "emoji": ":a:", "added": "yes"}', "invalid_field"),
+    ('{"type": "react", "message_id": 1, "emoji": ":a:"}', "invalid_field"),
+    ('{"type": "react", "message_id": 1, "emoji": 5, "added": true}', "invalid_field"),
+    ('{"type": "react", "message_id": 1, "emoji": "' + "x" * 65 + '", "added": true}', "too_long"),
 ]
 
 
