@@ -24,12 +24,14 @@ ROOMS_PUBLIC = 15
 ROOMS_PRIVATE = 5
 USERS = 50
 # Words people write in a work chat, drawn often, and a long tail of rarer made-up words.
-COMMON = (
-    "deploy release build test review merge branch fix bug issue meeting today tomorrow please thanks "
-    "server database query index cache latency error warning customer ticket design draft update check "
-    "running failed passed green red ready done lunch coffee call later morning report budget plan"
-).split()
-SYLLABLES = "ka lo mi ne su ta ri po ve da gu fe zo wi ba ce hu jo ly xe".split()
+COMMON = [
+    "deploy", "release", "build", "test", "review", "merge", "branch", "fix", "bug", "issue", "meeting",
+    "today", "tomorrow", "please", "thanks", "server", "database", "query", "index", "cache", "latency",
+    "error", "warning", "customer", "ticket", "design", "draft", "update", "check", "running", "failed",
+    "passed", "green", "red", "ready", "done", "lunch", "coffee", "call", "later", "morning", "report",
+    "budget", "plan",
+]  # fmt: skip
+SYLLABLES = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "da", "gu", "fe", "zo", "wi", "ba", "ce", "hu", "jo"]
 
 QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("common word", {"query": "deploy"}),
@@ -88,7 +90,9 @@ def fill(count: int, seed: int = 7) -> Any:
             for _ in range(size):
                 room = rng.choice(rooms)
                 room.last_seq += 1
-                rows.append(Message(room=room, seq=room.last_seq, sender=rng.choice(users), content=_sentence(rng, rare)))
+                rows.append(
+                    Message(room=room, seq=room.last_seq, sender=rng.choice(users), content=_sentence(rng, rare))
+                )
             Message.objects.bulk_create(rows)
             for room in rooms:
                 Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq)

@@ -26,19 +26,22 @@ MESSAGE_TABLE = "messaging_message"
 PG_COLUMN = "search_vector"
 PG_INDEX = "message_search_idx"
 FTS_TABLE = "messaging_message_fts"
+# Table names spelt out (constant SQL, no formatting).
 _TRIGGERS = {
-    f"{FTS_TABLE}_ai": f"""
-        CREATE TRIGGER {FTS_TABLE}_ai AFTER INSERT ON {MESSAGE_TABLE} BEGIN
-            INSERT INTO {FTS_TABLE}(rowid, content) VALUES (new.id, new.content);
+    "messaging_message_fts_ai": """
+        CREATE TRIGGER messaging_message_fts_ai AFTER INSERT ON messaging_message BEGIN
+            INSERT INTO messaging_message_fts(rowid, content) VALUES (new.id, new.content);
         END""",
-    f"{FTS_TABLE}_ad": f"""
-        CREATE TRIGGER {FTS_TABLE}_ad AFTER DELETE ON {MESSAGE_TABLE} BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, content) VALUES ('delete', old.id, old.content);
+    "messaging_message_fts_ad": """
+        CREATE TRIGGER messaging_message_fts_ad AFTER DELETE ON messaging_message BEGIN
+            INSERT INTO messaging_message_fts(messaging_message_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
         END""",
-    f"{FTS_TABLE}_au": f"""
-        CREATE TRIGGER {FTS_TABLE}_au AFTER UPDATE OF content ON {MESSAGE_TABLE} BEGIN
-            INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, content) VALUES ('delete', old.id, old.content);
-            INSERT INTO {FTS_TABLE}(rowid, content) VALUES (new.id, new.content);
+    "messaging_message_fts_au": """
+        CREATE TRIGGER messaging_message_fts_au AFTER UPDATE OF content ON messaging_message BEGIN
+            INSERT INTO messaging_message_fts(messaging_message_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO messaging_message_fts(rowid, content) VALUES (new.id, new.content);
         END""",
 }
 _LANGUAGE = re.compile(r"[a-z_]{1,63}")
@@ -104,7 +107,9 @@ def _ensure_postgresql(connection: BaseDatabaseWrapper, language: str, *, rebuil
 def _ensure_sqlite(connection: BaseDatabaseWrapper, *, rebuild: bool) -> str:
     tokenizer = SQLITE_TOKENIZER
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name, sql FROM sqlite_master WHERE name = %s OR tbl_name = %s", [FTS_TABLE, MESSAGE_TABLE])
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE name = %s OR tbl_name = %s", [FTS_TABLE, MESSAGE_TABLE]
+        )
         objects = dict(cursor.fetchall())
         table_sql = objects.get(FTS_TABLE)
         if table_sql is not None and f"tokenize='{tokenizer}'" not in table_sql:
@@ -122,6 +127,6 @@ def _ensure_sqlite(connection: BaseDatabaseWrapper, *, rebuild: bool) -> str:
             cursor.execute(_TRIGGERS[name])
         if rebuild or missing:
             # Reads every message's content again (what changed while the triggers were missing too).
-            cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+            cursor.execute("INSERT INTO messaging_message_fts(messaging_message_fts) VALUES ('rebuild')")
             done = f"built ({tokenizer})"
     return done

@@ -237,7 +237,16 @@ def test_a_query_without_words_is_query_too_short(api, q):
 def test_search_operators_in_a_query_are_plain_separators(api, user):
     send(user, "cats and dogs")
 
-    for q in ["cats & dogs", "cats | dogs", "!cats", "cats:* dogs", "'cats' (dogs)", 'c"ats', "cats\\ dogs", "NEAR(cats"]:
+    for q in [
+        "cats & dogs",
+        "cats | dogs",
+        "!cats",
+        "cats:* dogs",
+        "'cats' (dogs)",
+        'c"ats',
+        "cats\\ dogs",
+        "NEAR(cats",
+    ]:
         response = api.get(URL, {"q": q})
         assert response.status_code == 200, q
     assert found(api, q="cats & dogs") == ["cats and dogs"]
