@@ -313,3 +313,21 @@ def test_lost_triggers_are_put_back_and_what_they_missed_is_indexed(api, user):
     assert done.startswith("built")
     assert found(api, q="trigger") == ["written while the trigger was gone"]
     assert search_index_ensure(connection=connection, language=settings.CHAT_SEARCH_LANGUAGE) == "up to date"
+
+
+def test_the_matching_query_reads_the_full_text_index(user):
+    send(user, "indexed words")
+    ids = search._matching(Message.objects.order_by(), ["indexed"]).values_list("pk", flat=True)
+    sql, params = ids.query.sql_with_params()
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # With a handful of rows a scan would be cheaper; ask how the index would be used.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        used = "\n".join(str(row) for row in cursor.fetchall())
+
+    assert "message_search_idx" in used or "VIRTUAL TABLE INDEX" in used, used
