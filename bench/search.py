@@ -42,6 +42,8 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("common word in one room", {"query": "review", "room_slug": "bench-public-3"}),
     ("common word from one sender", {"query": "coffee", "sender_id": None}),  # filled in with a user id
     ("no match", {"query": "zzzzqqq"}),
+    ("rare word by relevance", {"query": "nezokami", "order": "relevance"}),
+    ("common word by relevance (ranks all 10%)", {"query": "deploy", "order": "relevance"}),
 ]
 
 

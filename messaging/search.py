@@ -17,10 +17,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import BooleanField, Exists, FloatField, OuterRef, Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 
-from core.errors import InvalidInput, TooLong
+from core.errors import InvalidField, InvalidInput, TooLong
 from messaging.events import PREFETCHED_ATTACHMENTS
 from messaging.models import Attachment, Message
 from messaging.search_index import FTS_TABLE, MESSAGE_TABLE, PG_COLUMN
@@ -32,6 +32,8 @@ QUERY_MAX_WORDS = 16
 PAGE_SIZE = 20
 MAX_PAGE = 50
 HAS_CHOICES = ("file", "image")
+ORDER_CHOICES = ("newest", "relevance")
+RELEVANCE_DEPTH = 1000  # results by relevance are ranked all at once: so many pages at most
 # Private-use characters the database puts around matches; rendered as <mark> after escaping the rest.
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _WORD = re.compile(r"[^\W_]+")
@@ -48,6 +50,12 @@ class QueryTooLong(TooLong):
     """The search is over QUERY_MAX_LENGTH characters or QUERY_MAX_WORDS words."""
 
     default_detail = f"Search for at most {QUERY_MAX_WORDS} words in {QUERY_MAX_LENGTH} characters."
+
+
+class InvalidCursor(InvalidField):
+    """The cursor is past what the search pages through."""
+
+    code = "invalid_cursor"
 
 
 @dataclass(frozen=True)
@@ -85,17 +93,24 @@ def message_search(
     before: datetime | None = None,
     after: datetime | None = None,
     has: str | None = None,
+    order: str = "newest",
     cursor: int | None = None,
     limit: int | None = None,
 ) -> SearchPage:
-    """Live messages matching ``query`` in rooms ``user`` may read, newest first (by id), ``cursor``
-    being the id of the last message of the previous page. A ``room_slug`` the user may not read is
-    RoomNotFound, as everywhere."""
+    """Live messages matching ``query`` in rooms ``user`` may read, newest first (by id; ``cursor``
+    is the id of the previous page's last message), or by ``order="relevance"`` (best first, newest
+    among equals; ``cursor`` is how many came before, at most RELEVANCE_DEPTH). A ``room_slug`` the
+    user may not read is RoomNotFound, as everywhere."""
     words = search_words(query)
     limit = max(1, min(limit or PAGE_SIZE, MAX_PAGE))
-    messages = _filtered(user, room_slug, sender_id, before, after, has, cursor)
-    ids = list(_matching(messages, words).order_by("-pk").values_list("pk", flat=True)[: limit + 1])
-    page_ids = ids[:limit]
+    matching = _matching(_filtered(user, room_slug, sender_id, before, after, has), words)
+    if order == "relevance" and connection.vendor in {"postgresql", "sqlite"}:
+        page_ids, next_cursor = _by_relevance(matching, words, cursor or 0, limit)
+    else:
+        if cursor is not None:
+            matching = matching.filter(pk__lt=cursor)
+        ids = list(matching.order_by("-pk").values_list("pk", flat=True)[: limit + 1])
+        page_ids, next_cursor = ids[:limit], (ids[limit - 1] if len(ids) > limit else None)
     loaded = {message.pk: message for message in _with_relations(page_ids)}
     marked = _highlights(page_ids, words)
     hits = [
@@ -103,7 +118,27 @@ def message_search(
         for pk in page_ids
         if pk in loaded  # deleted between the two queries
     ]
-    return SearchPage(hits, next_cursor=page_ids[-1] if len(ids) > limit else None)
+    return SearchPage(hits, next_cursor=next_cursor)
+
+
+def _by_relevance(
+    matching: QuerySet[Message], words: list[str], offset: int, limit: int
+) -> tuple[list[int], int | None]:
+    """A page by rank: PostgreSQL's ``ts_rank_cd`` (matches close together, more often), FTS5's BM25."""
+    if offset > RELEVANCE_DEPTH:
+        raise InvalidCursor(f"Results by relevance go {RELEVANCE_DEPTH} deep; narrow the search instead.")
+    if connection.vendor == "postgresql":
+        sql, params = pg_tsquery(words)
+        rank = RawSQL(f'ts_rank_cd("{MESSAGE_TABLE}"."{PG_COLUMN}", ({sql}))', params, output_field=FloatField())  # noqa: S611
+        best_first = rank.desc()
+    else:
+        # FTS5's rank is BM25 negated: lower is better. One indexed lookup per matching message.
+        bm25 = f"(SELECT rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s AND rowid = {MESSAGE_TABLE}.id)"  # noqa: S608
+        best_first = RawSQL(bm25, [fts_query(words)], output_field=FloatField()).asc()  # noqa: S611
+    end = min(offset + limit, RELEVANCE_DEPTH)
+    ids = list(matching.order_by(best_first, "-pk").values_list("pk", flat=True)[offset : end + 1])
+    page_ids = ids[: end - offset]
+    return page_ids, (end if len(ids) > len(page_ids) and end < RELEVANCE_DEPTH else None)
 
 
 def _filtered(
@@ -113,7 +148,6 @@ def _filtered(
     before: datetime | None,
     after: datetime | None,
     has: str | None,
-    cursor: int | None,
 ) -> QuerySet[Message]:
     messages = Message.objects.filter(is_deleted=False)
     if room_slug is not None:
@@ -131,8 +165,6 @@ def _filtered(
         if has == "image":
             files = files.filter(content_type__startswith="image/")
         messages = messages.filter(Exists(files))
-    if cursor is not None:
-        messages = messages.filter(pk__lt=cursor)
     return messages
 
 

@@ -221,6 +221,12 @@ class SearchQuerySerializer(serializers.Serializer):
     has = serializers.ChoiceField(
         choices=search.HAS_CHOICES, required=False, help_text="`file`: with an attachment; `image`: with an image."
     )
+    order = serializers.ChoiceField(
+        choices=search.ORDER_CHOICES,
+        default="newest",
+        help_text="`newest` first (default), or `relevance`: best matches first, newest among equals, "
+        f"{search.RELEVANCE_DEPTH} results deep.",
+    )
     limit = serializers.IntegerField(
         min_value=1, max_value=search.MAX_PAGE, required=False, help_text=f"Default {search.PAGE_SIZE}."
     )

@@ -331,3 +331,39 @@ def test_the_matching_query_reads_the_full_text_index(user):
         used = "\n".join(str(row) for row in cursor.fetchall())
 
     assert "message_search_idx" in used or "VIRTUAL TABLE INDEX" in used, used
+
+
+def test_order_relevance_puts_the_best_match_first_and_pages_by_offset(api, user):
+    best = send(user, "alpha alpha alpha")
+    for n in range(4):
+        send(user, f"alpha beta gamma delta epsilon zeta eta theta {n}")
+
+    first = api.get(URL, {"q": "alpha", "order": "relevance", "limit": 2}).json()
+    assert first["results"][0]["message"]["id"] == best.pk
+    assert "order=relevance" in first["next"]
+    assert "cursor=2" in first["next"]
+
+    seen = [r["message"]["id"] for r in first["results"]]
+    response = api.get(first["next"])
+    while True:
+        body = response.json()
+        seen += [r["message"]["id"] for r in body["results"]]
+        if body["next"] is None:
+            break
+        response = api.get(body["next"])
+    assert sorted(seen) == sorted(Message.objects.values_list("pk", flat=True))
+    assert len(seen) == 5
+
+
+def test_order_relevance_goes_only_so_deep(api):
+    response = api.get(URL, {"q": "alpha", "order": "relevance", "cursor": search.RELEVANCE_DEPTH + 1})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+
+
+def test_an_unknown_order_is_a_field_error(api):
+    response = api.get(URL, {"q": "alpha", "order": "oldest"})
+
+    assert response.status_code == 400
+    assert "order" in response.json()

@@ -38,6 +38,7 @@ class SearchViewSet(ApiViewSet):
             before=params.get("before"),
             after=params.get("after"),
             has=params.get("has"),
+            order=params["order"],
             cursor=params.get("cursor"),
             limit=params.get("limit"),
         )
