@@ -66,7 +66,7 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchPage:
-    """Hits newest first, and the cursor of the next page (None: this is the last)."""
+    """Hits in the order asked for, and the cursor of the next page (None: this is the last)."""
 
     hits: list[SearchHit]
     next_cursor: int | None
