@@ -6,13 +6,14 @@ from django.db.models.signals import post_migrate
 
 def _ensure_search_index(sender: AppConfig, *, using: str = "default", **kwargs: Any) -> None:
     """After every migrate: repair the message search index (a later migration that made SQLite rebuild
-    the message table dropped its triggers) or rebuild it in a changed CHAT_SEARCH_LANGUAGE."""
+    the message table dropped its triggers) or rebuild it in a changed CHAT_SEARCH_LANGUAGE; a database
+    whose search migration is not applied is left alone."""
     from django.conf import settings
     from django.db import connections
 
     from messaging.search_index import search_index_ensure
 
-    search_index_ensure(connection=connections[using], language=settings.CHAT_SEARCH_LANGUAGE)
+    search_index_ensure(connection=connections[using], language=settings.CHAT_SEARCH_LANGUAGE, repair_only=True)
 
 
 class MessagingConfig(AppConfig):

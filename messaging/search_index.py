@@ -50,20 +50,33 @@ _LANGUAGE = re.compile(r"[a-z_]{1,63}")
 SQLITE_TOKENIZER = "unicode61 remove_diacritics 2"
 
 
-def search_index_ensure(*, connection: BaseDatabaseWrapper, language: str, rebuild: bool = False) -> str:
+def search_index_ensure(
+    *, connection: BaseDatabaseWrapper, language: str, rebuild: bool = False, repair_only: bool = False
+) -> str:
     """Install or repair the index of ``connection``'s vendor in ``language``; say what was done.
 
-    Indexes every existing message when it (re)builds. ``rebuild`` forces a full rebuild.
+    Indexes every existing message when it (re)builds. ``rebuild`` forces a full rebuild;
+    ``repair_only`` leaves a database without the index (its migration not applied, or unapplied) alone.
     """
     if not _LANGUAGE.fullmatch(language):
         raise ValueError(f"Not a text search configuration name: {language!r}")
     if MESSAGE_TABLE not in connection.introspection.table_names():
         return "no message table"
+    if repair_only and not _installed(connection):
+        return "not installed"
     if connection.vendor == "postgresql":
         return _ensure_postgresql(connection, language, rebuild=rebuild)
     if connection.vendor == "sqlite":
         return _ensure_sqlite(connection, rebuild=rebuild)
     return f"no full-text index on {connection.vendor}"
+
+
+def _installed(connection: BaseDatabaseWrapper) -> bool:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            columns = connection.introspection.get_table_description(cursor, MESSAGE_TABLE)
+        return any(column.name == PG_COLUMN for column in columns)
+    return FTS_TABLE in connection.introspection.table_names()
 
 
 def search_index_drop(*, connection: BaseDatabaseWrapper) -> None:

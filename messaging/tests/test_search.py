@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from messaging import search
 from messaging.models import Message, Room
-from messaging.search_index import search_index_ensure
+from messaging.search_index import search_index_drop, search_index_ensure
 from messaging.services import (
     files_upload,
     message_delete,
@@ -367,3 +367,18 @@ def test_an_unknown_order_is_a_field_error(api):
 
     assert response.status_code == 400
     assert "order" in response.json()
+
+
+def test_after_a_migrate_an_index_that_was_removed_stays_removed_until_its_migration_runs(api, user):
+    send(user, "still here")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:  # the test's transaction has deferred foreign-key checks pending
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    search_index_drop(connection=connection)
+    language = settings.CHAT_SEARCH_LANGUAGE
+
+    # What post_migrate runs (messaging/apps.py), e.g. after the search migration was unapplied.
+    assert search_index_ensure(connection=connection, language=language, repair_only=True) == "not installed"
+
+    assert search_index_ensure(connection=connection, language=language).startswith("built")
+    assert found(api, q="still") == ["still here"]
