@@ -293,6 +293,19 @@ if _oidc_refused or not CHAT_OIDC_ALGORITHMS:
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 4000, minimum=1)
 CHAT_HISTORY_PAGE_SIZE = env_int("CHAT_HISTORY_PAGE_SIZE", 10, minimum=1)
 CHAT_HISTORY_MAX_PAGE = env_int("CHAT_HISTORY_MAX_PAGE", 100, minimum=1)
+# Message search (messaging/search.py): PostgreSQL's text search configuration (stemming and stop words);
+# SQLite's FTS5 stems English (porter) for "english" and only folds case and accents for any other.
+# The index is built in this language: after changing it, run `manage.py search_index --rebuild`.
+CHAT_SEARCH_LANGUAGE = env_choice(
+    "CHAT_SEARCH_LANGUAGE",
+    "english",
+    {
+        "simple", "arabic", "armenian", "basque", "catalan", "danish", "dutch", "english", "finnish", "french",
+        "german", "greek", "hindi", "hungarian", "indonesian", "irish", "italian", "lithuanian", "nepali",
+        "norwegian", "portuguese", "romanian", "russian", "serbian", "spanish", "swedish", "tamil", "turkish",
+        "yiddish",
+    },
+)  # fmt: skip
 CHAT_MAX_UPLOAD_BYTES = env_size("CHAT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
 CHAT_MAX_UPLOAD_FILES = env_int("CHAT_MAX_UPLOAD_FILES", 10, minimum=1)
 CHAT_MAX_UPLOAD_REQUEST_BYTES = env_size("CHAT_MAX_UPLOAD_REQUEST_BYTES", 50 * 1024 * 1024)

@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from core.fields import StrictCharField
 from core.validation import MAX_DATABASE_ID
-from messaging import events, limits
+from messaging import events, limits, search
 from messaging.models import Attachment, Membership, Message, MessageVersion, Notification, Room
 
 
@@ -255,3 +255,53 @@ class UploadResponseSerializer(serializers.Serializer):
 
 class DeletedSerializer(serializers.Serializer):
     deleted = serializers.IntegerField()
+
+
+class SearchQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(
+        max_length=search.QUERY_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        trim_whitespace=False,
+        help_text=f"Words to find (all of them; the last also as a prefix), at most {search.QUERY_MAX_WORDS}. "
+        "Punctuation and search operators are ignored; no word at all: 400 query_too_short.",
+    )
+    room = serializers.SlugField(
+        max_length=limits.ROOM_SLUG, required=False, help_text="Only this room (404 when you may not read it)."
+    )
+    sender = serializers.IntegerField(
+        min_value=1, max_value=MAX_DATABASE_ID, required=False, help_text="Only messages of this user id."
+    )
+    before = serializers.DateTimeField(required=False, help_text="Only messages sent before this time (ISO 8601).")
+    after = serializers.DateTimeField(required=False, help_text="Only messages sent after this time (ISO 8601).")
+    has = serializers.ChoiceField(
+        choices=search.HAS_CHOICES, required=False, help_text="`file`: with an attachment; `image`: with an image."
+    )
+    order = serializers.ChoiceField(
+        choices=search.ORDER_CHOICES,
+        default="newest",
+        help_text="`newest` first (default), or `relevance`: best matches first, newest among equals, "
+        f"{search.RELEVANCE_DEPTH} results deep.",
+    )
+    limit = serializers.IntegerField(
+        min_value=1, max_value=search.MAX_PAGE, required=False, help_text=f"Default {search.PAGE_SIZE}."
+    )
+    cursor = serializers.IntegerField(
+        min_value=1, max_value=MAX_DATABASE_ID, required=False, help_text="From the previous page's `next`."
+    )
+
+
+class SearchResultSerializer(serializers.Serializer):
+    """A matching message and an excerpt of it: escaped text where the matches are in ``<mark>`` tags."""
+
+    message = MessageSerializer()
+    highlight = serializers.CharField()
+
+
+@extend_schema_serializer(many=False)  # a page object, though it answers the list route
+class SearchPageSerializer(serializers.Serializer):
+    """Newest first; ``next`` is the URL of the next (older) page, or null."""
+
+    results = SearchResultSerializer(many=True)
+    next = serializers.URLField(allow_null=True)

@@ -7,6 +7,7 @@ from messaging.views.files import FileViewSet
 from messaging.views.messages import MessageViewSet
 from messaging.views.notifications import NotificationViewSet
 from messaging.views.rooms import RoomViewSet
+from messaging.views.search import SearchViewSet
 
 
 class MemberRefConverter:
@@ -28,5 +29,6 @@ router.register("messages", MessageViewSet, basename="message")
 router.register("rooms", RoomViewSet, basename="room")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("files", FileViewSet, basename="file")
+router.register("search", SearchViewSet, basename="search")
 
 urlpatterns = router.urls

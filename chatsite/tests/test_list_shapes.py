@@ -61,7 +61,8 @@ def openapi_list_shapes() -> dict[str, frozenset[str] | str]:
 
 
 def test_the_readme_names_a_shape_for_every_list_and_the_openapi_document_agrees():
-    assert openapi_list_shapes() == readme_list_shapes()
+    # A path in the README may carry the query a list needs (``/search/?q=hello``).
+    assert openapi_list_shapes() == {path.split("?")[0]: shape for path, shape in readme_list_shapes().items()}
 
 
 def test_the_table_has_the_three_shapes():

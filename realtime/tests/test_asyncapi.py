@@ -212,6 +212,9 @@ REST_ONLY_CODES = {
     "user_inactive",
     "invalid",
     "conflict",
+    # Message search is REST only (GET /api/v1/search/).
+    "query_too_short",
+    "invalid_cursor",
 }
 
 
