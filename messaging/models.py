@@ -33,6 +33,8 @@ class Room(models.Model):
     last_seq = models.PositiveBigIntegerField(default=0)
     # "<lower user id>:<higher user id>" for direct rooms: one room per pair, enforced by the database.
     direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # Read-only: nothing is written to an archived room (services/room_manage.py room_check_writable).
+    archived = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

@@ -108,6 +108,7 @@ class RoomSerializer(serializers.ModelSerializer):
         fields = [
             "id", "slug", "name", "topic", "kind", "created_at", "last_seq",
             "is_member", "role", "last_read_seq", "unread", "direct_peer",
+            "archived",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -126,6 +127,26 @@ class RoomCreateSerializer(serializers.Serializer):
     slug = StrictSlugField(max_length=limits.ROOM_SLUG, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
     topic = StrictCharField(max_length=limits.ROOM_TOPIC, required=False, allow_blank=True, default="")
+
+
+class RoomUpdateSerializer(serializers.Serializer):
+    """Room settings to change, any of them (owners and administrators; moderators: the topic only).
+    A new setting is a field here and an entry of ROOM_SETTINGS in messaging/services/room_manage.py."""
+
+    name = StrictCharField(max_length=limits.ROOM_NAME, required=False)
+    topic = StrictCharField(max_length=limits.ROOM_TOPIC, required=False, allow_blank=True)
+    archived = serializers.BooleanField(
+        required=False, help_text="An archived room is read-only (error room_archived)."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(f"Send at least one of {', '.join(self.fields)}.")
+        return attrs
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
 class MembershipSerializer(serializers.ModelSerializer):

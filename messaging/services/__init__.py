@@ -4,6 +4,7 @@ from messaging.services.files import files_upload
 from messaging.services.messages import SendResult, message_delete, message_edit, message_send
 from messaging.services.notifications import notification_send, notifications_mark_read
 from messaging.services.purge import messages_purge
+from messaging.services.room_manage import room_check_writable, room_delete, room_set_role, room_update
 from messaging.services.rooms import (
     direct_room_get_or_create,
     room_add_member,
@@ -24,8 +25,12 @@ __all__ = [
     "notification_send",
     "notifications_mark_read",
     "room_add_member",
+    "room_check_writable",
     "room_create",
+    "room_delete",
     "room_join",
     "room_mark_read",
     "room_remove_member",
+    "room_set_role",
+    "room_update",
 ]

@@ -95,3 +95,10 @@ class InvalidRecipients(InvalidInput):
 
     code = "invalid_recipients"
     default_detail = "Unknown recipients, or recipients who share no room with you."
+
+
+class RoomArchived(PermissionDenied):
+    """The room is archived: readable, but nothing may be written to it until it is unarchived."""
+
+    code = "room_archived"
+    default_detail = "This room is archived: it is read-only."

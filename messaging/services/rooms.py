@@ -9,11 +9,12 @@ from django.utils.text import slugify
 
 from core.errors import InvalidField, NotFound, TooLong
 from core.validation import is_storable_text
-from messaging import limits
+from messaging import events, limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts
 from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, SlugTaken
-from realtime.kernel import CloseRoomSockets, CloseUserSockets, TrackRoom, UnreadChanged, closecodes, publish
+from messaging.services.room_manage import room_announce
+from realtime.kernel import CloseUserSockets, TrackRoom, UnreadChanged, closecodes, publish
 from users.models import User
 
 CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
@@ -37,6 +38,7 @@ def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind
         with transaction.atomic():
             room = Room.objects.create(slug=slug, name=name, kind=kind, topic=topic or "", created_by=actor)
             Membership.objects.create(room=room, user=actor, role=Membership.Role.OWNER)
+            room_announce(room=room, build=events.room_created)
     except IntegrityError:
         raise SlugTaken("A room with this slug already exists.") from None
     return room
@@ -181,6 +183,7 @@ def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
             Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
             for user_id in (low, high):
                 publish(TrackRoom(user_id=user_id, room_id=room.pk, room_slug=room.slug))
+            room_announce(room=room, build=events.room_created)
     except IntegrityError:
         return Room.objects.get(direct_key=key), False
     return room, True
@@ -205,16 +208,3 @@ def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Member
         # Every device of the user learns the new count (and resets its own counter to it).
         publish(UnreadChanged(user_id=actor.pk, room_id=room.pk, room_slug=room.slug, count=remaining))
     return membership
-
-
-def room_delete(*, actor: User, room: Room) -> None:
-    """Delete a room for good (site administrators): its messages and files through the purge, then
-    the room; every socket following it closes with 4404 and stops counting its unread messages."""
-    from messaging.services.purge import messages_purge
-
-    if not actor.is_staff:
-        raise NotRoomManager("Only administrators may delete rooms.")
-    messages_purge(actor=actor, room=room)
-    with transaction.atomic():
-        publish(CloseRoomSockets(room_id=room.pk, code=closecodes.ROOM_UNREADABLE))
-        room.delete()
