@@ -30,3 +30,4 @@ NOTIFICATION_BODY = 2000
 NOTIFICATION_RECIPIENTS = 100
 MENTIONS_PER_MESSAGE = 20
 IDS_PER_REQUEST = 1000  # notification ids marked read at once
+DIRECT_ROOM_OTHERS = 8  # people besides the caller in a group direct conversation

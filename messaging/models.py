@@ -31,8 +31,9 @@ class Room(models.Model):
     # The last allocated message seq. Bumped under this row's lock by the inserting transaction, so
     # seqs are gapless and in commit order (DESIGN.md, "Ordering and delivery").
     last_seq = models.PositiveBigIntegerField(default=0)
-    # "<lower user id>:<higher user id>" for direct rooms: one room per pair, enforced by the database.
-    direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The members' ids, sorted, joined by ":" for direct rooms ("<lower id>:<higher id>" for two people,
+    # up to 9 ids for a group): one room per set of people, enforced by the database.
+    direct_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     # Read-only: nothing is written to an archived room (services/room_manage.py room_check_writable).
     archived = models.BooleanField(default=False)
 

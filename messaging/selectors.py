@@ -11,7 +11,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import (
+    Aggregate,
     Case,
+    CharField,
     Count,
     Exists,
     IntegerField,
@@ -29,6 +31,18 @@ from core.errors import NotFound
 from messaging.events import PREFETCHED_ATTACHMENTS
 from messaging.models import GENERAL_ROOM_SLUG, Attachment, Membership, Message, Notification, Room
 from users.models import User
+
+
+class Usernames(Aggregate):
+    """Usernames joined by commas (GROUP_CONCAT on SQLite, STRING_AGG on PostgreSQL), in any order."""
+
+    function = "GROUP_CONCAT"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, function="STRING_AGG", template="%(function)s(%(expressions)s, ',')", **extra_context
+        )
 
 
 class RoomNotFound(NotFound):
@@ -175,12 +189,19 @@ def _unread_count(*, room: Any, after_seq: Any, reader: Any) -> Coalesce:
 
 def room_list_for_user(*, user: User) -> QuerySet[Room]:
     """Readable rooms with the caller's role, read state, unread count and (for direct rooms) the
-    other person's username, in one query."""
+    other people's usernames (``direct_peers``, comma-separated: usernames have no comma), in one query."""
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     unread = _unread_count(room=OuterRef("pk"), after_seq=OuterRef("last_read_seq"), reader=user)
-    # Only a direct room has "the other person"; any other room would name an arbitrary member.
-    peer = Membership.objects.filter(room=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
-    direct_peer = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peer)), default=None)
+    # Only a direct room has "the other people"; any other room would name arbitrary members.
+    peers = (
+        Membership.objects.filter(room=OuterRef("pk"))
+        .exclude(user=user)
+        .order_by()
+        .values("room")
+        .annotate(names=Usernames("user__username"))
+        .values("names")
+    )
+    direct_peers = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peers)), default=None)
     return (
         readable_rooms(user=user)
         .annotate(
@@ -190,7 +211,7 @@ def room_list_for_user(*, user: User) -> QuerySet[Room]:
         )
         .annotate(
             unread=unread,
-            direct_peer=direct_peer,
+            direct_peers=direct_peers,
         )
         # Public rooms first, general first among them; then private rooms; then direct messages.
         .order_by(

@@ -101,16 +101,32 @@ class RoomSerializer(serializers.ModelSerializer):
     role = serializers.CharField(read_only=True, allow_null=True, default=None)
     last_read_seq = serializers.IntegerField(read_only=True, allow_null=True, default=None)
     unread = serializers.IntegerField(read_only=True, default=0)
-    direct_peer = serializers.CharField(read_only=True, allow_null=True, default=None)
+    direct_peer = serializers.SerializerMethodField(
+        help_text="A one-to-one direct room: the other person's username; else null (see direct_peers)."
+    )
+    direct_peers = serializers.SerializerMethodField(
+        help_text="A direct room: the other people's usernames, sorted (one, or 2 to 8 in a group); else null."
+    )
 
     class Meta:
         model = Room
         fields = [
             "id", "slug", "name", "topic", "kind", "created_at", "last_seq",
             "is_member", "role", "last_read_seq", "unread", "direct_peer",
-            "archived",
+            "archived", "direct_peers",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def _peers(self, room: Room) -> list[str] | None:
+        names = getattr(room, "direct_peers", None)
+        return sorted(names.split(",")) if room.kind == Room.Kind.DIRECT and names else None
+
+    def get_direct_peer(self, room: Room) -> str | None:
+        peers = self._peers(room)
+        return peers[0] if peers and len(peers) == 1 else None
+
+    def get_direct_peers(self, room: Room) -> list[str] | None:
+        return self._peers(room)
 
 
 class StrictSlugField(serializers.SlugField):
@@ -166,7 +182,22 @@ class AddMemberSerializer(serializers.Serializer):
 
 
 class DirectRoomSerializer(serializers.Serializer):
-    user = serializers.IntegerField(min_value=1)
+    """One other person (``user``) or a group (``users``: 1 to 8 others; you are added)."""
+
+    user = serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID, required=False)
+    users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID),
+        min_length=1,
+        max_length=limits.DIRECT_ROOM_OTHERS,
+        required=False,
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if "user" not in attrs and "users" not in attrs:
+            raise serializers.ValidationError({"user": ['Send {"user": id} or {"users": [ids]}.']})
+        if "user" in attrs and "users" in attrs:
+            raise serializers.ValidationError('Send {"user": id} or {"users": [ids]}, not both.')
+        return attrs
 
 
 class MarkReadSerializer(serializers.Serializer):

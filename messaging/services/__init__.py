@@ -7,6 +7,7 @@ from messaging.services.purge import messages_purge
 from messaging.services.room_manage import room_check_writable, room_delete, room_set_role, room_update
 from messaging.services.rooms import (
     direct_room_get_or_create,
+    direct_room_with,
     room_add_member,
     room_create,
     room_join,
@@ -17,6 +18,7 @@ from messaging.services.rooms import (
 __all__ = [
     "SendResult",
     "direct_room_get_or_create",
+    "direct_room_with",
     "files_upload",
     "message_delete",
     "message_edit",

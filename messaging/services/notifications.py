@@ -40,12 +40,11 @@ def mentioned_usernames(content: str) -> set[str]:
 def notify_message_recipients(
     *, message: Message, room: Room, sender: User, attachments: list[Attachment]
 ) -> list[Notification]:
-    """Notify the other person of a direct room, and users mentioned who may read the room."""
+    """Notify the other people of a direct room, and users mentioned who may read the room."""
     pending: dict[int, tuple[User, str]] = {}
     if room.kind == Room.Kind.DIRECT:
-        peer = User.objects.filter(memberships__room=room, is_active=True).exclude(pk=sender.pk).first()
-        if peer is not None:
-            kind = Notification.Kind.FILE_SHARED if attachments else Notification.Kind.DIRECT_MESSAGE
+        kind = Notification.Kind.FILE_SHARED if attachments else Notification.Kind.DIRECT_MESSAGE
+        for peer in User.objects.filter(memberships__room=room, is_active=True).exclude(pk=sender.pk):
             pending[peer.pk] = (peer, kind)
     for user in _mentioned_readers(message.content, room, sender):
         pending.setdefault(user.pk, (user, Notification.Kind.MENTION))

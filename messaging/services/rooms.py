@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
+from typing import cast
 
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from core.errors import InvalidField, NotFound, TooLong
-from core.validation import is_storable_text
+from core.validation import is_database_id, is_storable_text
 from messaging import events, limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts
@@ -166,27 +169,59 @@ def _check_manager(actor: User, room: Room, *, allow_public: bool) -> None:
 
 def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
     """The one direct room of two users (created on first use): ``(room, created)``."""
-    if other.pk == actor.pk:
-        raise InvalidField("A direct conversation needs another person.")
-    if not other.is_active:
+    return direct_room_for(actor=actor, others=[other])
+
+
+def direct_room_with(*, actor: User, user_ids: Sequence[object]) -> tuple[Room, bool]:
+    """The one direct room of the caller and the users ``user_ids`` (1 to DIRECT_ROOM_OTHERS ids of
+    other active users; NotFound for an unknown or inactive one): ``(room, created)``."""
+    if not 1 <= len(user_ids) <= limits.DIRECT_ROOM_OTHERS or not all(is_database_id(i) for i in user_ids):
+        raise InvalidField(f"users must be a list of 1 to {limits.DIRECT_ROOM_OTHERS} user ids.")
+    ids = cast(list[int], list(user_ids))
+    users = {user.pk: user for user in User.objects.filter(pk__in=ids)}
+    if any(i not in users for i in ids):
         raise NotFound("No such user.")
-    low, high = sorted([actor.pk, other.pk])
-    key = f"{low}:{high}"
+    return direct_room_for(actor=actor, others=[users[i] for i in ids])
+
+
+def direct_room_for(*, actor: User, others: Sequence[User]) -> tuple[Room, bool]:
+    """The one direct room of ``actor`` and ``others`` (1 to DIRECT_ROOM_OTHERS other active people),
+    created on first use, whatever the order they are named in: ``(room, created)``. Its key is the
+    sorted ids of its people, unique in the database, so two concurrent first messages make one room."""
+    ids = [user.pk for user in others]
+    if actor.pk in ids:
+        raise InvalidField("A direct conversation is with other people: you are added yourself.")
+    if not 1 <= len(ids) <= limits.DIRECT_ROOM_OTHERS or len(set(ids)) != len(ids):
+        raise InvalidField(f"A direct conversation needs 1 to {limits.DIRECT_ROOM_OTHERS} other people, each once.")
+    if not all(user.is_active for user in others):
+        raise NotFound("No such user.")
+    people = sorted([actor.pk, *ids])
+    key = ":".join(str(pk) for pk in people)
     existing = Room.objects.filter(direct_key=key).first()
     if existing:
         return existing, False
+    if len(people) == 2:
+        slug, name = f"dm-{people[0]}-{people[1]}", "Direct message"
+    else:
+        # A group's slug does not grow with its ids (slugs are at most 64 characters).
+        slug = f"{DIRECT_SLUG_PREFIX}g-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+        name = _group_name(sorted(user.username for user in [actor, *others]))
     try:
         with transaction.atomic():
-            room = Room.objects.create(
-                slug=f"dm-{low}-{high}", name="Direct message", kind=Room.Kind.DIRECT, direct_key=key, created_by=actor
-            )
-            Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
-            for user_id in (low, high):
+            room = Room.objects.create(slug=slug, name=name, kind=Room.Kind.DIRECT, direct_key=key, created_by=actor)
+            Membership.objects.bulk_create([Membership(room=room, user_id=pk) for pk in people])
+            for user_id in people:
                 publish(TrackRoom(user_id=user_id, room_id=room.pk, room_slug=room.slug))
             room_announce(room=room, build=events.room_created)
     except IntegrityError:
         return Room.objects.get(direct_key=key), False
     return room, True
+
+
+def _group_name(usernames: list[str]) -> str:
+    """ "alice, bob, carol": a group conversation's name, cut to the column's length."""
+    name = ", ".join(usernames)
+    return name if len(name) <= limits.ROOM_NAME else name[: limits.ROOM_NAME - 1] + "…"
 
 
 def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Membership:

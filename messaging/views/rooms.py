@@ -107,7 +107,7 @@ class RoomViewSet(ApiViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
-        summary="The direct-message room with a user (created on first use)",
+        summary="The direct-message room with a user, or with a group of 2 to 8 others (created on first use)",
         request=DirectRoomSerializer,
         responses={201: RoomSerializer, 200: RoomSerializer, 400: ERROR, 404: ERROR},
     )
@@ -115,8 +115,8 @@ class RoomViewSet(ApiViewSet):
     def direct(self, request: AuthenticatedRequest) -> Response:
         body = DirectRoomSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        other = user_get(actor=request.user, user_id=body.validated_data["user"])
-        room, created = services.direct_room_get_or_create(actor=request.user, other=other)
+        user_ids = body.validated_data.get("users") or [body.validated_data["user"]]
+        room, created = services.direct_room_with(actor=request.user, user_ids=user_ids)
         return Response(
             _room_out(request, room.slug), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
