@@ -44,10 +44,13 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     formset = MembershipFormSet
     extra = 0
-    fields = ("user", "role", "joined_at", "last_read_seq")
+    fields = ("user", "role", "notify", "muted_until", "joined_at", "last_read_seq")
     readonly_fields = ("user", "joined_at", "last_read_seq")
     can_delete = False
-    verbose_name_plural = "memberships (roles editable; joining and leaving go through the API, rooms/{slug}/members/)"
+    verbose_name_plural = (
+        "memberships (roles and notification levels editable; joining and leaving go through the API,"
+        " rooms/{slug}/members/)"
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
         return False

@@ -7,6 +7,8 @@ is the limit, so the database and the checks cannot disagree.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Field, Model
 
 from messaging.models import Message, Notification, Room
@@ -31,3 +33,4 @@ NOTIFICATION_RECIPIENTS = 100
 MENTIONS_PER_MESSAGE = 20
 IDS_PER_REQUEST = 1000  # notification ids marked read at once
 DIRECT_ROOM_OTHERS = 8  # people besides the caller in a group direct conversation
+LONGEST_MUTE = timedelta(days=365)  # muted_until at most this far ahead (level "none" silences for good)

@@ -101,6 +101,14 @@ class RoomSerializer(serializers.ModelSerializer):
     role = serializers.CharField(read_only=True, allow_null=True, default=None)
     last_read_seq = serializers.IntegerField(read_only=True, allow_null=True, default=None)
     unread = serializers.IntegerField(read_only=True, default=0)
+    notify = serializers.ChoiceField(
+        choices=Membership.Notify.choices,
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="Your notification level for the room (null when not a member: the default, all).",
+    )
+    muted_until = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
     direct_peer = serializers.SerializerMethodField(
         help_text="A one-to-one direct room: the other person's username; else null (see direct_peers)."
     )
@@ -113,7 +121,7 @@ class RoomSerializer(serializers.ModelSerializer):
         fields = [
             "id", "slug", "name", "topic", "kind", "created_at", "last_seq",
             "is_member", "role", "last_read_seq", "unread", "direct_peer",
-            "archived", "direct_peers",
+            "archived", "direct_peers", "notify", "muted_until",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -158,6 +166,26 @@ class RoomUpdateSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         if not attrs:
             raise serializers.ValidationError(f"Send at least one of {', '.join(self.fields)}.")
+        return attrs
+
+
+class MembershipUpdateSerializer(serializers.Serializer):
+    """Your own settings in a room: its notification level and a mute (joining a public room first)."""
+
+    notify = serializers.ChoiceField(
+        choices=Membership.Notify.choices,
+        required=False,
+        help_text="all: every message; mentions: mentions only; none: nothing (notifications, email, unread bumps).",
+    )
+    muted_until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Nothing from the room until then (at most a year ahead); null unmutes.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError("Send notify, muted_until or both.")
         return attrs
 
 

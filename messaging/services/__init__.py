@@ -8,6 +8,7 @@ from messaging.services.room_manage import room_check_writable, room_delete, roo
 from messaging.services.rooms import (
     direct_room_get_or_create,
     direct_room_with,
+    membership_update,
     room_add_member,
     room_create,
     room_join,
@@ -20,6 +21,7 @@ __all__ = [
     "direct_room_get_or_create",
     "direct_room_with",
     "files_upload",
+    "membership_update",
     "message_delete",
     "message_edit",
     "message_send",

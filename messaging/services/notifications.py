@@ -21,7 +21,13 @@ from core.validation import is_database_id, is_storable_text
 from emails.services import missed_messages_note
 from messaging import events, limits
 from messaging.models import Attachment, Membership, Message, Notification, Room
-from messaging.selectors import PREFERENCE_FOR_KIND, notification_wanted, users_sharing_a_room
+from messaging.selectors import (
+    PREFERENCE_FOR_KIND,
+    notification_wanted,
+    notify_allows,
+    notify_memberships,
+    users_sharing_a_room,
+)
 from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime.kernel import UserFrame, encode, publish
 from users.models import User
@@ -46,8 +52,10 @@ def notify_message_recipients(
         kind = Notification.Kind.FILE_SHARED if attachments else Notification.Kind.DIRECT_MESSAGE
         for peer in User.objects.filter(memberships__room=room, is_active=True).exclude(pk=sender.pk):
             pending[peer.pk] = (peer, kind)
-    for user in _mentioned_readers(message.content, room, sender):
+    readers = _mentioned_readers(message.content, room, sender)
+    for user in readers:
         pending.setdefault(user.pk, (user, Notification.Kind.MENTION))
+    pending = _by_room_levels(pending, room, mentioned={user.pk for user in readers})
     if not pending:
         return []
     coalesced = _still_unread(pending, room, sender)
@@ -66,6 +74,27 @@ def notify_message_recipients(
         recipients=[(user, kind, told[user.pk, kind]) for user, kind in pending.values() if (user.pk, kind) in told],
     )
     return created
+
+
+def _by_room_levels(
+    pending: dict[int, tuple[User, str]], room: Room, *, mentioned: set[int]
+) -> dict[int, tuple[User, str]]:
+    """Those of ``pending`` whom their notification level for the room lets hear about this message
+    (``notify_allows``): level ``none`` or a mute running, nothing; ``mentions``, a mention only (also in
+    a direct room, where it is a mention rather than a direct message)."""
+    if not pending:
+        return pending
+    memberships = notify_memberships(room=room, user_ids=list(pending))
+    now = timezone.now()
+    kept: dict[int, tuple[User, str]] = {}
+    for user_id, (user, kind) in pending.items():
+        membership = memberships.get(user_id)
+        if not notify_allows(membership=membership, mention=user_id in mentioned, now=now):
+            continue
+        if membership is not None and membership.notify == Membership.Notify.MENTIONS:
+            kind = Notification.Kind.MENTION
+        kept[user_id] = (user, kind)
+    return kept
 
 
 def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> dict[tuple[int, str], int]:

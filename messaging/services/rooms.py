@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import InvalidField, NotFound, TooLong
@@ -242,4 +244,42 @@ def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Member
         remaining = unread_counts(user=actor, rooms=[room]).get(room.pk, 0)
         # Every device of the user learns the new count (and resets its own counter to it).
         publish(UnreadChanged(user_id=actor.pk, room_id=room.pk, room_slug=room.slug, count=remaining))
+    return membership
+
+
+# --- a member's notification level -------------------------------------------------------------------
+
+
+def _check_notify(value: object) -> str:
+    if value not in Membership.Notify.values:
+        raise InvalidField(f"notify must be one of {', '.join(Membership.Notify.values)}.")
+    return str(value)
+
+
+def _check_muted_until(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise InvalidField("muted_until must be a date and time with its time zone, or null.")
+    if value > timezone.now() + limits.LONGEST_MUTE:
+        raise InvalidField(
+            f"muted_until is at most {limits.LONGEST_MUTE.days} days ahead; set notify to none to silence a room."
+        )
+    return value
+
+
+MEMBERSHIP_SETTINGS: dict[str, Callable[[object], Any]] = {"notify": _check_notify, "muted_until": _check_muted_until}
+
+
+def membership_update(*, actor: User, room: Room, changes: Mapping[str, Any]) -> Membership:
+    """Change the caller's own settings in a room they may read: ``notify`` (all, mentions, none) and
+    ``muted_until`` (a time, or None to unmute). Joining a public room creates the membership first."""
+    unknown = sorted(set(changes) - set(MEMBERSHIP_SETTINGS))
+    if unknown or not changes:
+        raise InvalidField(f"Send notify, muted_until or both{f', not {unknown}' if unknown else ''}.")
+    values = {name: MEMBERSHIP_SETTINGS[name](value) for name, value in changes.items()}
+    membership = room_join(actor=actor, room=room)  # the membership, created for a public room
+    Membership.objects.filter(pk=membership.pk).update(**values)
+    for name, value in values.items():
+        setattr(membership, name, value)
     return membership

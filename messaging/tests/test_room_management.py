@@ -393,12 +393,16 @@ def test_the_room_admin_announces_a_change(admin_client, user, events):
             "memberships-0-id": Membership.objects.get(room=room).pk,
             "memberships-0-room": room.pk,
             "memberships-0-role": "owner",
+            "memberships-0-notify": "mentions",
+            "memberships-0-muted_until_0": "",
+            "memberships-0-muted_until_1": "",
         },
     )
 
     assert response.status_code == 302, response.content
     room.refresh_from_db()
     assert (room.name, room.archived) == ("Renamed in the admin", True)
+    assert Membership.objects.get(room=room).notify == "mentions"  # levels are editable there too
     assert [(frame["type"], to) for _, frame, to in room_frames(events)] == [("room_updated", user.pk)]
 
 
@@ -420,6 +424,7 @@ def test_the_room_admin_refuses_a_room_without_an_owner(admin_client, user, othe
     for index, row in enumerate(rows):
         form |= {f"memberships-{index}-id": row.pk, f"memberships-{index}-room": room.pk}
         form[f"memberships-{index}-role"] = "member"
+        form[f"memberships-{index}-notify"] = "all"
 
     response = admin_client.post(f"/admin/messaging/room/{room.pk}/change/", form)
 

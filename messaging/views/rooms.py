@@ -19,6 +19,7 @@ from messaging.serializers import (
     MarkReadSerializer,
     MemberRoleSerializer,
     MembershipSerializer,
+    MembershipUpdateSerializer,
     RoomCreateSerializer,
     RoomSerializer,
     RoomUpdateSerializer,
@@ -31,6 +32,7 @@ FORMS: dict[tuple[str | None, str | None], type[serializers.BaseSerializer[Any]]
     ("create", "POST"): RoomCreateSerializer,
     ("partial_update", "PATCH"): RoomUpdateSerializer,
     ("member_role", "PATCH"): MemberRoleSerializer,
+    ("membership", "PATCH"): MembershipUpdateSerializer,
     ("members", "GET"): MembershipSerializer,
     ("members", "POST"): AddMemberSerializer,
     ("read", "POST"): MarkReadSerializer,
@@ -186,3 +188,16 @@ class RoomViewSet(ApiViewSet):
         room = selectors.room_get_for_user(user=request.user, slug=slug)
         membership = services.room_mark_read(actor=request.user, room=room, seq=body.validated_data.get("seq"))
         return Response(MembershipSerializer(membership).data)
+
+    @extend_schema(
+        summary="Your notification level and mute for a room (joining a public room)",
+        request=MembershipUpdateSerializer,
+        responses={200: RoomSerializer, 400: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["patch"])
+    def membership(self, request: AuthenticatedRequest, slug: str) -> Response:
+        body = MembershipUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        services.membership_update(actor=request.user, room=room, changes=body.validated_data)
+        return Response(_room_out(request, slug))

@@ -100,3 +100,23 @@ async def test_a_role_change_keeps_the_member_reading(general_room, user, other_
     role = await database_sync_to_async(lambda: Membership.objects.get(room=room, user=other_user).role)()
     assert role == "moderator"
     await bob.disconnect()
+
+
+async def test_a_quiet_room_sends_no_unread_bumps_and_a_loud_one_does(general_room, user, other_user):
+    from messaging.services import membership_update
+    from realtime.tests.test_notifications_socket import frames_of_type, send_async
+
+    carol = await database_sync_to_async(make_user)("carol")
+    room = await database_sync_to_async(make_room)(kind=Room.Kind.PRIVATE, members=(user, other_user, carol))
+    await database_sync_to_async(membership_update)(actor=other_user, room=room, changes={"notify": "none"})
+    bob = await open_socket("/ws/notifications/", user=other_user)
+    carol_socket = await open_socket("/ws/notifications/", user=carol)
+
+    await send_async(user, "news", room=room)
+
+    (bump,) = await frames_of_type(carol_socket, "unread")
+    assert bump == {"type": "unread", "room": room.slug, "count": 1}
+    while not await bob.receive_nothing(0.3):
+        assert (await bob.frame())["type"] != "unread"
+    await bob.disconnect()
+    await carol_socket.disconnect()
