@@ -27,6 +27,11 @@ from messaging.views.files import attachment_response
 from users.authentication import request_user
 
 
+class MembershipForm(forms.ModelForm):
+    """A member's role and notification level. The (room, user) pair cannot break its unique constraint
+    here: the inline edits existing rows of its own room, adds none, and shows the user read-only."""
+
+
 class MembershipFormSet(forms.BaseInlineFormSet):
     """Roles change here as over the API: a room with members always keeps an owner."""
 
@@ -42,6 +47,7 @@ class MembershipInline(admin.TabularInline):
     sockets."""
 
     model = Membership
+    form = MembershipForm
     formset = MembershipFormSet
     extra = 0
     fields = ("user", "role", "notify", "muted_until", "joined_at", "last_read_seq")

@@ -8,7 +8,7 @@ owner. Direct rooms have no settings and no roles to change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,15 +174,15 @@ def room_delete(*, actor: User, room: Room) -> None:
 RoomFrameBuilder = Callable[..., dict[str, Any]]
 
 
-def room_announce(*, room: Room, build: RoomFrameBuilder) -> None:
+def room_announce(*, room: Room, build: RoomFrameBuilder, only: Collection[int] | None = None) -> None:
     """Publish ``build(room)`` (events.room_created, room_updated, room_deleted) after commit, serialized
     once, to the notification sockets of everyone who may see the room: everyone's for a public room,
-    its active members' for a private or direct room."""
-    if room.is_public:
+    its active members' for a private or direct room; ``only``: just these users (who may see it)."""
+    if room.is_public and only is None:
         publish(EveryoneFrame(kind="notifications", frame=encode(build(room))))
         return
     members = list(User.objects.filter(memberships__room=room).order_by("pk"))
     frame = encode(build(room, direct_members=members if room.kind == Room.Kind.DIRECT else None))
     for member in members:
-        if member.is_active:
+        if member.is_active and (only is None or member.pk in only):
             publish(UserFrame(user_id=member.pk, kind="notifications", frame=frame))

@@ -134,6 +134,9 @@ def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
             publish(TrackRoom(user_id=user.pk, room_id=room.pk, room_slug=room.slug))
+            if not room.is_public:
+                # The private room appears for its new member, live, as a new room would.
+                room_announce(room=room, build=events.room_created, only={user.pk})
     return membership
 
 

@@ -431,3 +431,23 @@ def test_the_room_admin_refuses_a_room_without_an_owner(admin_client, user, othe
     assert response.status_code == 200
     assert b"needs an owner" in response.content
     assert Membership.objects.get(room=room, user=user).role == "owner"
+
+
+def test_someone_added_to_a_private_room_sees_it_appear_and_nobody_else_is_told(api, user, other_user, events):
+    room = make_room(kind=Room.Kind.PRIVATE, members=(user,))
+    events.clear()
+
+    api.post(f"{URL}{room.slug}/members/", {"user": other_user.pk}, format="json")
+
+    assert [(name, frame["type"], to) for name, frame, to in room_frames(events)] == [
+        ("user", "room_created", other_user.pk)
+    ]
+
+
+def test_joining_a_public_room_announces_nothing(other_api, events):
+    room = make_room()
+    events.clear()
+
+    other_api.post(f"{URL}{room.slug}/members/", {}, format="json")
+
+    assert room_frames(events) == []
