@@ -1,4 +1,4 @@
-"""Rooms: creation, membership, direct-message rooms between two users, and read state."""
+"""Rooms: creation, membership, direct rooms (two people or a group), read state, notification levels."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ def direct_room_for(*, actor: User, others: Sequence[User]) -> tuple[Room, bool]
 
 
 def _group_name(usernames: list[str]) -> str:
-    """ "alice, bob, carol": a group conversation's name, cut to the column's length."""
+    """A group conversation's name: its people's usernames ("alice, bob, carol"), cut to the column's length."""
     name = ", ".join(usernames)
     return name if len(name) <= limits.ROOM_NAME else name[: limits.ROOM_NAME - 1] + "…"
 
