@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from emails.models import MissedMessage
-from messaging.models import Membership, Room
-from messaging.selectors import notification_wanted
+from messaging.models import Membership, Notification, Room
+from messaging.selectors import notification_wanted, notify_allows
 from users.models import User
 
 
@@ -19,12 +19,12 @@ def wants_email(user: User, kind: str) -> bool:
     return switches.get("email", True) is not False and notification_wanted(user=user, kind=kind)
 
 
-def room_allows_email(*, user: User, room: Room, membership: Membership | None) -> bool:
-    """Per-room notification levels and mutes decide here whether a room's messages may be emailed.
-
-    Memberships have no such settings yet; when they get them (``notify`` and ``muted_until``), this is
-    the one place to check them: return False for a muted room, or for a room set to "nothing"."""
-    return True
+def room_allows_email(*, user: User, room: Room, membership: Membership | None, kind: str | None = None) -> bool:
+    """Whether the member's notification level for the room lets its messages be emailed now
+    (messaging.selectors.notify_allows, the rule notifications follow too): not at level ``none``, not
+    while muted, and at level ``mentions`` only a mention (``kind``; None: the kind is not known, so
+    only what any kind may be)."""
+    return notify_allows(membership=membership, mention=kind == Notification.Kind.MENTION)
 
 
 def still_unread(items: Iterable[MissedMessage], user: User) -> list[MissedMessage]:
@@ -44,4 +44,4 @@ def _unseen(item: MissedMessage, membership: Membership | None, user: User) -> b
         return False  # removed from the room since: it may not read it any more
     if membership is not None and membership.last_read_seq >= message.seq:
         return False
-    return room_allows_email(user=user, room=room, membership=membership)
+    return room_allows_email(user=user, room=room, membership=membership, kind=item.kind)

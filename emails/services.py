@@ -47,7 +47,7 @@ def missed_messages_note(*, message: Message, room: Room, recipients: list[tuple
     wanted = [
         (user, kind, told)
         for user, kind, told in wanted
-        if room_allows_email(user=user, room=room, membership=memberships.get(user.pk))
+        if room_allows_email(user=user, room=room, membership=memberships.get(user.pk), kind=kind)
     ]
     if not wanted:
         return

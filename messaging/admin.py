@@ -17,28 +17,48 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.errors import InvalidInput
+from messaging import events
 from messaging.models import Attachment, Membership, Message, MessageVersion, Notification, Room, ThreadFollow
 from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
-from messaging.services.rooms import CREATABLE_KINDS, room_create, room_delete, room_kind_check, room_slug_check
+from messaging.services.room_manage import room_announce, room_delete
+from messaging.services.rooms import CREATABLE_KINDS, room_create, room_kind_check, room_slug_check
 from messaging.views.files import attachment_response
 from users.authentication import request_user
 
 
+class MembershipForm(forms.ModelForm):
+    """A member's role and notification level. The (room, user) pair cannot break its unique constraint
+    here: the inline edits existing rows of its own room, adds none, and shows the user read-only."""
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """Roles change here as over the API: a room with members always keeps an owner."""
+
+    def clean(self) -> None:
+        super().clean()
+        roles = [form.cleaned_data.get("role") for form in self.forms if form.cleaned_data]
+        if roles and Membership.Role.OWNER not in roles:
+            raise ValidationError("A room with members needs an owner: make another member owner first.")
+
+
 class MembershipInline(admin.TabularInline):
-    """Members of a room, to read: joining and leaving go through the API, which tells the sockets."""
+    """Members of a room: roles are editable; joining and leaving go through the API, which tells the
+    sockets."""
 
     model = Membership
+    form = MembershipForm
+    formset = MembershipFormSet
     extra = 0
-    fields = ("user", "role", "joined_at", "last_read_seq")
-    readonly_fields = fields
+    fields = ("user", "role", "notify", "muted_until", "joined_at", "last_read_seq")
+    readonly_fields = ("user", "joined_at", "last_read_seq")
     can_delete = False
-    verbose_name_plural = "memberships (read-only: membership changes go through the API, rooms/{slug}/members/)"
+    verbose_name_plural = (
+        "memberships (roles and notification levels editable; joining and leaving go through the API,"
+        " rooms/{slug}/members/)"
+    )
 
     def has_add_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Room | None = None) -> bool:
@@ -79,8 +99,8 @@ class RoomAdminForm(forms.ModelForm):
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     form = RoomAdminForm
-    list_display = ("slug", "name", "kind", "last_seq", "created_by", "created_at")
-    list_filter = ("kind", "created_at")
+    list_display = ("slug", "name", "kind", "archived", "last_seq", "created_by", "created_at")
+    list_filter = ("kind", "archived", "created_at")
     search_fields = ("slug", "name", "topic")
     readonly_fields = ("last_seq", "direct_key", "created_by", "created_at")
     inlines = [MembershipInline]
@@ -94,6 +114,8 @@ class RoomAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Room, form: forms.ModelForm, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
+            # Name, topic, archived...: everyone who may see the room is told, as after PATCH.
+            room_announce(room=obj, build=events.room_updated)
             return
         # Created as the API creates rooms: the administrator becomes the owner, so a new private room
         # has a member who can add people (a room nobody is a member of is unreachable).

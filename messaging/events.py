@@ -178,3 +178,37 @@ def notifications_read(ids: list[int] | None) -> dict[str, Any]:
 def unread(*, room_slug: str, count: int) -> dict[str, Any]:
     """How many messages of others the user has not read in a room."""
     return {"type": "unread", "room": room_slug, "count": count}
+
+
+def room_payload(room: Room, *, direct_members: list[User] | None = None) -> dict[str, Any]:
+    """A room as everyone who may see it sees it (no per-user field: no role, read state or unread);
+    a direct room names its members (``direct_members``, by username), any other room has null."""
+    return {
+        "id": room.pk,
+        "slug": room.slug,
+        "name": room.name,
+        "topic": room.topic,
+        "kind": room.kind,
+        "archived": room.archived,
+        "created_at": timestamp(room.created_at),
+        "direct_members": (
+            None
+            if room.kind != Room.Kind.DIRECT
+            else [user_summary(user) for user in sorted(direct_members or (), key=lambda u: u.username)]
+        ),
+    }
+
+
+def room_created(room: Room, *, direct_members: list[User] | None = None) -> dict[str, Any]:
+    """A room appeared for the recipient: created (public: everyone; private and direct: its members)."""
+    return {"type": "room_created", "room": room_payload(room, direct_members=direct_members)}
+
+
+def room_updated(room: Room, *, direct_members: list[User] | None = None) -> dict[str, Any]:
+    """A room's name, topic, archived state (or other setting) changed."""
+    return {"type": "room_updated", "room": room_payload(room, direct_members=direct_members)}
+
+
+def room_deleted(room: Room, *, direct_members: list[User] | None = None) -> dict[str, Any]:
+    """A room was deleted with its messages and files (the room as it was)."""
+    return {"type": "room_deleted", "room": room_payload(room, direct_members=direct_members)}

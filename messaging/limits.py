@@ -7,6 +7,8 @@ is the limit, so the database and the checks cannot disagree.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Field, Model
 
 from messaging.models import Message, Notification, Reaction, Room
@@ -40,3 +42,5 @@ REACTIONS_PER_MESSAGE = 20  # distinct emoji on one message
 REACTION_USER_IDS = 20  # user ids listed per emoji in a payload (``count`` has them all)
 PINS_PER_ROOM = 100
 EDIT_VERSIONS = 100  # earlier versions listed by GET /messages/{id}/history/ (the newest ones)
+DIRECT_ROOM_OTHERS = 8  # people besides the caller in a group direct conversation
+LONGEST_MUTE = timedelta(days=365)  # muted_until at most this far ahead (level "none" silences for good)

@@ -31,8 +31,11 @@ class Room(models.Model):
     # The last allocated message seq. Bumped under this row's lock by the inserting transaction, so
     # seqs are gapless and in commit order (DESIGN.md, "Ordering and delivery").
     last_seq = models.PositiveBigIntegerField(default=0)
-    # "<lower user id>:<higher user id>" for direct rooms: one room per pair, enforced by the database.
-    direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The members' ids, sorted, joined by ":" for direct rooms ("<lower id>:<higher id>" for two people,
+    # up to 9 ids for a group): one room per set of people, enforced by the database.
+    direct_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # Read-only: nothing is written to an archived room (services/room_manage.py room_check_writable).
+    archived = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]
@@ -57,6 +60,11 @@ class Membership(models.Model):
         MODERATOR = "moderator", "Moderator"
         MEMBER = "member", "Member"
 
+    class Notify(models.TextChoices):
+        ALL = "all", "Every message"
+        MENTIONS = "mentions", "Mentions only"
+        NONE = "none", "Nothing"
+
     # The unique (room, user) and the (user, room) indexes serve both directions.
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships", db_index=False)
     user = models.ForeignKey(
@@ -66,6 +74,10 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(default=timezone.now)
     # Read state as a seq: unread = messages of others after it (index message_unread_idx).
     last_read_seq = models.PositiveBigIntegerField(default=0)
+    # The member's notification level for the room, and a mute until a time (messaging.selectors
+    # notify_allows is the rule; it covers notifications, live unread counts and email).
+    notify = models.CharField(max_length=10, choices=Notify.choices, default=Notify.ALL)
+    muted_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["room", "user"], name="membership_unique_room_user")]

@@ -7,11 +7,14 @@ that a private room exists. Every selector runs a fixed number of queries, whate
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import (
+    Aggregate,
     Case,
+    CharField,
     Count,
     Exists,
     F,
@@ -27,6 +30,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 
 from core.errors import NotFound
 from messaging import limits
@@ -43,6 +47,18 @@ from messaging.models import (
     ThreadFollow,
 )
 from users.models import User
+
+
+class Usernames(Aggregate):
+    """Usernames joined by commas (GROUP_CONCAT on SQLite, STRING_AGG on PostgreSQL), in any order."""
+
+    function = "GROUP_CONCAT"
+    output_field = CharField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, function="STRING_AGG", template="%(function)s(%(expressions)s, ',')", **extra_context
+        )
 
 
 class RoomNotFound(NotFound):
@@ -189,22 +205,31 @@ def _unread_count(*, room: Any, after_seq: Any, reader: Any) -> Coalesce:
 
 def room_list_for_user(*, user: User) -> QuerySet[Room]:
     """Readable rooms with the caller's role, read state, unread count and (for direct rooms) the
-    other person's username, in one query."""
+    other people's usernames (``direct_peers``, comma-separated: usernames have no comma), in one query."""
     mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
     unread = _unread_count(room=OuterRef("pk"), after_seq=OuterRef("last_read_seq"), reader=user)
-    # Only a direct room has "the other person"; any other room would name an arbitrary member.
-    peer = Membership.objects.filter(room=OuterRef("pk")).exclude(user=user).values("user__username")[:1]
-    direct_peer = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peer)), default=None)
+    # Only a direct room has "the other people"; any other room would name arbitrary members.
+    peers = (
+        Membership.objects.filter(room=OuterRef("pk"))
+        .exclude(user=user)
+        .order_by()
+        .values("room")
+        .annotate(names=Usernames("user__username"))
+        .values("names")
+    )
+    direct_peers = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peers)), default=None)
     return (
         readable_rooms(user=user)
         .annotate(
             is_member=Exists(mine),
             role=Subquery(mine.values("role")[:1]),
             last_read_seq=Subquery(mine.values("last_read_seq")[:1]),
+            notify=Subquery(mine.values("notify")[:1]),
+            muted_until=Subquery(mine.values("muted_until")[:1]),
         )
         .annotate(
             unread=unread,
-            direct_peer=direct_peer,
+            direct_peers=direct_peers,
         )
         # Public rooms first, general first among them; then private rooms; then direct messages.
         .order_by(
@@ -230,16 +255,18 @@ def unread_counts(*, user: User, rooms: list[Room]) -> dict[int, int]:
     return dict(readable.values_list("pk", "unread"))  # type: ignore[misc]
 
 
-def unread_counts_for_users(*, room_id: int, user_ids: list[int]) -> dict[int, int]:
+def unread_counts_for_users(*, room_id: int, user_ids: list[int], skip_quiet: bool = False) -> dict[int, int]:
     """Unread count of one room for each of ``user_ids`` who is a member (others count 0, as in
-    ``unread_counts``), in one query: what the hub sends notification sockets when a room changes."""
+    ``unread_counts``), in one query: what the hub sends notification sockets when a room changes.
+    ``skip_quiet``: members who quietened the room (level ``none``, or muted now) are left out too."""
     if not user_ids:
         return {}
-    counts = (
-        Membership.objects.filter(room_id=room_id, user_id__in=user_ids)
-        .annotate(unread=_unread_count(room=room_id, after_seq=OuterRef("last_read_seq"), reader=OuterRef("user_id")))
-        .values_list("user_id", "unread")
-    )
+    memberships = Membership.objects.filter(room_id=room_id, user_id__in=user_ids)
+    if skip_quiet:
+        memberships = memberships.exclude(quiet_memberships())
+    counts = memberships.annotate(
+        unread=_unread_count(room=room_id, after_seq=OuterRef("last_read_seq"), reader=OuterRef("user_id"))
+    ).values_list("user_id", "unread")
     return dict(counts)
 
 
@@ -275,6 +302,32 @@ def users_sharing_a_room(*, user: User, user_ids: list[int]) -> list[User]:
         return list(candidates)
     my_rooms = Membership.objects.filter(user=user).values("room")
     return list(candidates.filter(memberships__room__in=my_rooms).distinct())
+
+
+def quiet_memberships(now: datetime | None = None) -> Q:
+    """Memberships whose room sends nothing now: level ``none``, or muted until later than ``now``."""
+    return Q(notify=Membership.Notify.NONE) | Q(muted_until__gt=now or timezone.now())
+
+
+def notify_allows(*, membership: Membership | None, mention: bool, now: datetime | None = None) -> bool:
+    """The one rule of notification levels: whether a member hears about a message of the room (a
+    notification, an email) now. Non-members (readers of a public room) have the default, ``all``;
+    ``none`` and a mute running hear nothing; ``mentions`` hears about mentions only."""
+    if membership is None:
+        return True
+    if membership.notify == Membership.Notify.NONE:
+        return False
+    if membership.muted_until is not None and membership.muted_until > (now or timezone.now()):
+        return False
+    return mention or membership.notify == Membership.Notify.ALL
+
+
+def notify_memberships(*, room: Room, user_ids: list[int]) -> dict[int, Membership]:
+    """The memberships of ``user_ids`` in ``room`` by user id (their levels), in one query."""
+    if not user_ids:
+        return {}
+    rows = Membership.objects.filter(room=room, user_id__in=user_ids).only("user_id", "notify", "muted_until")
+    return {membership.user_id: membership for membership in rows}
 
 
 # The switch of users/preferences.py (under ``notifications``) that turns each kind of message

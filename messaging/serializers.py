@@ -158,15 +158,40 @@ class RoomSerializer(serializers.ModelSerializer):
     role = serializers.CharField(read_only=True, allow_null=True, default=None)
     last_read_seq = serializers.IntegerField(read_only=True, allow_null=True, default=None)
     unread = serializers.IntegerField(read_only=True, default=0)
-    direct_peer = serializers.CharField(read_only=True, allow_null=True, default=None)
+    notify = serializers.ChoiceField(
+        choices=Membership.Notify.choices,
+        read_only=True,
+        allow_null=True,
+        default=None,
+        help_text="Your notification level for the room (null when not a member: the default, all).",
+    )
+    muted_until = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
+    direct_peer = serializers.SerializerMethodField(
+        help_text="A one-to-one direct room: the other person's username; else null (see direct_peers)."
+    )
+    direct_peers = serializers.SerializerMethodField(
+        help_text="A direct room: the other people's usernames, sorted (one, or 2 to 8 in a group); else null."
+    )
 
     class Meta:
         model = Room
         fields = [
             "id", "slug", "name", "topic", "kind", "created_at", "last_seq",
             "is_member", "role", "last_read_seq", "unread", "direct_peer",
+            "archived", "direct_peers", "notify", "muted_until",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def _peers(self, room: Room) -> list[str] | None:
+        names = getattr(room, "direct_peers", None)
+        return sorted(names.split(",")) if room.kind == Room.Kind.DIRECT and names else None
+
+    def get_direct_peer(self, room: Room) -> str | None:
+        peers = self._peers(room)
+        return peers[0] if peers and len(peers) == 1 else None
+
+    def get_direct_peers(self, room: Room) -> list[str] | None:
+        return self._peers(room)
 
 
 class StrictSlugField(serializers.SlugField):
@@ -183,6 +208,46 @@ class RoomCreateSerializer(serializers.Serializer):
     slug = StrictSlugField(max_length=limits.ROOM_SLUG, required=False, allow_blank=True)
     kind = serializers.ChoiceField(choices=[Room.Kind.PUBLIC, Room.Kind.PRIVATE], default=Room.Kind.PUBLIC)
     topic = StrictCharField(max_length=limits.ROOM_TOPIC, required=False, allow_blank=True, default="")
+
+
+class RoomUpdateSerializer(serializers.Serializer):
+    """Room settings to change, any of them (owners and administrators; moderators: the topic only).
+    A new setting is a field here and an entry of ROOM_SETTINGS in messaging/services/room_manage.py."""
+
+    name = StrictCharField(max_length=limits.ROOM_NAME, required=False)
+    topic = StrictCharField(max_length=limits.ROOM_TOPIC, required=False, allow_blank=True)
+    archived = serializers.BooleanField(
+        required=False, help_text="An archived room is read-only (error room_archived)."
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(f"Send at least one of {', '.join(self.fields)}.")
+        return attrs
+
+
+class MembershipUpdateSerializer(serializers.Serializer):
+    """Your own settings in a room: its notification level and a mute (joining a public room first)."""
+
+    notify = serializers.ChoiceField(
+        choices=Membership.Notify.choices,
+        required=False,
+        help_text="all: every message; mentions: mentions only; none: nothing (notifications, email, unread bumps).",
+    )
+    muted_until = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Nothing from the room until then (at most a year ahead); null unmutes.",
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError("Send notify, muted_until or both.")
+        return attrs
+
+
+class MemberRoleSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Membership.Role.choices)
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -202,7 +267,22 @@ class AddMemberSerializer(serializers.Serializer):
 
 
 class DirectRoomSerializer(serializers.Serializer):
-    user = serializers.IntegerField(min_value=1)
+    """One other person (``user``) or a group (``users``: 1 to 8 others; you are added)."""
+
+    user = serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID, required=False)
+    users = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_DATABASE_ID),
+        min_length=1,
+        max_length=limits.DIRECT_ROOM_OTHERS,
+        required=False,
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if "user" not in attrs and "users" not in attrs:
+            raise serializers.ValidationError({"user": ['Send {"user": id} or {"users": [ids]}.']})
+        if "user" in attrs and "users" in attrs:
+            raise serializers.ValidationError('Send {"user": id} or {"users": [ids]}, not both.')
+        return attrs
 
 
 class MarkReadSerializer(serializers.Serializer):

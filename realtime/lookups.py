@@ -41,8 +41,9 @@ def fetch_frames(room_id: int, after: int, upto: int) -> list[tuple[int, str, in
 
 @database_sync_to_async
 def unread_counts(room_id: int, user_ids: list[int]) -> dict[int, int]:
-    """The room's unread count of each of ``user_ids`` (the one rule, in messaging.selectors)."""
-    return unread_counts_for_users(room_id=room_id, user_ids=user_ids)
+    """The room's unread count of each of ``user_ids`` (the one rule, in messaging.selectors); members
+    who quietened the room (notification level ``none``, or muted) are left out: no live bumps."""
+    return unread_counts_for_users(room_id=room_id, user_ids=user_ids, skip_quiet=True)
 
 
 # Public rooms are readable by every active user, so a burst of connections to one of them (the usual

@@ -17,7 +17,7 @@ from django.contrib import admin
 from django.db.models import BaseConstraint, CheckConstraint, F, Model, Q, UniqueConstraint
 from django.urls import reverse
 
-from messaging.admin import RoomAdminForm
+from messaging.admin import MembershipForm, RoomAdminForm
 from messaging.services import direct_room_get_or_create, files_upload
 from messaging.tests.factories import general, make_notification, png, send
 from users.tests.factories import refresh_for
@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 # (model label, constraint name) -> the admin form that checks the constraint itself.
 CHECKED_BY_THEIR_FORM = {
     ("messaging.Room", "room_direct_key_iff_direct"): RoomAdminForm,  # kind through room_kind_check
+    ("messaging.Membership", "membership_unique_room_user"): MembershipForm,  # existing rows, user read-only
 }
 
 

@@ -142,3 +142,10 @@ class ReadOnlyRoom(PermissionDenied):
     """The user may read the room but not write in it."""
 
     default_detail = "You may read this room but not write in it."
+
+
+class RoomArchived(PermissionDenied):
+    """The room is archived: readable, but nothing may be written to it until it is unarchived."""
+
+    code = "room_archived"
+    default_detail = "This room is archived: it is read-only."

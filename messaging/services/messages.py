@@ -32,6 +32,7 @@ from messaging.services.errors import (
 )
 from messaging.services.files import attachment_files_delete_on_commit
 from messaging.services.pins import message_forget_extras
+from messaging.services.room_manage import room_check_writable
 from realtime.kernel import RoomFrame, encode, publish
 from users.models import User
 
@@ -65,10 +66,13 @@ def message_send(
     attachment_ids = _check_attachment_ids(attachment_ids)
     if room is None:
         room = room_get_for_user(user=sender, slug=room_slug)
-    elif not room_writable(user_id=sender.pk, room=room):
-        # The caller (a socket) checked access when it opened; the user may have been deactivated or
-        # removed from the room since, and the close telling its socket may still be on its way.
-        raise RoomNotFound()
+        room_check_writable(room=room)
+    else:
+        if not room_writable(user_id=sender.pk, room=room):
+            # The caller (a socket) checked access when it opened; the user may have been deactivated or
+            # removed from the room since, and the close telling its socket may still be on its way.
+            raise RoomNotFound()
+        room_check_writable(room=room, fresh=True)  # archived since the socket opened?
     wait = budgets.spend("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
     if wait:
         # Over budget, a retry of a message already stored is still answered (it costs nothing).
@@ -200,6 +204,7 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
         raise MessageNotFound()
     if message.sender_id != actor.pk and not actor.is_staff:
         raise NotAuthor()
+    room_check_writable(room=message.room)
     content = _check_content(content, has_attachments=bool(message.attachments.all()))
     earlier = MessageVersion(message=message, content=message.content, html=message.html, edited_at=message.edited_at)
     message.content = content
@@ -221,6 +226,7 @@ def message_delete(*, actor: User, message_id: int) -> Message:
         raise MessageNotFound()
     if message.sender_id != actor.pk and not actor.is_staff:
         raise NotAuthor()
+    room_check_writable(room=message.room)
     with transaction.atomic():
         attachment_files_delete_on_commit(list(message.attachments.all()))
         Attachment.objects.filter(message=message).delete()

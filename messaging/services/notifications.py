@@ -21,7 +21,14 @@ from emails.services import missed_messages_note
 from messaging import events, limits
 from messaging.formatting import mentioned_usernames
 from messaging.models import Attachment, Membership, Message, Notification, Room
-from messaging.selectors import PREFERENCE_FOR_KIND, notification_wanted, thread_followers, users_sharing_a_room
+from messaging.selectors import (
+    PREFERENCE_FOR_KIND,
+    notification_wanted,
+    notify_allows,
+    notify_memberships,
+    thread_followers,
+    users_sharing_a_room,
+)
 from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime.kernel import UserFrame, encode, publish
 from users.models import User
@@ -30,19 +37,21 @@ from users.models import User
 def notify_message_recipients(
     *, message: Message, room: Room, sender: User, attachments: list[Attachment], thread_root: Message | None = None
 ) -> list[Notification]:
-    """Notify the other person of a direct room, users mentioned who may read the room, and, for a
-    reply, those who follow its thread (who wrote in it or followed it) and may read the room."""
+    """Notify the other people of a direct room, users mentioned who may read the room, and, for a
+    reply, those who follow its thread (who wrote in it or followed it) and may read the room; each as
+    their notification level for the room allows."""
     pending: dict[int, tuple[User, str]] = {}
     if room.kind == Room.Kind.DIRECT:
-        peer = User.objects.filter(memberships__room=room, is_active=True).exclude(pk=sender.pk).first()
-        if peer is not None:
-            kind = Notification.Kind.FILE_SHARED if attachments else Notification.Kind.DIRECT_MESSAGE
+        kind = Notification.Kind.FILE_SHARED if attachments else Notification.Kind.DIRECT_MESSAGE
+        for peer in User.objects.filter(memberships__room=room, is_active=True).exclude(pk=sender.pk):
             pending[peer.pk] = (peer, kind)
-    for user in _mentioned_readers(message.content, room, sender):
+    readers = _mentioned_readers(message.content, room, sender)
+    for user in readers:
         pending.setdefault(user.pk, (user, Notification.Kind.MENTION))
     if thread_root is not None:
         for user in thread_followers(root=thread_root, room=room, exclude_user_id=sender.pk):
             pending.setdefault(user.pk, (user, Notification.Kind.THREAD_REPLY))
+    pending = _by_room_levels(pending, room, mentioned={user.pk for user in readers})
     if not pending:
         return []
     coalesced = _still_unread(pending, room, sender)
@@ -75,6 +84,27 @@ def _within_thread_budget(rows: list[Notification], sender: User) -> list[Notifi
     if budgets.spend("thread_notification", sender.pk, rate=settings.CHAT_NOTIFICATION_RATE, cost=len(thread_rows)):
         return [row for row in rows if row.kind != Notification.Kind.THREAD_REPLY]
     return rows
+
+
+def _by_room_levels(
+    pending: dict[int, tuple[User, str]], room: Room, *, mentioned: set[int]
+) -> dict[int, tuple[User, str]]:
+    """Those of ``pending`` whom their notification level for the room lets hear about this message
+    (``notify_allows``): level ``none`` or a mute running, nothing; ``mentions``, a mention only (also in
+    a direct room, where it is a mention rather than a direct message)."""
+    if not pending:
+        return pending
+    memberships = notify_memberships(room=room, user_ids=list(pending))
+    now = timezone.now()
+    kept: dict[int, tuple[User, str]] = {}
+    for user_id, (user, kind) in pending.items():
+        membership = memberships.get(user_id)
+        if not notify_allows(membership=membership, mention=user_id in mentioned, now=now):
+            continue
+        if membership is not None and membership.notify == Membership.Notify.MENTIONS:
+            kind = Notification.Kind.MENTION
+        kept[user_id] = (user, kind)
+    return kept
 
 
 def _still_unread(pending: dict[int, tuple[User, str]], room: Room, sender: User) -> dict[tuple[int, str], int]:

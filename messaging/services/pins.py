@@ -9,6 +9,7 @@ from messaging import events, limits
 from messaging.models import Message
 from messaging.selectors import MessageNotFound, message_get_for_user, room_writable
 from messaging.services.errors import ReadOnlyRoom, TooManyPins
+from messaging.services.room_manage import room_check_writable
 from realtime.kernel import RoomFrame, encode, publish
 from users.models import User
 
@@ -19,6 +20,7 @@ def message_pin(*, actor: User, message_id: int, pinned: bool) -> Message:
     message = message_get_for_user(user=actor, message_id=message_id)
     if message.is_deleted:
         raise MessageNotFound()
+    room_check_writable(room=message.room)
     if not room_writable(user_id=actor.pk, room=message.room):
         raise ReadOnlyRoom()
     with transaction.atomic():

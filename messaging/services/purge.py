@@ -43,11 +43,13 @@ def messages_purge(
     ids: list[int] | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    announce: bool = True,
 ) -> int:
     """Delete messages (and their files) for good, ``batch_size`` per transaction; return how many.
 
     ``actor`` None is the system (the management command). Seqs are never reused, so clients'
-    cursors stay valid. Sockets get ``messages_purged`` and room members a notification.
+    cursors stay valid. Sockets get ``messages_purged`` and room members a notification (unless not
+    ``announce``: the room is being deleted, and ``room_deleted`` says so).
     """
     if actor is not None and not actor.is_staff:
         raise PermissionDenied("Only administrators may delete messages in bulk.")
@@ -75,7 +77,7 @@ def messages_purge(
         deleted += len(batch)
         if progress:
             progress(deleted, max(total, deleted))
-    if deleted:
+    if deleted and announce:
         _announce(actor, rooms)
         threads_recount(root_ids=roots)
     return deleted

@@ -17,6 +17,7 @@ from messaging import events, limits
 from messaging.models import Message, Reaction
 from messaging.selectors import MessageNotFound, message_get_for_user, reaction_summary, room_writable
 from messaging.services.errors import InvalidEmoji, ReactingTooFast, ReadOnlyRoom, TooManyReactions
+from messaging.services.room_manage import room_check_writable
 from realtime.kernel import RoomFrame, encode, publish
 from users.models import User
 
@@ -54,6 +55,7 @@ def reaction_set(*, actor: User, message_id: int, emoji: str, added: bool, room_
     message = message_get_for_user(user=actor, message_id=message_id)
     if message.is_deleted or (room_id is not None and message.room_id != room_id):
         raise MessageNotFound()
+    room_check_writable(room=message.room)
     if added and not room_writable(user_id=actor.pk, room=message.room):
         raise ReadOnlyRoom()
     budgets.check("reaction", actor.pk, rate=settings.CHAT_REACTION_RATE, error=ReactingTooFast)

@@ -1,19 +1,25 @@
-"""Rooms: creation, membership, direct-message rooms between two users, and read state."""
+"""Rooms: creation, membership, direct rooms (two people or a group), read state, notification levels."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
 from core.errors import InvalidField, NotFound, TooLong
-from core.validation import is_storable_text
-from messaging import limits
+from core.validation import is_database_id, is_storable_text
+from messaging import events, limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import RoomNotFound, membership_get, unread_counts
 from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, SlugTaken
-from realtime.kernel import CloseRoomSockets, CloseUserSockets, TrackRoom, UnreadChanged, closecodes, publish
+from messaging.services.room_manage import room_announce
+from realtime.kernel import CloseUserSockets, TrackRoom, UnreadChanged, closecodes, publish
 from users.models import User
 
 CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
@@ -37,6 +43,7 @@ def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind
         with transaction.atomic():
             room = Room.objects.create(slug=slug, name=name, kind=kind, topic=topic or "", created_by=actor)
             Membership.objects.create(room=room, user=actor, role=Membership.Role.OWNER)
+            room_announce(room=room, build=events.room_created)
     except IntegrityError:
         raise SlugTaken("A room with this slug already exists.") from None
     return room
@@ -127,6 +134,9 @@ def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
             publish(TrackRoom(user_id=user.pk, room_id=room.pk, room_slug=room.slug))
+            if not room.is_public:
+                # The private room appears for its new member, live, as a new room would.
+                room_announce(room=room, build=events.room_created, only={user.pk})
     return membership
 
 
@@ -164,26 +174,59 @@ def _check_manager(actor: User, room: Room, *, allow_public: bool) -> None:
 
 def direct_room_get_or_create(*, actor: User, other: User) -> tuple[Room, bool]:
     """The one direct room of two users (created on first use): ``(room, created)``."""
-    if other.pk == actor.pk:
-        raise InvalidField("A direct conversation needs another person.")
-    if not other.is_active:
+    return direct_room_for(actor=actor, others=[other])
+
+
+def direct_room_with(*, actor: User, user_ids: Sequence[object]) -> tuple[Room, bool]:
+    """The one direct room of the caller and the users ``user_ids`` (1 to DIRECT_ROOM_OTHERS ids of
+    other active users; NotFound for an unknown or inactive one): ``(room, created)``."""
+    if not 1 <= len(user_ids) <= limits.DIRECT_ROOM_OTHERS or not all(is_database_id(i) for i in user_ids):
+        raise InvalidField(f"users must be a list of 1 to {limits.DIRECT_ROOM_OTHERS} user ids.")
+    ids = cast(list[int], list(user_ids))
+    users = {user.pk: user for user in User.objects.filter(pk__in=ids)}
+    if any(i not in users for i in ids):
         raise NotFound("No such user.")
-    low, high = sorted([actor.pk, other.pk])
-    key = f"{low}:{high}"
+    return direct_room_for(actor=actor, others=[users[i] for i in ids])
+
+
+def direct_room_for(*, actor: User, others: Sequence[User]) -> tuple[Room, bool]:
+    """The one direct room of ``actor`` and ``others`` (1 to DIRECT_ROOM_OTHERS other active people),
+    created on first use, whatever the order they are named in: ``(room, created)``. Its key is the
+    sorted ids of its people, unique in the database, so two concurrent first messages make one room."""
+    ids = [user.pk for user in others]
+    if actor.pk in ids:
+        raise InvalidField("A direct conversation is with other people: you are added yourself.")
+    if not 1 <= len(ids) <= limits.DIRECT_ROOM_OTHERS or len(set(ids)) != len(ids):
+        raise InvalidField(f"A direct conversation needs 1 to {limits.DIRECT_ROOM_OTHERS} other people, each once.")
+    if not all(user.is_active for user in others):
+        raise NotFound("No such user.")
+    people = sorted([actor.pk, *ids])
+    key = ":".join(str(pk) for pk in people)
     existing = Room.objects.filter(direct_key=key).first()
     if existing:
         return existing, False
+    if len(people) == 2:
+        slug, name = f"dm-{people[0]}-{people[1]}", "Direct message"
+    else:
+        # A group's slug does not grow with its ids (slugs are at most 64 characters).
+        slug = f"{DIRECT_SLUG_PREFIX}g-{hashlib.sha256(key.encode()).hexdigest()[:24]}"
+        name = _group_name(sorted(user.username for user in [actor, *others]))
     try:
         with transaction.atomic():
-            room = Room.objects.create(
-                slug=f"dm-{low}-{high}", name="Direct message", kind=Room.Kind.DIRECT, direct_key=key, created_by=actor
-            )
-            Membership.objects.bulk_create([Membership(room=room, user_id=low), Membership(room=room, user_id=high)])
-            for user_id in (low, high):
+            room = Room.objects.create(slug=slug, name=name, kind=Room.Kind.DIRECT, direct_key=key, created_by=actor)
+            Membership.objects.bulk_create([Membership(room=room, user_id=pk) for pk in people])
+            for user_id in people:
                 publish(TrackRoom(user_id=user_id, room_id=room.pk, room_slug=room.slug))
+            room_announce(room=room, build=events.room_created)
     except IntegrityError:
         return Room.objects.get(direct_key=key), False
     return room, True
+
+
+def _group_name(usernames: list[str]) -> str:
+    """A group conversation's name: its people's usernames ("alice, bob, carol"), cut to the column's length."""
+    name = ", ".join(usernames)
+    return name if len(name) <= limits.ROOM_NAME else name[: limits.ROOM_NAME - 1] + "…"
 
 
 def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Membership:
@@ -207,14 +250,39 @@ def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Member
     return membership
 
 
-def room_delete(*, actor: User, room: Room) -> None:
-    """Delete a room for good (site administrators): its messages and files through the purge, then
-    the room; every socket following it closes with 4404 and stops counting its unread messages."""
-    from messaging.services.purge import messages_purge
+# --- a member's notification level -------------------------------------------------------------------
 
-    if not actor.is_staff:
-        raise NotRoomManager("Only administrators may delete rooms.")
-    messages_purge(actor=actor, room=room)
-    with transaction.atomic():
-        publish(CloseRoomSockets(room_id=room.pk, code=closecodes.ROOM_UNREADABLE))
-        room.delete()
+
+def _check_notify(value: object) -> str:
+    if value not in Membership.Notify.values:
+        raise InvalidField(f"notify must be one of {', '.join(Membership.Notify.values)}.")
+    return str(value)
+
+
+def _check_muted_until(value: object) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or timezone.is_naive(value):
+        raise InvalidField("muted_until must be a date and time with its time zone, or null.")
+    if value > timezone.now() + limits.LONGEST_MUTE:
+        raise InvalidField(
+            f"muted_until is at most {limits.LONGEST_MUTE.days} days ahead; set notify to none to silence a room."
+        )
+    return value
+
+
+MEMBERSHIP_SETTINGS: dict[str, Callable[[object], Any]] = {"notify": _check_notify, "muted_until": _check_muted_until}
+
+
+def membership_update(*, actor: User, room: Room, changes: Mapping[str, Any]) -> Membership:
+    """Change the caller's own settings in a room they may read: ``notify`` (all, mentions, none) and
+    ``muted_until`` (a time, or None to unmute). Joining a public room creates the membership first."""
+    unknown = sorted(set(changes) - set(MEMBERSHIP_SETTINGS))
+    if unknown or not changes:
+        raise InvalidField(f"Send notify, muted_until or both{f', not {unknown}' if unknown else ''}.")
+    values = {name: MEMBERSHIP_SETTINGS[name](value) for name, value in changes.items()}
+    membership = room_join(actor=actor, room=room)  # the membership, created for a public room
+    Membership.objects.filter(pk=membership.pk).update(**values)
+    for name, value in values.items():
+        setattr(membership, name, value)
+    return membership

@@ -133,7 +133,7 @@ def test_bulk_deleting_messages_in_the_admin_goes_through_the_purge(admin_client
     assert purges(events) == [{"type": "messages_purged", "room": "general"}]
 
 
-def test_deleting_a_room_in_the_admin_purges_its_messages_first(admin_client, user, events):
+def test_deleting_a_room_in_the_admin_deletes_its_messages_and_tells_who_could_see_it(admin_client, user, events):
     room = make_room(slug="doomed")
     send(user, "x", room=room)
     events.clear()
@@ -142,17 +142,19 @@ def test_deleting_a_room_in_the_admin_purges_its_messages_first(admin_client, us
 
     assert response.status_code == 302
     assert not Room.objects.filter(slug="doomed").exists()
-    assert purges(events) == [{"type": "messages_purged", "room": "doomed"}]
+    assert not Message.objects.filter(room_id=room.pk).exists()
+    frames = [json.loads(e["frame"]) for e in events if "frame" in e]
+    assert [(f["type"], f["room"]["slug"]) for f in frames] == [("room_deleted", "doomed")]
 
 
-def test_memberships_are_read_only_in_the_admin(admin_client, user, other_user):
+def test_memberships_are_not_added_or_deleted_in_the_admin_but_roles_change(admin_client, user, other_user):
     room = make_room(kind=Room.Kind.PRIVATE, members=(user, other_user))
 
     page = admin_client.get(f"/admin/messaging/room/{room.pk}/change/")
 
     assert page.status_code == 200
-    assert b"membership changes go through the API" in page.content
-    assert b'name="memberships-0-role"' not in page.content
+    assert b"joining and leaving go through the API" in page.content
+    assert b'name="memberships-0-role"' in page.content
     assert b'name="memberships-0-DELETE"' not in page.content
     assert b'name="memberships-MAX_NUM_FORMS" value="0"' in page.content  # no row can be added
     assert b"alice" in page.content

@@ -17,10 +17,13 @@ from messaging.serializers import (
     AddMemberSerializer,
     DirectRoomSerializer,
     MarkReadSerializer,
+    MemberRoleSerializer,
     MembershipSerializer,
+    MembershipUpdateSerializer,
     MessageSerializer,
     RoomCreateSerializer,
     RoomSerializer,
+    RoomUpdateSerializer,
 )
 from users.authentication import AuthenticatedRequest, request_user
 from users.selectors import user_get
@@ -28,6 +31,9 @@ from users.selectors import user_get
 # The serializer of each (action, method) the browsable API builds a form for; the rest show RoomSerializer.
 FORMS: dict[tuple[str | None, str | None], type[serializers.BaseSerializer[Any]]] = {
     ("create", "POST"): RoomCreateSerializer,
+    ("partial_update", "PATCH"): RoomUpdateSerializer,
+    ("member_role", "PATCH"): MemberRoleSerializer,
+    ("membership", "PATCH"): MembershipUpdateSerializer,
     ("members", "GET"): MembershipSerializer,
     ("members", "POST"): AddMemberSerializer,
     ("read", "POST"): MarkReadSerializer,
@@ -83,7 +89,28 @@ class RoomViewSet(ApiViewSet):
         return Response(_room_out(request, slug))
 
     @extend_schema(
-        summary="The direct-message room with a user (created on first use)",
+        summary="Rename a room, set its topic, archive or unarchive it (owners, administrators; moderators: topic)",
+        request=RoomUpdateSerializer,
+        responses={200: RoomSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def partial_update(self, request: AuthenticatedRequest, slug: str) -> Response:
+        body = RoomUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        services.room_update(actor=request.user, room=room, changes=body.validated_data)
+        return Response(_room_out(request, slug))
+
+    @extend_schema(
+        summary="Delete a room with its messages and files (owners, administrators)",
+        responses={204: None, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def destroy(self, request: AuthenticatedRequest, slug: str) -> Response:
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        services.room_delete(actor=request.user, room=room)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="The direct-message room with a user, or with a group of 2 to 8 others (created on first use)",
         request=DirectRoomSerializer,
         responses={201: RoomSerializer, 200: RoomSerializer, 400: ERROR, 404: ERROR},
     )
@@ -91,8 +118,8 @@ class RoomViewSet(ApiViewSet):
     def direct(self, request: AuthenticatedRequest) -> Response:
         body = DirectRoomSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        other = user_get(actor=request.user, user_id=body.validated_data["user"])
-        room, created = services.direct_room_get_or_create(actor=request.user, other=other)
+        user_ids = body.validated_data.get("users") or [body.validated_data["user"]]
+        room, created = services.direct_room_with(actor=request.user, user_ids=user_ids)
         return Response(
             _room_out(request, room.slug), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
@@ -135,6 +162,22 @@ class RoomViewSet(ApiViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
+        summary="Change a member's role: owner, moderator or member (owners, administrators)",
+        request=MemberRoleSerializer,
+        responses={200: MembershipSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @member.mapping.patch
+    def member_role(self, request: AuthenticatedRequest, slug: str, user_ref: str) -> Response:
+        body = MemberRoleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        member = request.user if user_ref == "me" else user_get(actor=request.user, user_id=int(user_ref))
+        membership = services.room_set_role(
+            actor=request.user, room=room, user=member, role=body.validated_data["role"]
+        )
+        return Response(MembershipSerializer(membership).data)
+
+    @extend_schema(
         summary="Mark a room read up to seq (default: its newest message)",
         request=MarkReadSerializer,
         responses={200: MembershipSerializer, 404: ERROR},
@@ -156,3 +199,16 @@ class RoomViewSet(ApiViewSet):
         messages = selectors.pinned_messages(user=request.user, room_slug=slug)
         context = {"request": request, "room_slug": slug}
         return Response(MessageSerializer(messages, many=True, context=context).data)
+
+    @extend_schema(
+        summary="Your notification level and mute for a room (joining a public room)",
+        request=MembershipUpdateSerializer,
+        responses={200: RoomSerializer, 400: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["patch"])
+    def membership(self, request: AuthenticatedRequest, slug: str) -> Response:
+        body = MembershipUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        services.membership_update(actor=request.user, room=room, changes=body.validated_data)
+        return Response(_room_out(request, slug))

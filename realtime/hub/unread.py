@@ -25,7 +25,8 @@ from realtime.kernel import encode
 
 logger = logging.getLogger(__name__)
 
-# (room id, user ids) -> unread count per user id (users without a membership may be left out: 0).
+# (room id, user ids) -> unread count per user id; users left out are not told (no longer members, or
+# members who quietened the room: notification level "none" or muted).
 CountUnread = Callable[[int, list[int]], Awaitable[dict[int, int]]]
 
 
@@ -81,8 +82,8 @@ class UnreadCounter:
             if socket not in self.registry:
                 self.dirty.add(room_id)  # still sending its first counts: tell it after them, next time
                 continue
-            count = counts.get(socket.user_id, 0)
-            if socket.unread.get(room_id, 0) != count:
+            count = counts.get(socket.user_id)
+            if count is not None and socket.unread.get(room_id, 0) != count:
                 socket.unread[room_id] = count
                 changed[count].add(socket)
         for count, sockets in changed.items():

@@ -126,6 +126,7 @@ def test_each_direction_has_exactly_the_frame_types_of_the_code():
     }  # fmt: skip
     assert schema_types("receive", NOTIFICATIONS) == {
         "notification", "notifications_read", "unread", "presence", "ack", "error",
+        "room_created", "room_updated", "room_deleted",
     }  # fmt: skip
     # back_chat's frames have no type (None): they are told apart by their mtype.
     assert schema_types("send", LEGACY_MESSAGES) == {None, "message", "typing", "react"}

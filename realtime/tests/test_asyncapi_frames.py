@@ -53,6 +53,7 @@ PAYLOAD_HELPERS = {
     "message_payload",
     "notification_payload",
     "message_version_payload",
+    "room_payload",
 }
 PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "query_params"}
 
@@ -101,6 +102,8 @@ def rich_data(general_room, user, other_user, staff_user):
         "with_file": with_file,
         "deleted": deleted,
         "notifications": list(Notification.objects.order_by("id")),
+        "direct": direct,
+        "pair": [user, other_user],
     }
 
 
@@ -120,6 +123,15 @@ EVENT_BUILDERS = {
     "notification_created": lambda d: [events.notification_created(n) for n in d["notifications"]],
     "notifications_read": lambda d: [events.notifications_read([1, 2]), events.notifications_read(None)],
     "unread": lambda d: [events.unread(room_slug="general", count=0), events.unread(room_slug="dm-1-2", count=7)],
+    "room_created": lambda d: [
+        events.room_created(d["room"]),
+        events.room_created(d["direct"], direct_members=d["pair"]),
+    ],
+    "room_updated": lambda d: [events.room_updated(d["room"])],
+    "room_deleted": lambda d: [
+        events.room_deleted(d["room"]),
+        events.room_deleted(d["direct"], direct_members=d["pair"]),
+    ],
 }
 
 
@@ -196,7 +208,9 @@ def test_what_the_legacy_message_socket_sends_for_each_built_frame_matches_its_c
                 sent.append(json.loads(text))
 
     for frame in sent:
-        if frame.get("type") not in {"presence", "unread", "notification", "notifications_read"}:
+        if frame.get("type") not in {
+            "presence", "unread", "notification", "notifications_read", "room_created", "room_updated", "room_deleted",
+        }:  # fmt: skip
             validate_server_frame(frame, channel=LEGACY_MESSAGES)
     legacy = [frame for frame in sent if "mtype" in frame]
     assert {frame["isMine"] for frame in legacy} == {True, False}

@@ -238,7 +238,7 @@ async def test_a_socket_that_fails_while_opening_is_forgotten(general_room, user
 
 
 async def test_deleting_a_room_closes_its_sockets_with_4404(general_room, user, staff_user):
-    from messaging.services.rooms import room_delete
+    from messaging.services import room_delete
 
     room = await make_room_async(slug="doomed")
     alice = await open_socket(user=user, room="doomed")
