@@ -76,6 +76,15 @@ async def connect(server: Server, token: str, path: str = "/ws/messages/", **par
     return await websockets.connect(f"{server.ws}{path}?{query}", open_timeout=10)
 
 
+async def live(ws) -> None:
+    """Wait until the server has subscribed ``ws`` to its user's events. A socket is accepted before
+    its process joins the user's group in the layer, so an event published elsewhere in between never
+    reaches it (what it missed is in REST). Frames are handled in order after the subscription: the
+    error answering an unknown frame proves it is done."""
+    await ws.send(json.dumps({"type": "are-you-live"}))
+    await next_frame(ws, "error")
+
+
 async def follow(server: Server, token: str, room: str = "general"):
     """Connect as a client should: from the room's current seq (``last_seq``), so that messages
     committed while the server is still subscribing the socket are replayed, not missed."""

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from realtime.tests.e2e_cluster import connect, follow, next_frame
+from realtime.tests.e2e_cluster import connect, follow, live, next_frame
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis, pytest.mark.timeout(300)]
 
@@ -21,6 +21,7 @@ async def test_a_thread_reply_on_one_process_reaches_the_room_and_the_roots_auth
     assert status == 201
     watcher = await follow(cluster["b"], ben_token)
     ana_notifications = await connect(cluster["b"], ana_token, path="/ws/notifications/")
+    await live(ana_notifications)
     replier = await connect(cluster["a"], cid_token)
 
     await replier.send(json.dumps({"type": "message", "content": "a reply", "reply_to": root["id"]}))

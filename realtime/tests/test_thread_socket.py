@@ -60,3 +60,17 @@ async def test_a_reply_to_a_message_of_another_room_is_an_error_and_the_socket_s
     assert ack["seq"] == 1  # nothing was stored in general by the refused reply
     assert await count_messages() == 2
     await alice.disconnect()
+
+
+async def test_the_roots_author_hears_of_a_reply_on_their_notification_socket(general_room, user, other_user):
+    root = await send_async(user, "lunch?")
+    alice = await open_socket("/ws/notifications/", user=user)
+    bob = await open_socket(user=other_user)
+
+    await bob.send(type="message", content="yes", reply_to=root.pk, client_id="r1")
+    await bob.frames_until("ack")
+    frame = (await alice.frames_until("notification"))[-1]["notification"]
+
+    assert (frame["kind"], frame["data"]["thread_root"]) == ("thread_reply", root.pk)
+    for client in (alice, bob):
+        await client.disconnect()
