@@ -53,11 +53,13 @@ def test_a_member_cannot_moderate(room, user, other_user, third):
     body = {"user": third.pk, "until": soon()}
     assert client.post(f"/api/v1/rooms/{room.slug}/mutes/", body, format="json").status_code == 403
     patch = client.patch(f"/api/v1/rooms/{room.slug}/", {"post_policy": "moderators"}, format="json")
-    assert patch.status_code == 403 and patch.json()["code"] == "not_moderator"
+    assert patch.status_code == 403
+    assert patch.json()["code"] == "not_moderator"
     assert client.delete(f"/api/v1/messages/{message.pk}/").status_code == 403
     assert client.delete(f"/api/v1/rooms/{room.slug}/members/{third.pk}/").status_code == 403
     assert client.get(f"/api/v1/rooms/{room.slug}/bans/").status_code == 403
-    assert not RoomSanction.objects.exists() and not AuditEntry.objects.exists()
+    assert not RoomSanction.objects.exists()
+    assert not AuditEntry.objects.exists()
 
 
 def test_moderators_of_a_room_and_of_the_workspace_delete_any_message(room, user, other_user, third):
@@ -87,7 +89,8 @@ def test_a_ban_removes_the_membership_and_refuses_reading_and_rejoining(room, us
     )
 
     assert response.status_code == 201
-    assert response.json()["user"]["id"] == other_user.pk and response.json()["until"] is None
+    assert response.json()["user"]["id"] == other_user.pk
+    assert response.json()["until"] is None
     assert not Membership.objects.filter(room=room, user=other_user).exists()
     banned = client_of(other_user)
     assert banned.get(f"/api/v1/rooms/{room.slug}/").status_code == 404
@@ -95,7 +98,8 @@ def test_a_ban_removes_the_membership_and_refuses_reading_and_rejoining(room, us
     assert banned.post(f"/api/v1/rooms/{room.slug}/members/", {}, format="json").status_code == 404
     assert room.slug not in {r["slug"] for r in banned.get("/api/v1/rooms/").json()["results"]}
     readd = client_of(user).post(f"/api/v1/rooms/{room.slug}/members/", {"user": other_user.pk}, format="json")
-    assert readd.status_code == 400 and readd.json()["code"] == "banned"
+    assert readd.status_code == 400
+    assert readd.json()["code"] == "banned"
     entry = AuditEntry.objects.get(action="room.ban")
     assert (entry.target_id, entry.reason, entry.room_slug, entry.via) == (other_user.pk, "spam", room.slug, "rest")
 
@@ -187,9 +191,11 @@ def test_a_muted_user_reads_but_cannot_send_or_edit(room, user, other_user):
     muted = client_of(other_user)
 
     sent = muted.post("/api/v1/messages/", {"content": "hi", "room": room.slug}, format="json")
-    assert sent.status_code == 403 and sent.json()["code"] == "muted"
+    assert sent.status_code == 403
+    assert sent.json()["code"] == "muted"
     edited = muted.patch(f"/api/v1/messages/{mine.pk}/", {"content": "after"}, format="json")
-    assert edited.status_code == 403 and edited.json()["code"] == "muted"
+    assert edited.status_code == 403
+    assert edited.json()["code"] == "muted"
     assert muted.get(f"/api/v1/messages/?room={room.slug}").status_code == 200
     # Elsewhere they still write.
     general()
@@ -221,9 +227,11 @@ def test_a_mute_ends_by_itself(room, user, other_user):
 def test_only_moderators_post_in_an_announcement_room(room, user, other_user):
     response = client_of(user).patch(f"/api/v1/rooms/{room.slug}/", {"post_policy": "moderators"}, format="json")
 
-    assert response.status_code == 200 and response.json()["post_policy"] == "moderators"
+    assert response.status_code == 200
+    assert response.json()["post_policy"] == "moderators"
     refused = client_of(other_user).post("/api/v1/messages/", {"content": "hi", "room": room.slug}, format="json")
-    assert refused.status_code == 403 and refused.json()["code"] == "posting_restricted"
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "posting_restricted"
     assert (
         client_of(user).post("/api/v1/messages/", {"content": "news", "room": room.slug}, format="json").status_code
         == 201
@@ -250,7 +258,9 @@ def test_a_reader_reports_and_the_moderators_are_notified(room, user, other_user
 
     assert response.status_code == 201
     body = response.json()
-    assert body["status"] == "open" and body["room"] == room.slug and body["message"]["id"] == message.pk
+    assert body["status"] == "open"
+    assert body["room"] == room.slug
+    assert body["message"]["id"] == message.pk
     notified = set(Notification.objects.filter(kind="report").values_list("recipient__username", flat=True))
     assert notified == {"alice", "root"}  # the room's owner and the workspace admin, not the reporter
     data = Notification.objects.filter(kind="report").first().data
@@ -263,7 +273,8 @@ def test_one_open_report_per_reporter_and_message(room, user, other_user):
 
     assert client.post(f"/api/v1/messages/{message.pk}/reports/", {"reason": "a"}, format="json").status_code == 201
     again = client.post(f"/api/v1/messages/{message.pk}/reports/", {"reason": "b"}, format="json")
-    assert again.status_code == 409 and again.json()["code"] == "already_reported"
+    assert again.status_code == 409
+    assert again.json()["code"] == "already_reported"
 
 
 @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "x" * 501}, {"reason": ["x"]}])
@@ -320,7 +331,8 @@ def test_resolving_a_report(room, user, other_user):
 
     assert client_of(other_user).post(f"/api/v1/reports/{report_id}/resolve/", {}, format="json").status_code == 404
     resolved = client_of(user).post(f"/api/v1/reports/{report_id}/resolve/", {"status": "dismissed"}, format="json")
-    assert resolved.status_code == 200 and resolved.json()["status"] == "dismissed"
+    assert resolved.status_code == 200
+    assert resolved.json()["status"] == "dismissed"
     assert client_of(user).post(f"/api/v1/reports/{report_id}/resolve/", {}, format="json").status_code == 409
     assert client_of(user).get("/api/v1/reports/").json()["results"] == []
     assert len(client_of(user).get("/api/v1/reports/?status=all").json()["results"]) == 1
@@ -339,10 +351,13 @@ def test_the_audit_log_is_for_workspace_admins_filtered_and_paged(room, user, ot
 
     assert client_of(user).get("/api/v1/audit/").status_code == 403
     body = admin_api.get("/api/v1/audit/").json()
-    assert [e["action"] for e in body["results"]] == ["room.mute", "room.ban"] and body["next"] is None
+    assert [e["action"] for e in body["results"]] == ["room.mute", "room.ban"]
+    assert body["next"] is None
     ban = body["results"][1]
-    assert ban["actor"] == {"id": user.pk, "username": "alice"} and ban["room"] == room.slug
-    assert ban["target"] == {"type": "user", "id": other_user.pk, "label": "bob"} and ban["via"] == "rest"
+    assert ban["actor"] == {"id": user.pk, "username": "alice"}
+    assert ban["room"] == room.slug
+    assert ban["target"] == {"type": "user", "id": other_user.pk, "label": "bob"}
+    assert ban["via"] == "rest"
     assert [e["action"] for e in admin_api.get("/api/v1/audit/?action=room.ban").json()["results"]] == ["room.ban"]
     assert len(admin_api.get("/api/v1/audit/?action=room.").json()["results"]) == 2
     assert admin_api.get(f"/api/v1/audit/?actor={other_user.pk}").json()["results"] == []
@@ -350,7 +365,8 @@ def test_the_audit_log_is_for_workspace_admins_filtered_and_paged(room, user, ot
     first = admin_api.get("/api/v1/audit/?limit=1").json()
     assert [e["action"] for e in first["results"]] == ["room.mute"]
     following = admin_api.get(first["next"]).json()
-    assert [e["action"] for e in following["results"]] == ["room.ban"] and following["next"] is None
+    assert [e["action"] for e in following["results"]] == ["room.ban"]
+    assert following["next"] is None
 
 
 @pytest.mark.parametrize("query", ["before=x", "before=0", "actor=-1", "limit=1000", "action=" + "x" * 41])

@@ -32,12 +32,15 @@ def test_a_token_is_shown_once_and_stored_hashed(api, user):
     assert response.status_code == 201
     body = response.json()
     assert set(body) == {"id", "name", "scopes", "expires_at", "last_used_at", "created_at", "token"}
-    assert body["scopes"] == ["read", "write"] and body["token"].startswith("chat_")
+    assert body["scopes"] == ["read", "write"]
+    assert body["token"].startswith("chat_")
     stored = ApiToken.objects.get(pk=body["id"])
     secret = body["token"].rsplit("_", 1)[1]
-    assert secret not in stored.digest and len(stored.digest) == 64
+    assert secret not in stored.digest
+    assert len(stored.digest) == 64
     listed = api.get("/api/v1/tokens/").json()["results"]
-    assert [t["id"] for t in listed] == [body["id"]] and "token" not in listed[0]
+    assert [t["id"] for t in listed] == [body["id"]]
+    assert "token" not in listed[0]
 
 
 def test_a_token_signs_in_and_records_its_use_at_most_once_a_minute(user):
@@ -59,7 +62,8 @@ def test_a_read_token_cannot_post_and_a_write_token_can(user):
     read, write = bearer(issue(user, "read")), bearer(issue(user, "write"))
 
     refused = read.post("/api/v1/messages/", {"content": "hi"}, format="json")
-    assert refused.status_code == 403 and refused.json()["code"] == "insufficient_scope"
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "insufficient_scope"
     assert read.get("/api/v1/messages/").status_code == 200
     assert write.post("/api/v1/messages/", {"content": "hi"}, format="json").status_code == 201
 
@@ -146,7 +150,9 @@ def test_an_admins_token_needs_the_admin_scope_for_admin_endpoints(staff_user, u
     # The withheld powers are never stored: the admin stays an admin.
     write.patch("/api/v1/users/me/", {"city": "Porto"}, format="json")
     staff_user.refresh_from_db()
-    assert staff_user.is_staff and staff_user.is_superuser and staff_user.role == "admin"
+    assert staff_user.is_staff
+    assert staff_user.is_superuser
+    assert staff_user.role == "admin"
     assert staff_user.city == "Porto"
 
 
@@ -157,7 +163,9 @@ def test_a_bot_is_owned_marked_and_signs_in_with_its_tokens_only(api, user):
     created = api.post("/api/v1/bots/", {"username": "ci-bot", "display_name": "CI"}, format="json")
     assert created.status_code == 201
     bot = created.json()
-    assert bot["is_bot"] is True and bot["owner"] == user.pk and bot["role"] == "member"
+    assert bot["is_bot"] is True
+    assert bot["owner"] == user.pk
+    assert bot["role"] == "member"
 
     issued = api.post(f"/api/v1/bots/{bot['id']}/tokens/", {"name": "ci", "scopes": ["write"]}, format="json")
     assert issued.status_code == 201
@@ -199,7 +207,8 @@ def test_a_bot_gets_no_admin_scope_and_its_owner_may_delete_it(api, user):
     assert refused.status_code == 403
     api_tokens.bot_token_create(actor=user, bot_id=bot.pk, name="x", scopes=["read"])
     assert api.delete(f"/api/v1/bots/{bot.pk}/").status_code == 204
-    assert not User.objects.filter(pk=bot.pk).exists() and not ApiToken.objects.exists()
+    assert not User.objects.filter(pk=bot.pk).exists()
+    assert not ApiToken.objects.exists()
     assert AuditEntry.objects.filter(action="bot.delete", target_id=bot.pk).exists()
 
 

@@ -25,7 +25,9 @@ def client_of(user: User) -> APIClient:
 def test_every_user_payload_carries_role_and_bot_fields(api, user, other_user):
     body = api.get(f"/api/v1/users/{other_user.pk}/").json()
 
-    assert body["role"] == "member" and body["is_bot"] is False and body["owner"] is None
+    assert body["role"] == "member"
+    assert body["is_bot"] is False
+    assert body["owner"] is None
     assert api.get("/api/v1/users/me/").json()["role"] == "member"
 
 
@@ -39,7 +41,8 @@ def test_staff_and_superusers_are_admins_and_admins_are_staff():
 def test_an_admin_changes_roles_over_rest_and_it_is_audited(admin_api, staff_user, user):
     response = admin_api.patch(f"/api/v1/users/{user.pk}/", {"role": "moderator"}, format="json")
 
-    assert response.status_code == 200 and response.json()["role"] == "moderator"
+    assert response.status_code == 200
+    assert response.json()["role"] == "moderator"
     entry = AuditEntry.objects.get(action="user.role")
     assert (entry.actor, entry.target_id, entry.reason, entry.via) == (staff_user, user.pk, "moderator", "rest")
 
@@ -47,11 +50,13 @@ def test_an_admin_changes_roles_over_rest_and_it_is_audited(admin_api, staff_use
 def test_demoting_an_admin_clears_is_staff_and_promoting_sets_it(staff_user, user):
     user_set_role(actor=staff_user, user=user, role="admin")
     user.refresh_from_db()
-    assert user.is_staff and user.role == "admin"
+    assert user.is_staff
+    assert user.role == "admin"
 
     user_set_role(actor=staff_user, user=user, role="member")
     user.refresh_from_db()
-    assert not user.is_staff and user.role == "member"
+    assert not user.is_staff
+    assert user.role == "member"
 
 
 def test_unsetting_is_staff_makes_an_admin_a_member(admin_api, staff_user):
