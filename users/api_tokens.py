@@ -90,9 +90,14 @@ def granted(scopes: Iterable[str] | None) -> frozenset[str]:
     return frozenset().union(*(IMPLIED.get(scope, frozenset()) for scope in scopes))
 
 
-def scope_check(scopes: Iterable[str] | None, needed: str) -> None:
-    """Raise InsufficientScope unless ``scopes`` (None: not a token) grant ``needed``."""
-    if needed not in granted(scopes):
+def scope_check(scopes: object, needed: str) -> None:
+    """Raise InsufficientScope unless ``scopes`` (None: not a token) grant ``needed``. Anything but None
+    or a list or tuple of scope names (a socket's scope carries what the middleware put there) grants
+    nothing."""
+    if scopes is None:
+        return
+    names = [scope for scope in scopes if isinstance(scope, str)] if isinstance(scopes, list | tuple) else []
+    if needed not in granted(names):
         raise InsufficientScope(f"This token needs the {needed!r} scope.")
 
 
