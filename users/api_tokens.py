@@ -57,6 +57,20 @@ class InsufficientScope(PermissionDenied):
     default_detail = "This token's scopes do not allow this."
 
 
+class SignInRequired(PermissionDenied):
+    """Tokens and bots are created by a person signed in, not with an API token (a token must not
+    outlive or outrank the one that made it)."""
+
+    code = "insufficient_scope"
+    default_detail = "Create tokens and bots signed in, not with an API token."
+
+
+def check_not_token(auth: object) -> None:
+    """SignInRequired when a request was authenticated by an API token."""
+    if isinstance(auth, ApiToken):
+        raise SignInRequired()
+
+
 class TokenNotFound(NotFound):
     default_detail = "No such token."
 

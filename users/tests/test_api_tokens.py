@@ -238,3 +238,13 @@ def test_guests_cannot_create_bots():
     client.force_authenticate(guest)
 
     assert client.post("/api/v1/bots/", {"username": "g-bot"}, format="json").status_code == 403
+
+
+def test_a_token_cannot_mint_tokens_or_bots(user):
+    client = bearer(issue(user, "write"))
+
+    refused = client.post("/api/v1/tokens/", {"name": "x", "scopes": ["write"]}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "insufficient_scope"
+    assert client.post("/api/v1/bots/", {"username": "b"}, format="json").status_code == 403
+    assert ApiToken.objects.count() == 1
