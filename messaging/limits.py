@@ -44,3 +44,6 @@ PINS_PER_ROOM = 100
 EDIT_VERSIONS = 100  # earlier versions listed by GET /messages/{id}/history/ (the newest ones)
 DIRECT_ROOM_OTHERS = 8  # people besides the caller in a group direct conversation
 LONGEST_MUTE = timedelta(days=365)  # muted_until at most this far ahead (level "none" silences for good)
+
+# A moderation reason (ban, mute) or a report's reason.
+MODERATION_REASON = 500

@@ -30,7 +30,7 @@ NOT_VIEWSETS = {
     "auth-logout",
     "connected-users",
 }
-RESOURCES = {"users", "messages", "rooms", "notifications", "files", "search"}
+RESOURCES = {"users", "messages", "rooms", "notifications", "files", "search", "tokens", "bots", "audit", "reports"}
 
 
 def api_patterns(patterns: list, prefix: str = "") -> list[tuple[str, URLPattern]]:

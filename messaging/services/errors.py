@@ -41,7 +41,7 @@ class UnknownAttachment(InvalidInput):
 class NotAuthor(PermissionDenied):
     """Only the author (or an administrator) may change a message."""
 
-    default_detail = "Only the author or an administrator may change this message."
+    default_detail = "Only the author (or, to delete it, a moderator of the room) may change this message."
 
 
 class NotRoomManager(PermissionDenied):
@@ -149,3 +149,10 @@ class RoomArchived(PermissionDenied):
 
     code = "room_archived"
     default_detail = "This room is archived: it is read-only."
+
+
+class UserBanned(InvalidInput):
+    """The user is banned from this room; lift the ban first."""
+
+    code = "banned"
+    default_detail = "This user is banned from this room; lift the ban first."

@@ -16,7 +16,8 @@ from messaging.services.files import delete_stored_files, stored_names
 from messaging.services.notifications import notify_purge
 from messaging.services.threads import threads_recount
 from realtime.kernel import EveryoneFrame, RoomFrame, encode, publish
-from users.models import User
+from users import audit
+from users.models import AuditEntry, User
 
 Progress = Callable[[int, int], None]
 
@@ -44,6 +45,7 @@ def messages_purge(
     batch_size: int = 1000,
     progress: Progress | None = None,
     announce: bool = True,
+    via: str = AuditEntry.Via.REST,
 ) -> int:
     """Delete messages (and their files) for good, ``batch_size`` per transaction; return how many.
 
@@ -60,6 +62,8 @@ def messages_purge(
     if room is None and (ids is not None or older_than is not None):
         rooms = list(Room.objects.filter(pk__in=messages.values("room_id")))
     total = messages.count()
+    detail = f"{total} message(s)" + (f" older than {older_than.isoformat()}" if older_than else "")
+    audit.audit_record(actor=actor, action="messages.purge", room=room, reason=detail, via=via)
     deleted = 0
     roots: set[int] = set()  # threads whose replies went: recounted at the end
     while deleted < total or total == 0:

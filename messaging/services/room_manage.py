@@ -21,7 +21,8 @@ from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import membership_get
 from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, RoomArchived
 from realtime.kernel import CloseRoomSockets, EveryoneFrame, UserFrame, closecodes, encode, publish
-from users.models import User
+from users import audit
+from users.models import AuditEntry, User
 
 # --- the read-only rule ------------------------------------------------------------------------------
 
@@ -81,7 +82,7 @@ ROOM_SETTINGS: dict[str, RoomSetting] = {
 }
 
 
-def room_update(*, actor: User, room: Room, changes: Mapping[str, Any]) -> Room:
+def room_update(*, actor: User, room: Room, changes: Mapping[str, Any], via: str = AuditEntry.Via.REST) -> Room:
     """Change some of a room's settings (``ROOM_SETTINGS``); ``room_updated`` to everyone who may see
     it when something changed. An archived room's settings still change (that is how it is unarchived)."""
     unknown = sorted(set(changes) - set(ROOM_SETTINGS))
@@ -102,6 +103,9 @@ def room_update(*, actor: User, room: Room, changes: Mapping[str, Any]) -> Room:
         Room.objects.filter(pk=room.pk).update(**changed)
         for name, value in changed.items():
             setattr(room, name, value)
+        audit.audit_record(
+            actor=actor, action="room.update", target=room, room=room, reason=", ".join(sorted(changed)), via=via
+        )
         room_announce(room=room, build=events.room_updated)
     return room
 
@@ -119,7 +123,7 @@ def _manager_role(actor: User, room: Room) -> str | None:
 # --- roles -------------------------------------------------------------------------------------------
 
 
-def room_set_role(*, actor: User, room: Room, user: User, role: str) -> Membership:
+def room_set_role(*, actor: User, room: Room, user: User, role: str, via: str = AuditEntry.Via.REST) -> Membership:
     """Give a member of ``room`` a role (owners and administrators): hand a room over by making another
     member owner, then leave. The last owner of a room with members cannot stop being one."""
     if role not in Membership.Role.values:
@@ -144,13 +148,14 @@ def room_set_role(*, actor: User, room: Room, user: User, role: str) -> Membersh
             raise LastOwner("Make another member owner first: a room with members always has an owner.")
         membership.role = role
         membership.save(update_fields=["role"])
+        audit.audit_record(actor=actor, action="room.role", target=user, room=room, reason=role, via=via)
     return membership
 
 
 # --- deletion ----------------------------------------------------------------------------------------
 
 
-def room_delete(*, actor: User, room: Room) -> None:
+def room_delete(*, actor: User, room: Room, via: str = AuditEntry.Via.REST) -> None:
     """Delete a room for good (its owners and administrators): its messages and files through the purge,
     then the room; every socket following it closes with 4404 and stops counting its unread messages,
     and ``room_deleted`` reaches everyone who could see it. The default room cannot be deleted."""
@@ -162,8 +167,9 @@ def room_delete(*, actor: User, room: Room) -> None:
         room.kind != Room.Kind.DIRECT and _manager_role(actor, room) == Membership.Role.OWNER
     ):
         raise NotRoomManager("Only the room's owners or administrators may delete it.")
-    messages_purge(actor=None, room=room, announce=False)
+    messages_purge(actor=None, room=room, announce=False, via=via)
     with transaction.atomic():
+        audit.audit_record(actor=actor, action="room.delete", target=room, room=room, via=via)
         room_announce(room=room, build=events.room_deleted)
         publish(CloseRoomSockets(room_id=room.pk, code=closecodes.ROOM_UNREADABLE))
         room.delete()

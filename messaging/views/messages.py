@@ -26,11 +26,14 @@ from messaging.serializers import (
     MessageVersionSerializer,
     PurgeQuerySerializer,
     ReactionSerializer,
+    ReportCreateSerializer,
+    ReportSerializer,
     ThreadFollowSerializer,
     ThreadPageSerializer,
     ThreadQuerySerializer,
     UserSummarySerializer,
 )
+from messaging.services import moderation
 from users.authentication import AuthenticatedRequest, request_user
 
 
@@ -64,6 +67,8 @@ class MessageViewSet(ApiViewSet):
             return ThreadFollowSerializer
         if self.action in {"reaction", "pin", "history"}:
             return MessageSerializer  # no body: no form
+        if self.action == "reports":
+            return ReportCreateSerializer
         if self.request.method == "POST":
             return MessageCreateSerializer
         if self.request.method in {"PATCH", "PUT"}:
@@ -256,3 +261,15 @@ class MessageViewSet(ApiViewSet):
     def history(self, request: AuthenticatedRequest, message_id: int) -> Response:
         versions = selectors.message_versions(user=request.user, message_id=message_id)
         return Response(MessageVersionSerializer(versions, many=True).data)
+
+    @extend_schema(
+        summary="Report a message to its room's moderators (one open report per message and reporter)",
+        request=ReportCreateSerializer,
+        responses={201: ReportSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def reports(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        body = ReportCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = moderation.report_create(actor=request.user, message_id=message_id, **body.validated_data)
+        return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)

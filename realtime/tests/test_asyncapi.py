@@ -216,6 +216,12 @@ REST_ONLY_CODES = {
     # Message search is REST only (GET /api/v1/search/).
     "query_too_short",
     "invalid_cursor",
+    # Teams: moderation, reports, tokens and bots are REST only.
+    "too_many_tokens",
+    "too_many_bots",
+    "banned",
+    "already_reported",
+    "not_moderator",
 }
 
 
