@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "users",
     "messaging",
     "emails",
+    "integrations",
     "realtime",
     "compat",
 ]
@@ -408,6 +409,19 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CHAT_SITE_URL = env_str("CHAT_SITE_URL", "http://localhost:8000").rstrip("/")
 # A mention or direct message still unread this long after it arrived is emailed (README "Missed-message email").
 CHAT_EMAIL_DELAY = env_duration("CHAT_EMAIL_DELAY", 10 * 60)
+
+# --- Integrations: incoming and outgoing webhooks (integrations/, README "Webhooks and slash commands") --
+# Messages one incoming webhook may post (core/budgets.py), and the largest body it accepts.
+CHAT_WEBHOOK_RATE = env_rate("CHAT_WEBHOOK_RATE", "30/min")
+CHAT_WEBHOOK_MAX_BODY = env_size("CHAT_WEBHOOK_MAX_BODY", 64 * 1024)
+# Outgoing deliveries: targets that resolve to loopback, private, link-local, multicast, reserved or
+# metadata addresses are refused unless allowed (tests allow them); plain http:// needs the second switch.
+CHAT_WEBHOOK_ALLOW_PRIVATE = env_bool("CHAT_WEBHOOK_ALLOW_PRIVATE", False)
+CHAT_WEBHOOK_ALLOW_HTTP = env_bool("CHAT_WEBHOOK_ALLOW_HTTP", False)
+CHAT_WEBHOOK_TIMEOUT = env_float("CHAT_WEBHOOK_TIMEOUT", 5.0, minimum=0.1)  # connect, and each read
+CHAT_WEBHOOK_MAX_RESPONSE = env_size("CHAT_WEBHOOK_MAX_RESPONSE", 64 * 1024)  # more is not read
+# Failed tries in a row (over all of a subscription's deliveries) after which it is disabled.
+CHAT_WEBHOOK_DISABLE_AFTER = env_int("CHAT_WEBHOOK_DISABLE_AFTER", 10, minimum=1)
 
 # --- Internationalisation, static and media files ---------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -31,6 +31,7 @@ from messaging.services.errors import (
     UnknownAttachment,
 )
 from messaging.services.files import attachment_files_delete_on_commit
+from messaging.signals import message_stored
 from realtime.kernel import RoomFrame, encode, publish
 from users.models import User
 
@@ -103,6 +104,7 @@ def _store(
     notifications.notify_message_recipients(message=message, room=room, sender=sender, attachments=attached)
     frame = encode(events.message_created(message, room_slug=room.slug, attachments=attached))
     publish(RoomFrame(room_id=room.pk, frame=frame, seq=seq, sender=sender.pk))
+    message_stored.send(sender=Message, message=message, room=room)
     return message
 
 
