@@ -20,9 +20,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Cloud metadata services (named for the log; all of them fall in a refused class anyway): AWS, GCP and
 # Azure's, ECS's task metadata, AWS's IPv6 one, and Alibaba's in the shared (CGNAT) range.
-METADATA = {
-    ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")
-}
+METADATA = {ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "fd00:ec2::254", "100.100.100.200")}
 
 
 class RefusedTarget(InvalidField):

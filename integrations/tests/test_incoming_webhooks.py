@@ -44,7 +44,16 @@ def test_the_content_shape_works_too_and_the_secret_is_stored_hashed(api):
 
 @pytest.mark.parametrize(
     "body",
-    [[], "text", {"text": ""}, {"text": 5}, {"content": None}, {"text": "a", "content": "b"}, {"other": "x"}, {"text": "   "}],
+    [
+        [],
+        "text",
+        {"text": ""},
+        {"text": 5},
+        {"content": None},
+        {"text": "a", "content": "b"},
+        {"other": "x"},
+        {"text": "   "},
+    ],
 )
 def test_bad_payloads_are_a_clear_400_and_store_nothing(api, body):
     general()

@@ -52,7 +52,7 @@ def strict(settings):
 
 
 def _resolving_to(monkeypatch, *addresses):
-    def fake(host, port, type=0):  # noqa: A002 (socket.getaddrinfo's name)
+    def fake(host, port, type=0):
         family = {4: socket.AF_INET, 6: socket.AF_INET6}
         return [(family[ipaddress.ip_address(a).version], socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
 
@@ -78,7 +78,12 @@ def test_the_checked_address_is_the_one_connected_to(strict, monkeypatch):
 
     target = ssrf.resolve("https://hooks.example.com:8443/in?a=1")
 
-    assert (target.host, target.address, target.port, target.path) == ("hooks.example.com", "93.184.215.14", 8443, "/in?a=1")
+    assert (target.host, target.address, target.port, target.path) == (
+        "hooks.example.com",
+        "93.184.215.14",
+        8443,
+        "/in?a=1",
+    )
 
 
 def test_http_is_refused_unless_the_operator_allows_it(strict, monkeypatch):
@@ -91,7 +96,9 @@ def test_http_is_refused_unless_the_operator_allows_it(strict, monkeypatch):
     assert ssrf.resolve("http://hooks.example.com/").port == 80
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/", "https:///nohost", "https://user:pw@example.com/", "https://[::1/"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/", "https:///nohost", "https://user:pw@example.com/", "https://[::1/"]
+)
 def test_malformed_urls_are_refused(strict, url):
     with pytest.raises(ssrf.RefusedTarget):
         ssrf.check_url(url)
