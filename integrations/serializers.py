@@ -100,6 +100,7 @@ class IssuedSubscriptionSerializer(SubscriptionSerializer):
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     """One delivery of the log: its event, status, tries, the receiver's last answer code and error."""
 
+    event = serializers.CharField(read_only=True, help_text="message, mention or command")
     room = serializers.CharField(source="room.slug", read_only=True)
     message = serializers.IntegerField(source="message_id", read_only=True, allow_null=True)
     reply = serializers.IntegerField(source="reply_id", read_only=True, allow_null=True)

@@ -7,7 +7,7 @@ from core.routers import ApiRouter
 from integrations.views import BotSubscriptionViewSet, RoomWebhookViewSet, WebhookPostView
 
 router = ApiRouter()
-router.register("rooms/<slug:room_slug>/webhooks", RoomWebhookViewSet, basename="room-webhook")
+router.register("rooms/<slug:slug>/webhooks", RoomWebhookViewSet, basename="room-webhook")
 router.register("bots/<int:bot_id>/subscriptions", BotSubscriptionViewSet, basename="bot-subscription")
 
 urlpatterns = router.urls

@@ -49,7 +49,7 @@ class RoomWebhookViewSet(ApiViewSet):
     lookup_value_converter = "int"
 
     def get_queryset(self) -> QuerySet[IncomingWebhook]:
-        return selectors.webhook_list_for_writer(user=request_user(self.request), room_slug=self.kwargs["room_slug"])
+        return selectors.webhook_list_for_writer(user=request_user(self.request), room_slug=self.kwargs["slug"])
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         return (
@@ -60,7 +60,7 @@ class RoomWebhookViewSet(ApiViewSet):
         summary="The room's incoming webhooks (room writers)",
         responses={200: WebhookSerializer(many=True), 403: ERROR, 404: ERROR},
     )
-    def list(self, request: AuthenticatedRequest, room_slug: str) -> Response:
+    def list(self, request: AuthenticatedRequest, slug: str) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(WebhookSerializer(page, many=True).data)
 
@@ -69,17 +69,17 @@ class RoomWebhookViewSet(ApiViewSet):
         request=WebhookCreateSerializer,
         responses={201: IssuedWebhookSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
-    def create(self, request: AuthenticatedRequest, room_slug: str) -> Response:
+    def create(self, request: AuthenticatedRequest, slug: str) -> Response:
         body = WebhookCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        issued = services.webhook_create(actor=request.user, room_slug=room_slug, name=body.validated_data["name"])
+        issued = services.webhook_create(actor=request.user, room_slug=slug, name=body.validated_data["name"])
         return Response(_issued(request, issued), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Remove an incoming webhook (its URL stops working)", responses={204: None, 403: ERROR, 404: ERROR}
     )
-    def destroy(self, request: AuthenticatedRequest, room_slug: str, pk: int) -> Response:
-        services.webhook_delete(actor=request.user, room_slug=room_slug, webhook_id=pk)
+    def destroy(self, request: AuthenticatedRequest, slug: str, pk: int) -> Response:
+        services.webhook_delete(actor=request.user, room_slug=slug, webhook_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -88,8 +88,8 @@ class RoomWebhookViewSet(ApiViewSet):
         responses={200: IssuedWebhookSerializer, 403: ERROR, 404: ERROR},
     )
     @action(detail=True, methods=["post"])
-    def rotate(self, request: AuthenticatedRequest, room_slug: str, pk: int) -> Response:
-        issued = services.webhook_rotate(actor=request.user, room_slug=room_slug, webhook_id=pk)
+    def rotate(self, request: AuthenticatedRequest, slug: str, pk: int) -> Response:
+        issued = services.webhook_rotate(actor=request.user, room_slug=slug, webhook_id=pk)
         return Response(_issued(request, issued))
 
 

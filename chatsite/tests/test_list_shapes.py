@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from drf_spectacular.generators import SchemaGenerator
 
+from integrations.tests.factories import one_of_each
 from messaging.services import room_join
 from messaging.tests.factories import general, make_notification, send
 
@@ -77,6 +78,9 @@ def test_each_list_answers_in_the_shape_the_readme_gives_it(admin_api, staff_use
     room_join(actor=staff_user, room=general())
     send(user, "hello")
     make_notification(staff_user)
+
+    for placeholder, value in one_of_each(staff_user).items():
+        path = path.replace(placeholder, value)
 
     response = admin_api.get(API + path.replace("{slug}", "general"))
 
