@@ -422,6 +422,8 @@ CHAT_WEBHOOK_TIMEOUT = env_float("CHAT_WEBHOOK_TIMEOUT", 5.0, minimum=0.1)  # co
 CHAT_WEBHOOK_MAX_RESPONSE = env_size("CHAT_WEBHOOK_MAX_RESPONSE", 64 * 1024)  # more is not read
 # Failed tries in a row (over all of a subscription's deliveries) after which it is disabled.
 CHAT_WEBHOOK_DISABLE_AFTER = env_int("CHAT_WEBHOOK_DISABLE_AFTER", 10, minimum=1)
+# The first wait between tries of a delivery, doubled after each (6 tries: about an hour in all).
+CHAT_WEBHOOK_RETRY_BASE = env_float("CHAT_WEBHOOK_RETRY_BASE", 120.0, minimum=0.0)
 
 # --- Internationalisation, static and media files ---------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -32,8 +32,9 @@ from realtime.kernel import UserFrame, encode, publish
 
 logger = logging.getLogger(__name__)
 
-# 6 tries; waits of about 2, 4, 8, 16 and 32 minutes: the last try about an hour after the first.
-RETRY = Backoff(attempts=6, base=120, factor=2, cap=3600)
+# 6 tries; waits of about 2, 4, 8, 16 and 32 minutes (CHAT_WEBHOOK_RETRY_BASE doubling): the last try
+# about an hour after the first.
+RETRY = Backoff(attempts=6, base=settings.CHAT_WEBHOOK_RETRY_BASE, factor=2, cap=3600)
 Status = Delivery.Status
 
 
