@@ -10,14 +10,12 @@ from messaging.models import Membership, Room
 from users.models import User
 
 
-def bot_get_for_owner(*, owner: User, bot_id: object) -> User:
+def bot_get_for_owner(*, owner: User, bot_id: int) -> User:
     """One of ``owner``'s active bots; BotNotFound otherwise (missing and not yours alike)."""
-    bot = (
-        User.objects.filter(pk=bot_id, is_bot=True, bot_owner=owner, is_active=True).first()
-        if is_database_id(bot_id)
-        else None
-    )
-    if bot is None or not owner.is_active:
+    if not is_database_id(bot_id) or not owner.is_active:
+        raise BotNotFound()
+    bot = User.objects.filter(pk=bot_id, is_bot=True, bot_owner=owner, is_active=True).first()
+    if bot is None:
         raise BotNotFound()
     return bot
 

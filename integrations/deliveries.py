@@ -39,7 +39,7 @@ Status = Delivery.Status
 
 
 def _gave_up(kwargs: dict[str, Any], error: BaseException) -> None:
-    Delivery.objects.filter(pk=kwargs.get("delivery_id"), status=Status.PENDING).update(
+    Delivery.objects.filter(pk=kwargs["delivery_id"], status=Status.PENDING).update(
         status=Status.FAILED, finished_at=timezone.now()
     )
 

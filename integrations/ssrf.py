@@ -93,7 +93,7 @@ def resolve(url: str) -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise RefusedTarget(f"url's host could not be resolved: {error}") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses:
         raise RefusedTarget("url's host has no address.")
     if not settings.CHAT_WEBHOOK_ALLOW_PRIVATE:

@@ -75,6 +75,9 @@ def site(user, other_user, staff_user) -> dict[str, list[str]]:
         "file_id": [str(upload.pk), "999999"],
         "rest": ["nowhere"],
         "token": [unsubscribe_token(user), "garbage"],
+        "bot_id": users,  # people, not bots: 404 (integrations' own tests cover bots)
+        "webhook_id": ["1", "999999"],
+        "secret": ["garbage"],
     }
 
 

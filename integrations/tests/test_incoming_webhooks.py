@@ -29,6 +29,7 @@ def test_a_writer_creates_a_webhook_and_posting_to_its_url_posts_as_its_bot(api,
     assert posted.status_code == 201, posted.json()
     message = Message.objects.get(pk=posted.json()["id"])
     assert (message.content, message.room.slug) == ("Build *green*", "general")
+    assert message.sender is not None
     assert message.sender.username == created.json()["bot"]["username"]
     assert message.sender != user
 
@@ -186,3 +187,31 @@ def test_a_webhook_of_a_room_the_bot_left_refuses(api):
 
     assert _post(created["url"], {"text": "x"}).status_code == 404
     assert not Message.objects.exists()
+
+
+def test_a_reader_who_may_not_write_cannot_add_or_list_webhooks(api, monkeypatch):
+    # Readers who may not write exist with announcement rooms, mutes and archived rooms: whatever
+    # messaging's room_writable says, the webhook services follow it.
+    general()
+    monkeypatch.setattr("integrations.services.room_writable", lambda **_: False)
+    monkeypatch.setattr("integrations.selectors.room_writable", lambda **_: False)
+
+    assert _create(api).status_code == 403
+    assert api.get("/api/v1/rooms/general/webhooks/").status_code == 403
+    assert not IncomingWebhook.objects.exists()
+
+
+def test_the_admin_lists_webhooks_subscriptions_and_deliveries(admin_api, api):
+    from django.test import Client
+
+    general()
+    _create(api)
+    client = Client()
+    client.force_login(admin_api.user)
+
+    for model in ("incomingwebhook", "subscription", "delivery"):
+        assert client.get(f"/admin/integrations/{model}/").status_code == 200
+    hook = IncomingWebhook.objects.get()
+    page = client.get(f"/admin/integrations/incomingwebhook/{hook.pk}/change/")
+    assert page.status_code == 200
+    assert hook.secret_hash not in page.content.decode()
