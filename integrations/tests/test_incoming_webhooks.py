@@ -215,3 +215,19 @@ def test_the_admin_lists_webhooks_subscriptions_and_deliveries(admin_api, api):
     page = client.get(f"/admin/integrations/incomingwebhook/{hook.pk}/change/")
     assert page.status_code == 200
     assert hook.secret_hash not in page.content.decode()
+
+
+def test_a_webhooks_secret_never_reaches_the_logs(api, caplog):
+    from core.log_filters import redact
+
+    general()
+    url = _create(api).json()["url"]
+    secret = url.rstrip("/").rsplit("/", 1)[1]
+    wrong = url.replace(secret, secret[::-1])
+
+    with caplog.at_level("WARNING", logger="django.request"):
+        _post(wrong, {"text": "x"})
+
+    assert redact(f"POST {url} 201") == f"POST {url.replace(secret, '[redacted]')} 201"
+    assert all(redact(record.getMessage()) == redact(redact(record.getMessage())) for record in caplog.records)
+    assert all(secret[::-1] not in redact(record.getMessage()) for record in caplog.records)
