@@ -231,3 +231,11 @@ def test_a_webhooks_secret_never_reaches_the_logs(api, caplog):
     assert redact(f"POST {url} 201") == f"POST {url.replace(secret, '[redacted]')} 201"
     assert all(redact(record.getMessage()) == redact(redact(record.getMessage())) for record in caplog.records)
     assert all(secret[::-1] not in redact(record.getMessage()) for record in caplog.records)
+
+
+def test_direct_conversations_have_no_webhooks(api, other_user):
+    from messaging.services import direct_room_get_or_create
+
+    direct, _ = direct_room_get_or_create(actor=api.user, other=other_user)
+
+    assert _create(api, slug=direct.slug).status_code == 400
