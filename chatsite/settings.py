@@ -220,6 +220,8 @@ CHAT_REFRESH_COOKIE = "refresh_token"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Our personal access tokens (``chat_...``, scoped); anything else falls through.
+        "users.authentication.ApiTokenAuthentication",
         # First, so a provider's token is verified by OIDC; any other Bearer token falls through to ours.
         "users.authentication.OidcBearerAuthentication",
         "users.authentication.BearerTokenAuthentication",
@@ -268,7 +270,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"WorkspaceRoleEnum": "users.models.User.Role"},
 }
 
 # --- OpenID Connect ---------------------------------------------------------------------------------
@@ -316,6 +318,8 @@ CHAT_SOCKET_FLOOD_LIMIT = env_int("CHAT_SOCKET_FLOOD_LIMIT", 20, minimum=1)  # r
 # posted, and notifications sent (one unit per recipient).
 CHAT_MESSAGE_RATE = env_rate("CHAT_MESSAGE_RATE", "30/10s")
 CHAT_NOTIFICATION_RATE = env_rate("CHAT_NOTIFICATION_RATE", "100/5m")
+# Reports of messages, per reporter (teams: moderation).
+CHAT_REPORT_RATE = env_rate("CHAT_REPORT_RATE", "10/10m")
 # A message does not notify someone who still has an unread notification of the same kind from the same
 # sender in the same room, younger than this (0: every message notifies).
 CHAT_NOTIFICATION_COALESCE_WINDOW = env_duration("CHAT_NOTIFICATION_COALESCE_WINDOW", 10 * 60)

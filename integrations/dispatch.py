@@ -28,7 +28,7 @@ def on_message_stored(*, message: Message, room: Room, attachments: list[Attachm
     """Create a delivery (and its job) for each subscription that wants ``message``."""
     sender = message.sender
     # Bots never trigger bots (no reply loops); a webhook's or a bot's message reaches people only.
-    if sender is None or getattr(sender, "is_bot", False):
+    if sender is None or sender.is_bot:
         return
     command = limits.COMMAND_LINE.fullmatch(message.content.strip())
     mentioned = sorted(mentioned_usernames(message.content))[:20]

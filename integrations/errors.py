@@ -38,9 +38,3 @@ class SubscriptionNotFound(NotFound):
     """No such subscription of this bot."""
 
     default_detail = "Subscription not found."
-
-
-class BotNotFound(NotFound):
-    """No such bot, or not one of the caller's."""
-
-    default_detail = "Bot not found."

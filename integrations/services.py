@@ -33,6 +33,7 @@ from integrations.signing import new_secret
 from messaging.models import Membership, Message, Room
 from messaging.selectors import RoomNotFound, room_get_for_user, room_writable
 from messaging.services import message_send
+from messaging.services.moderation import check_may_post
 from users.models import User
 
 
@@ -53,6 +54,7 @@ def webhook_create(*, actor: User, room_slug: str, name: object) -> IssuedWebhoo
     room = room_get_for_user(user=actor, slug=room_slug)
     if not room_writable(user_id=actor.pk, room=room):
         raise NotRoomWriter()
+    check_may_post(user=actor, room=room)  # muted, or not a moderator of an announcement room: 403
     if room.kind == Room.Kind.DIRECT:
         raise InvalidField("Direct conversations cannot have webhooks.")
     name = _check_name(name)

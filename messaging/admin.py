@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -16,13 +17,15 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from core.errors import InvalidInput
-from messaging.models import Attachment, Membership, Message, Notification, Room
+from core.errors import ApplicationError, InvalidInput
+from messaging.models import Attachment, Membership, Message, MessageReport, Notification, Room, RoomSanction
 from messaging.selectors import AttachmentNotFound
 from messaging.services import messages_purge
+from messaging.services.moderation import room_set_post_policy
 from messaging.services.rooms import CREATABLE_KINDS, room_create, room_delete, room_kind_check, room_slug_check
 from messaging.views.files import attachment_response
 from users.authentication import request_user
+from users.models import AuditEntry
 
 
 class MembershipInline(admin.TabularInline):
@@ -82,9 +85,28 @@ class RoomAdmin(admin.ModelAdmin):
     list_display = ("slug", "name", "kind", "last_seq", "created_by", "created_at")
     list_filter = ("kind", "created_at")
     search_fields = ("slug", "name", "topic")
-    readonly_fields = ("last_seq", "direct_key", "created_by", "created_at")
+    readonly_fields = ("last_seq", "direct_key", "created_by", "created_at", "post_policy")
     inlines = [MembershipInline]
-    actions = ["purge_rooms"]
+    actions = ["purge_rooms", "moderators_post", "everyone_posts"]
+
+    @admin.action(description="Only moderators post in the selected rooms (announcements)")
+    def moderators_post(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        self._post_policy(request, queryset, Room.PostPolicy.MODERATORS)
+
+    @admin.action(description="Everyone posts in the selected rooms")
+    def everyone_posts(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
+        self._post_policy(request, queryset, Room.PostPolicy.EVERYONE)
+
+    def _post_policy(self, request: HttpRequest, queryset: QuerySet[Room], policy: str) -> None:
+        actor = request_user(request)
+        try:
+            with transaction.atomic():
+                for room in queryset:
+                    room_set_post_policy(actor=actor, room=room, post_policy=policy, via=AuditEntry.Via.ADMIN)
+        except ApplicationError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            return
+        self.message_user(request, f"{queryset.count()} room(s) changed.", messages.SUCCESS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Room | None = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
@@ -105,16 +127,16 @@ class RoomAdmin(admin.ModelAdmin):
     @admin.action(description="Delete every message of the selected rooms for good")
     def purge_rooms(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         actor = request_user(request)
-        deleted = sum(messages_purge(actor=actor, room=room) for room in queryset)
+        deleted = sum(messages_purge(actor=actor, room=room, via=AuditEntry.Via.ADMIN) for room in queryset)
         self.message_user(request, f"Deleted {deleted} message(s).", messages.SUCCESS)
 
     def delete_model(self, request: HttpRequest, obj: Room) -> None:
         # Through the service: messages and files purged, the room's sockets closed.
-        room_delete(actor=request_user(request), room=obj)
+        room_delete(actor=request_user(request), room=obj, via=AuditEntry.Via.ADMIN)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Room]) -> None:
         for room in queryset:
-            room_delete(actor=request_user(request), room=room)
+            room_delete(actor=request_user(request), room=room, via=AuditEntry.Via.ADMIN)
 
 
 @admin.register(Message)
@@ -142,7 +164,7 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.action(description="Delete the selected messages for good (clients are told)")
     def purge_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        deleted = messages_purge(actor=request_user(request), ids=ids)
+        deleted = messages_purge(actor=request_user(request), ids=ids, via=AuditEntry.Via.ADMIN)
         self.message_user(request, f"Deleted {deleted} message(s).", messages.SUCCESS)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -152,10 +174,12 @@ class MessageAdmin(admin.ModelAdmin):
         return False  # edits go through the API, where they are broadcast (message_updated)
 
     def delete_model(self, request: HttpRequest, obj: Message) -> None:
-        messages_purge(actor=request_user(request), ids=[obj.pk])
+        messages_purge(actor=request_user(request), ids=[obj.pk], via=AuditEntry.Via.ADMIN)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
-        messages_purge(actor=request_user(request), ids=list(queryset.values_list("pk", flat=True)))
+        messages_purge(
+            actor=request_user(request), ids=list(queryset.values_list("pk", flat=True)), via=AuditEntry.Via.ADMIN
+        )
 
 
 @admin.register(Attachment)
@@ -201,3 +225,33 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ("recipient",)
     raw_id_fields = ("recipient", "actor")
     show_full_result_count = False
+
+
+@admin.register(RoomSanction)
+class RoomSanctionAdmin(admin.ModelAdmin):
+    """Bans and mutes, to look at; they are given and lifted by room moderators (the API), audited."""
+
+    list_display = ("room", "user", "kind", "until", "reason", "created_by", "created_at")
+    list_filter = ("kind", "created_at")
+    search_fields = ("room__slug", "user__username", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RoomSanction | None = None) -> bool:
+        return False
+
+
+@admin.register(MessageReport)
+class MessageReportAdmin(admin.ModelAdmin):
+    """Reports of messages, to look at; moderators resolve them over the API (audited)."""
+
+    list_display = ("id", "room", "message", "reporter", "status", "created_at", "resolved_by")
+    list_filter = ("status", "created_at")
+    search_fields = ("room__slug", "reporter__username", "reason")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: MessageReport | None = None) -> bool:
+        return False

@@ -35,7 +35,14 @@ def user_summary(user: None) -> None: ...
 def user_summary(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {"id": user.pk, "username": user.username, "display_name": user.display_name}
+    return {
+        "id": user.pk,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "is_bot": user.is_bot,
+        "owner": user.bot_owner_id,
+    }
 
 
 def attachment_payload(attachment: Attachment) -> dict[str, Any]:

@@ -30,3 +30,6 @@ NOTIFICATION_BODY = 2000
 NOTIFICATION_RECIPIENTS = 100
 MENTIONS_PER_MESSAGE = 20
 IDS_PER_REQUEST = 1000  # notification ids marked read at once
+
+# A moderation reason (ban, mute) or a report's reason.
+MODERATION_REASON = 500

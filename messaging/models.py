@@ -31,6 +31,13 @@ class Room(models.Model):
     # The last allocated message seq. Bumped under this row's lock by the inserting transaction, so
     # seqs are gapless and in commit order (DESIGN.md, "Ordering and delivery").
     last_seq = models.PositiveBigIntegerField(default=0)
+
+    class PostPolicy(models.TextChoices):
+        EVERYONE = "everyone", "Everyone"
+        MODERATORS = "moderators", "Moderators only (announcements)"
+
+    # Who may post: everyone who may write, or only moderators (an announcement room).
+    post_policy = models.CharField(max_length=10, choices=PostPolicy.choices, default=PostPolicy.EVERYONE)
     # "<lower user id>:<higher user id>" for direct rooms: one room per pair, enforced by the database.
     direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
 
@@ -153,6 +160,7 @@ class Notification(models.Model):
         FILE_SHARED = "file_shared", "File shared"
         MESSAGES_PURGED = "messages_purged", "Messages purged"
         USER = "user", "From a user"
+        REPORT = "report", "Message reported"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
@@ -176,3 +184,66 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
+
+
+class RoomSanction(models.Model):
+    """A ban (no reading, no joining; ``until`` null: for good) or a mute (reading only, until ``until``)
+    of one user in one room. One of each kind per (room, user): a new one replaces the old."""
+
+    class Kind(models.TextChoices):
+        BAN = "ban", "Ban"
+        MUTE = "mute", "Mute"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="sanctions", db_index=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="room_sanctions")
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    until = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user", "kind"], name="sanction_unique_room_user_kind"),
+            models.CheckConstraint(condition=Q(kind="ban") | Q(until__isnull=False), name="sanction_mute_has_until"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.user_id} in {self.room_id}"
+
+
+class MessageReport(models.Model):
+    """A reader's report of a message to the room's moderators."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="reports", db_index=False)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "reporter"], condition=Q(status="open"), name="report_one_open_per_reporter"
+            ),
+        ]
+        indexes = [models.Index(fields=["room", "status", "-id"], name="report_room_status_idx")]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} of {self.message_id}"

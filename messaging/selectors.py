@@ -24,10 +24,20 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core.errors import NotFound
 from messaging.events import PREFETCHED_ATTACHMENTS
-from messaging.models import GENERAL_ROOM_SLUG, Attachment, Membership, Message, Notification, Room
+from messaging.models import (
+    GENERAL_ROOM_SLUG,
+    Attachment,
+    Membership,
+    Message,
+    MessageReport,
+    Notification,
+    Room,
+    RoomSanction,
+)
 from users.models import User
 
 
@@ -49,36 +59,112 @@ class AttachmentNotFound(NotFound):
     default_detail = "No such file."
 
 
+def active_bans(*, user_id: Any, room: Any) -> QuerySet[RoomSanction]:
+    """The ban of ``user_id`` in ``room`` that is in force now (values or outer references)."""
+    in_force = Q(until__isnull=True) | Q(until__gt=timezone.now())
+    return RoomSanction.objects.filter(in_force, room=room, user_id=user_id, kind=RoomSanction.Kind.BAN)
+
+
+def active_mute(*, user_id: int, room_id: int) -> RoomSanction | None:
+    """The mute of ``user_id`` in a room that is in force now, if any."""
+    return RoomSanction.objects.filter(
+        room_id=room_id, user_id=user_id, kind=RoomSanction.Kind.MUTE, until__gt=timezone.now()
+    ).first()
+
+
 def readable_rooms(*, user: User) -> QuerySet[Room]:
-    """Rooms ``user`` may read: every public room (active users), and rooms they are a member of."""
+    """Rooms ``user`` may read: every public room (active users who are not guests), and rooms they are
+    a member of; never a room they are banned from."""
     if not user.is_active:
         return Room.objects.none()
     member = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(member))
+    banned = active_bans(user_id=user.pk, room=OuterRef("pk"))
+    if user.is_guest:
+        return Room.objects.filter(Exists(member)).filter(~Exists(banned))
+    return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(member)).filter(~Exists(banned))
 
 
 def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | None = None) -> Room:
-    """One readable room by slug (default ``general``) or id; RoomNotFound otherwise.
+    """One readable room by slug (default ``general``) or id; RoomNotFound otherwise (also for a guest
+    and a public room it was not added to, and for a room the user is banned from).
 
-    One simple query for a public room (every socket connect runs this), two for the others.
+    One query: the room with whether the user is banned from it and whether they are a member.
     """
     lookup = {"pk": room_id} if room_id is not None else {"slug": slug or GENERAL_ROOM_SLUG}
-    try:
-        room = Room.objects.get(**lookup)
-    except (Room.DoesNotExist, ValueError, TypeError):
-        raise RoomNotFound() from None
     if not user.is_active:
         raise RoomNotFound()
-    if room.is_public or Membership.objects.filter(room=room, user=user).exists():
+    try:
+        room = Room.objects.annotate(
+            user_banned=Exists(active_bans(user_id=user.pk, room=OuterRef("pk"))),
+            user_is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)),
+        ).get(**lookup)
+    except (Room.DoesNotExist, ValueError, TypeError):
+        raise RoomNotFound() from None
+    if getattr(room, "user_banned", False):
+        raise RoomNotFound()
+    if (room.is_public and not user.is_guest) or getattr(room, "user_is_member", False):
         return room
     raise RoomNotFound()
 
 
 def room_writable(*, user_id: int, room: Room) -> bool:
-    """Whether an active user may write ``room`` now, in one query (read fresh, not from a cached user)."""
+    """Whether an active user may write ``room`` now (read fresh, not from a cached user): a member,
+    or for a public room any active user who is not a guest; never a banned user."""
+    if active_bans(user_id=user_id, room=room).exists():
+        return False
     if room.is_public:
-        return User.objects.filter(pk=user_id, is_active=True).exists()
+        member = Membership.objects.filter(room=room, user_id=OuterRef("pk"))
+        return User.objects.filter(Q(Exists(member)) | ~Q(role=User.Role.GUEST), pk=user_id, is_active=True).exists()
     return Membership.objects.filter(room=room, user_id=user_id, user__is_active=True).exists()
+
+
+def room_moderates(*, user: User, room: Room) -> bool:
+    """Whether ``user`` moderates ``room``: a workspace admin or moderator, or the room's owner or
+    moderator (read fresh)."""
+    if not user.is_active:
+        return False
+    if user.is_workspace_moderator:
+        return True
+    roles = (Membership.Role.OWNER, Membership.Role.MODERATOR)
+    return Membership.objects.filter(room=room, user=user, role__in=roles).exists()
+
+
+def room_post_policy(*, room_id: int) -> str:
+    """A room's post policy, read fresh (a socket's room object may come from a cache)."""
+    policy = Room.objects.filter(pk=room_id).values_list("post_policy", flat=True).first()
+    return policy or Room.PostPolicy.EVERYONE
+
+
+def room_bans(*, room: Room) -> QuerySet[RoomSanction]:
+    """Bans in force in a room (access already checked), newest first."""
+    return (
+        RoomSanction.objects.filter(room=room, kind=RoomSanction.Kind.BAN)
+        .filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
+        .select_related("user")
+        .order_by("-id")
+    )
+
+
+def room_mutes(*, room: Room) -> QuerySet[RoomSanction]:
+    """Mutes in force in a room, newest first."""
+    return (
+        RoomSanction.objects.filter(room=room, kind=RoomSanction.Kind.MUTE, until__gt=timezone.now())
+        .select_related("user")
+        .order_by("-id")
+    )
+
+
+def report_list(*, user: User, status: str | None = MessageReport.Status.OPEN) -> QuerySet[MessageReport]:
+    """Reports a moderator may read: every one for workspace admins and moderators, those of the rooms
+    they own or moderate for others (none for anyone else); open ones unless ``status`` says otherwise."""
+    reports = MessageReport.objects.select_related("message", "message__sender", "room", "reporter").order_by("-id")
+    if status:
+        reports = reports.filter(status=status)
+    if user.is_workspace_moderator:
+        return reports
+    roles = (Membership.Role.OWNER, Membership.Role.MODERATOR)
+    moderated = Membership.objects.filter(user=user, role__in=roles).values("room")
+    return reports.filter(room__in=moderated)
 
 
 def membership_get(*, user: User, room: Room) -> Membership | None:

@@ -6,19 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from core.fields import StrictCharField
 from core.validation import MAX_DATABASE_ID
 from messaging import events, limits
-from messaging.models import Attachment, Membership, Message, Notification, Room
+from messaging.models import Attachment, Membership, Message, MessageReport, Notification, Room, RoomSanction
+from users.models import User
 
 
 class UserSummarySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     username = serializers.CharField()
     display_name = serializers.CharField()
+    role = serializers.ChoiceField(choices=User.Role.choices)
+    is_bot = serializers.BooleanField()
+    owner = serializers.IntegerField(allow_null=True, help_text="For a bot: its owner's id; null for people")
 
 
 class AttachmentSerializer(serializers.Serializer):
@@ -108,6 +112,7 @@ class RoomSerializer(serializers.ModelSerializer):
         fields = [
             "id", "slug", "name", "topic", "kind", "created_at", "last_seq",
             "is_member", "role", "last_read_seq", "unread", "direct_peer",
+            "post_policy",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -198,3 +203,78 @@ class UploadResponseSerializer(serializers.Serializer):
 
 class DeletedSerializer(serializers.Serializer):
     deleted = serializers.IntegerField()
+
+
+# Moderation (teams)
+
+
+class RoomPostPolicySerializer(serializers.Serializer):
+    """Who may post: ``everyone`` who may write the room, or ``moderators`` only (announcements)."""
+
+    post_policy = serializers.ChoiceField(choices=Room.PostPolicy.choices, required=False)
+
+
+class BanCreateSerializer(serializers.Serializer):
+    """Ban a user from the room, until a time (omit: for good), with an optional reason."""
+
+    user = serializers.IntegerField(min_value=1)
+    until = serializers.DateTimeField(required=False, allow_null=True)
+    reason = StrictCharField(max_length=limits.MODERATION_REASON, required=False, allow_blank=True, default="")
+
+
+class MuteCreateSerializer(serializers.Serializer):
+    """Mute a user in the room until a time (they keep reading), with an optional reason."""
+
+    user = serializers.IntegerField(min_value=1)
+    until = serializers.DateTimeField()
+    reason = StrictCharField(max_length=limits.MODERATION_REASON, required=False, allow_blank=True, default="")
+
+
+class SanctionSerializer(serializers.Serializer):
+    """A ban or mute in force: who, until when (null: for good), why, by whom, since when."""
+
+    user = serializers.SerializerMethodField()
+    until = serializers.DateTimeField(allow_null=True)
+    reason = serializers.CharField()
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    @extend_schema_field(UserSummarySerializer)
+    def get_user(self, sanction: RoomSanction) -> dict[str, Any]:
+        return events.user_summary(sanction.user)
+
+
+class ReportCreateSerializer(serializers.Serializer):
+    """Why the message should be looked at by the room's moderators."""
+
+    reason = StrictCharField(max_length=limits.MODERATION_REASON)
+
+
+class ReportResolveSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["resolved", "dismissed"], default="resolved")
+
+
+class ReportQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["open", "resolved", "dismissed", "all"], default="open")
+
+
+class ReportSerializer(serializers.Serializer):
+    """A report of a message: the message as its room shows it, who reported it, why, and its status."""
+
+    id = serializers.IntegerField()
+    room = serializers.CharField(source="room.slug")
+    message = serializers.SerializerMethodField()
+    reporter = serializers.SerializerMethodField()
+    reason = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    resolved_by = serializers.IntegerField(source="resolved_by_id", allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(MessageSerializer)
+    def get_message(self, report: MessageReport) -> dict[str, Any]:
+        return events.message_payload(report.message, room_slug=report.room.slug, attachments=[])
+
+    @extend_schema_field(UserSummarySerializer(allow_null=True))
+    def get_reporter(self, report: MessageReport) -> dict[str, Any] | None:
+        return events.user_summary(report.reporter)

@@ -6,6 +6,7 @@ from core.routers import ApiRouter
 from messaging.views.files import FileViewSet
 from messaging.views.messages import MessageViewSet
 from messaging.views.notifications import NotificationViewSet
+from messaging.views.reports import ReportViewSet
 from messaging.views.rooms import RoomViewSet
 
 
@@ -28,5 +29,6 @@ router.register("messages", MessageViewSet, basename="message")
 router.register("rooms", RoomViewSet, basename="room")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("files", FileViewSet, basename="file")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = router.urls

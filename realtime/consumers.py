@@ -92,6 +92,7 @@ class MessagesConsumer(ChatSocket):
 
     async def handle(self, frame: dict[str, Any]) -> None:
         command = protocol.parse_messages_frame(frame)
+        self.check_write_scope()
         if isinstance(command, protocol.Typing):
             if self.typing_interval.ready():
                 typing = protocol.typing(user_id=self.user_id, username=self.username)
@@ -125,6 +126,7 @@ class NotificationsConsumer(ChatSocket):
 
     async def handle(self, frame: dict[str, Any]) -> None:
         command = protocol.parse_notifications_frame(frame)
+        self.check_write_scope()
         if isinstance(command, protocol.SendNotification):
             sent = await _send_notification(sender=self.user, to=command.to, title=command.title, body=command.body)
             await self.send_frame({"type": "ack", "sent": len(sent)})

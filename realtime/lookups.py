@@ -8,7 +8,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from messaging import events, limits
-from messaging.models import Room
+from messaging.models import Room, RoomSanction
 from messaging.selectors import RoomNotFound, messages_after, room_get_for_user, unread_counts_for_users
 from realtime.kernel import encode
 from users.models import User
@@ -58,13 +58,19 @@ async def readable_room(user: User, slug: str) -> Room | None:
     if len(slug) > limits.ROOM_SLUG:
         return None
     cached = _public_rooms.get(slug)
-    if cached is not None and cached[1] > time.monotonic() and user.is_active:
+    # Not for guests (they read only rooms they were added to), nor in a room with bans (checked each time).
+    if cached is not None and cached[1] > time.monotonic() and user.is_active and not user.is_guest:
         return Room(**cached[0])
     room = await _readable_room(user, slug)
-    if room is not None and room.is_public:
+    if room is not None and room.is_public and not await _has_bans(room.pk):
         fields = {name: getattr(room, name) for name in _ROOM_FIELDS}
         _public_rooms[slug] = (fields, time.monotonic() + PUBLIC_ROOM_TTL)
     return room
+
+
+@database_sync_to_async
+def _has_bans(room_id: int) -> bool:
+    return RoomSanction.objects.filter(room_id=room_id, kind=RoomSanction.Kind.BAN).exists()
 
 
 def forget_rooms() -> None:

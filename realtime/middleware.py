@@ -21,6 +21,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from realtime.protocol import query_params
+from users import api_tokens
 from users.models import User
 from users.oidc import OidcAuthenticationFailed, oidc_authenticate
 
@@ -34,6 +35,9 @@ class SocketLogin:
 
     user: User
     expires_at: float | None
+    # An API token's id and scopes (None: a JWT, not scoped).
+    token_id: int | None = None
+    scopes: tuple[str, ...] | None = None
 
 
 class SocketAuthFailed(Exception):
@@ -50,6 +54,8 @@ def authenticate_token(raw_token: str) -> SocketLogin:
         raise SocketAuthFailed("not_authenticated")
     if len(raw_token) > MAX_TOKEN_LENGTH:
         raise SocketAuthFailed("token_not_valid")
+    if api_tokens.looks_like_api_token(raw_token):
+        return _api_token_login(raw_token)
     try:
         login = oidc_authenticate(raw_token)
     except OidcAuthenticationFailed as exc:
@@ -67,6 +73,17 @@ def authenticate_token(raw_token: str) -> SocketLogin:
         code = detail.get("code") if isinstance(detail, dict) else getattr(detail, "code", None)
         raise SocketAuthFailed(str(code or "token_not_valid")) from None
     return SocketLogin(user=user, expires_at=_float(validated.get("exp")))
+
+
+def _api_token_login(raw_token: str) -> SocketLogin:
+    """A personal access token or a bot's: closes at its expiry like a JWT; scopes go in the scope."""
+    try:
+        token = api_tokens.api_token_authenticate(raw_token)
+    except api_tokens.InvalidApiToken as exc:
+        raise SocketAuthFailed(exc.code) from None
+    expires_at = token.expires_at.timestamp() if token.expires_at is not None else None
+    scopes = tuple(token.scopes)
+    return SocketLogin(user=api_tokens.scoped_user(token), expires_at=expires_at, token_id=token.pk, scopes=scopes)
 
 
 def _float(value: Any) -> float | None:
@@ -97,6 +114,7 @@ class QueryTokenAuthMiddleware:
             scope.update(user=AnonymousUser(), token_expires_at=None, auth_failure=failure.code)
         else:
             scope.update(user=login.user, token_expires_at=login.expires_at, auth_failure=None)
+            scope.update(token_id=login.token_id, token_scopes=login.scopes)
         return await self.inner(scope, receive, send)
 
 

@@ -19,7 +19,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.tokens import Token
 
 from core.errors import NotAuthenticated
-from users.models import User
+from users import api_tokens
+from users.models import ApiToken, User
 from users.oidc import OidcAuthenticationFailed, OidcLogin, oidc_authenticate
 
 if TYPE_CHECKING:
@@ -119,4 +120,33 @@ class OidcBearerAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         # The first class's header decides 401 over 403 for every unauthenticated request.
+        return 'Bearer realm="api"'
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer chat_...``: a personal access token or a bot's (``users.api_tokens``).
+
+    First in the list; any other Bearer token gets None here and goes on to the JWT classes. Scopes are
+    enforced here, for every view: a token without ``write`` may only use safe methods (403
+    ``insufficient_scope``), and without ``admin`` its user acts without administrator powers."""
+
+    keyword = b"bearer"
+
+    def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
+        parts = get_authorization_header(request).split()
+        if len(parts) != 2 or parts[0].lower() != self.keyword:
+            return None
+        raw = parts[1].decode("latin-1")
+        if not api_tokens.looks_like_api_token(raw):
+            return None
+        try:
+            token = api_tokens.api_token_authenticate(raw)
+        except api_tokens.InvalidApiToken as exc:
+            raise exceptions.AuthenticationFailed(exc.detail, code=exc.code) from None
+        needed = "read" if request.method in ("GET", "HEAD", "OPTIONS") else "write"
+        if needed not in api_tokens.granted(token.scopes):
+            raise exceptions.PermissionDenied(f"This token needs the {needed!r} scope.", code="insufficient_scope")
+        return api_tokens.scoped_user(token), token
+
+    def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'

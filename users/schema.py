@@ -38,3 +38,19 @@ class OidcBearerScheme(OpenApiAuthenticationExtension):
             "bearerFormat": "JWT",
             "description": "An access token of the configured OpenID Connect provider (CHAT_OIDC_ISSUER), RS256.",
         }
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "users.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "chat_<prefix>_<secret>",
+            "description": (
+                "A personal access token or a bot's (POST /api/v1/tokens/, POST /api/v1/bots/{id}/tokens/). "
+                "Scopes: read (safe methods), write (also unsafe ones), admin (also administrator powers)."
+            ),
+        }

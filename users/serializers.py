@@ -6,7 +6,7 @@ from pathlib import PurePath
 from typing import Any
 
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from users import selectors
@@ -44,8 +44,15 @@ class UserSerializer(serializers.ModelSerializer):
             "postal_code",
             "is_superuser",
             "last_login",
+            "role",
+            "is_bot",
+            "owner",
         ]
         read_only_fields = fields
+
+    owner = serializers.IntegerField(
+        source="bot_owner_id", allow_null=True, read_only=True, help_text="For a bot: its owner's id; null for people"
+    )
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_avatar(self, user: User) -> str | None:
@@ -98,6 +105,68 @@ class UserUpdateSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(required=False)
     is_staff = serializers.BooleanField(required=False)
     is_superuser = serializers.BooleanField(required=False)
+    role = serializers.ChoiceField(choices=User.Role.choices, required=False, help_text="Administrators only")
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    """A new personal access token: a name, its scopes, and optionally when it expires."""
+
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=["read", "write", "admin"]), min_length=1, max_length=3
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiTokenSerializer(serializers.Serializer):
+    """A token as listed (never its secret)."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    scopes = serializers.ListField(child=serializers.CharField())
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+class ApiTokenIssuedSerializer(ApiTokenSerializer):
+    """A token just created: ``token`` is the secret, shown this once and never again."""
+
+    token = serializers.CharField()
+
+
+class BotCreateSerializer(serializers.Serializer):
+    """A bot account: its username (unique among all users) and a display name."""
+
+    username = serializers.CharField(max_length=150)
+    display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class AuditEntrySerializer(serializers.Serializer):
+    """One audit entry: who did what to whom, in which room, why, how (rest, socket, admin, command), when."""
+
+    id = serializers.IntegerField()
+    actor = serializers.DictField(allow_null=True, help_text="{id, username}, or null for the system")
+    action = serializers.CharField()
+    target = serializers.DictField(allow_null=True, help_text="{type, id, label}")
+    room = serializers.CharField(allow_null=True)
+    reason = serializers.CharField()
+    via = serializers.ChoiceField(choices=["rest", "socket", "admin", "command"])
+    created_at = serializers.DateTimeField()
+
+
+@extend_schema_serializer(many=False)  # a page object, though it answers the list route
+class AuditPageSerializer(serializers.Serializer):
+    results = AuditEntrySerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="The URL of the next (older) page, or null")
+
+
+class AuditQuerySerializer(serializers.Serializer):
+    actor = serializers.IntegerField(required=False, min_value=1, help_text="An actor's user id")
+    action = serializers.CharField(required=False, max_length=40, help_text="An action, or a prefix ending in '.'")
+    room = serializers.CharField(required=False, max_length=64, help_text="A room slug")
+    before = serializers.IntegerField(required=False, min_value=1, help_text="Entries older than this id (cursor)")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=50)
 
 
 class TokenPairSerializer(serializers.Serializer):

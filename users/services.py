@@ -29,7 +29,8 @@ from rest_framework_simplejwt.tokens import RefreshToken, Token, UntypedToken
 
 from core.errors import FieldErrors, NotAuthenticated, PermissionDenied
 from realtime.kernel import CloseUserSockets, closecodes, publish
-from users.models import User
+from users import audit
+from users.models import AuditEntry, User
 from users.preferences import merge_preferences
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ def user_can_manage(*, actor: User, user: User) -> bool:
     return actor.is_staff and (actor.is_superuser or not user.is_superuser)
 
 
-def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
+def user_update(*, actor: User, user: User, data: dict[str, Any], via: str = AuditEntry.Via.REST) -> User:
     """Update a profile; the user themself or an admin; only admins touch the admin flags.
 
     ``user`` must hold its stored admin flags (the superuser rule is checked on them). A new password
@@ -156,7 +157,9 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
         raise PermissionDenied(f"Only administrators may change {', '.join(forbidden)}.")
     if "is_superuser" in data and not actor.is_superuser:
         raise PermissionDenied("Only superusers may grant or remove superuser status.")
-    was_active, old_avatar = user.is_active, user.avatar.name
+    if "role" in data:
+        _check_role_change(actor=actor, user=user, role=data["role"])
+    was_active, old_avatar, old_role = user.is_active, user.avatar.name, user.role
     _apply_changes(actor=actor, user=user, data=data)
     with _as_field_errors():
         user.full_clean(validate_unique=False, validate_constraints=False)
@@ -169,12 +172,17 @@ def user_update(*, actor: User, user: User, data: dict[str, Any]) -> User:
                 publish(CloseUserSockets(user_id=user.pk, code=closecodes.TOKEN_INVALID))
             if old_avatar and old_avatar != user.avatar.name:
                 _delete_file_on_commit(user, old_avatar)
+            if old_role != user.role:
+                audit.audit_record(actor=actor, action="user.role", target=user, reason=user.role, via=via)
+            if was_active != user.is_active:
+                action = "user.activate" if user.is_active else "user.deactivate"
+                audit.audit_record(actor=actor, action=action, target=user, via=via)
     except IntegrityError:
         raise UsernameTaken() from None
     return user
 
 
-def user_set_active(*, actor: User, users: Iterable[User], active: bool) -> int:
+def user_set_active(*, actor: User, users: Iterable[User], active: bool, via: str = AuditEntry.Via.ADMIN) -> int:
     """Activate or deactivate several users (admin action) in one UPDATE; deactivated users' sockets
     close with 4403. An administrator never deactivates themself; only superusers touch superusers."""
     if not actor.is_staff:
@@ -188,13 +196,16 @@ def user_set_active(*, actor: User, users: Iterable[User], active: bool) -> int:
             raise PermissionDenied(SUPERUSER_ONLY)
         ids = [pk for pk, is_active, _ in rows if is_active != active and (active or pk != actor.pk)]
         changed = User.objects.filter(pk__in=ids).update(is_active=active)
+        for changed_user in User.objects.filter(pk__in=ids):
+            action = "user.activate" if active else "user.deactivate"
+            audit.audit_record(actor=actor, action=action, target=changed_user, via=via)
         if not active:
             for user_id in ids:
                 publish(CloseUserSockets(user_id=user_id, code=closecodes.USER_GONE))
     return changed
 
 
-def user_delete(*, actor: User, user: User) -> None:
+def user_delete(*, actor: User, user: User, via: str = AuditEntry.Via.REST) -> None:
     """Delete a user (admins only): their refresh tokens are revoked first, their open sockets are
     closed with 4403 and their avatar file goes once the deletion commits."""
     _check_manages(actor=actor, user=user, refusal="Only administrators may delete users.")
@@ -204,13 +215,14 @@ def user_delete(*, actor: User, user: User) -> None:
     with transaction.atomic():
         # Before the row goes: the outstanding tokens lose their link to the user when it is deleted.
         _revoke_refresh_tokens(user)
+        audit.audit_record(actor=actor, action="user.delete", target=user, via=via)
         user.delete()
         publish(CloseUserSockets(user_id=user_id, code=closecodes.USER_GONE))
         if avatar:
             _delete_file_on_commit(user, avatar)
 
 
-def user_sign_out_everywhere(*, actor: User, user: User) -> int:
+def user_sign_out_everywhere(*, actor: User, user: User, via: str = AuditEntry.Via.REST) -> int:
     """Revoke every refresh token of ``user`` and close their sockets; return how many were revoked.
 
     The user themself, or an administrator who may manage them."""
@@ -219,7 +231,41 @@ def user_sign_out_everywhere(*, actor: User, user: User) -> int:
     with transaction.atomic():
         revoked = _revoke_refresh_tokens(user)
         publish(CloseUserSockets(user_id=user.pk, code=closecodes.TOKEN_INVALID))
+        if actor.pk != user.pk:
+            audit.audit_record(actor=actor, action="user.sign_out", target=user, via=via)
     return revoked
+
+
+def _check_role_change(*, actor: User, user: User, role: object) -> None:
+    if role not in User.Role.values:
+        raise FieldErrors({"role": [f"One of {', '.join(User.Role.values)}."]})
+    if not actor.is_staff:
+        raise PermissionDenied("Only administrators may change roles.")
+    _check_manages(actor=actor, user=user, refusal="Only administrators may change roles.")
+    if user.is_superuser and role != User.Role.ADMIN:
+        raise PermissionDenied("A superuser is always an admin.")
+    if user.pk == actor.pk and role != User.Role.ADMIN:
+        raise PermissionDenied("Administrators cannot demote themselves.")
+    if user.is_bot and role == User.Role.ADMIN:
+        raise PermissionDenied("A bot cannot be an admin.")
+
+
+def _apply_role(user: User, role: str) -> None:
+    """Set a workspace role on ``user`` (not saved), keeping ``is_staff`` in step: admins are staff."""
+    user.role = role
+    user.is_staff = role == User.Role.ADMIN
+
+
+def user_set_role(*, actor: User, user: User, role: str, via: str = AuditEntry.Via.REST) -> User:
+    """Change a user's workspace role (administrators; only superusers touch superusers); audited."""
+    _check_role_change(actor=actor, user=user, role=role)
+    if user.role == role:
+        return user
+    with transaction.atomic():
+        _apply_role(user, role)
+        user.save(update_fields=["role", "is_staff"])
+        audit.audit_record(actor=actor, action="user.role", target=user, reason=role, via=via)
+    return user
 
 
 def _check_manages(*, actor: User, user: User, refusal: str) -> None:
@@ -235,6 +281,10 @@ def _apply_changes(*, actor: User, user: User, data: dict[str, Any]) -> None:
     for field in (*PROFILE_FIELDS, *ADMIN_FIELDS):
         if field in data:
             setattr(user, field, data[field])
+    if "role" in data:
+        _apply_role(user, data["role"])
+    elif data.get("is_staff") is False and not user.is_superuser and user.role == User.Role.ADMIN:
+        user.role = User.Role.MEMBER  # no longer staff: no longer an admin (User.save keeps the two in step)
     if "email" in data:
         user.email = User.objects.normalize_email(data["email"] or "")
     if "username" in data and data["username"] != user.username:
@@ -279,7 +329,7 @@ def token_issue(*, username: str, password: str, request: HttpRequest | None = N
     """A new access and refresh token for an active user with this password; InvalidCredentials
     otherwise (the same answer for an unknown user, a wrong password and a deactivated account)."""
     user = authenticate(request, username=username, password=password)
-    if not isinstance(user, User) or not user.is_active:
+    if not isinstance(user, User) or not user.is_active or user.is_bot:
         raise InvalidCredentials()
     refresh = RefreshToken.for_user(user)
     update_last_login(User, user)

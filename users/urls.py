@@ -2,11 +2,14 @@ from django.urls import path
 
 from core.routers import ApiRouter
 from users import auth_views
-from users.views import UserViewSet
+from users.views import ApiTokenViewSet, AuditViewSet, BotViewSet, UserViewSet
 
 # Regex lookups (``\d+``), as the OpenAPI document has always described the user id.
 router = ApiRouter(use_regex_path=True)
 router.register("users", UserViewSet, basename="user")
+router.register("tokens", ApiTokenViewSet, basename="token")
+router.register("bots", BotViewSet, basename="bot")
+router.register("audit", AuditViewSet, basename="audit")
 
 urlpatterns = [
     path("auth/token/", auth_views.TokenView.as_view(), name="auth-token"),

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, OpenApiTypes, extend_schema, extend_schema_view
-from rest_framework import permissions, status
+from rest_framework import permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.openapi import ANYONE_OR_JWT
+from core.openapi import ANYONE_OR_JWT, ERROR
 from core.parsers import JSONParser
 from core.viewsets import ApiViewSet
-from users import selectors, services
+from users import api_tokens, audit, selectors, services
 from users.authentication import AuthenticatedRequest, request_user
-from users.models import User
-from users.serializers import ConfigurationSerializer, UserCreateSerializer, UserSerializer, UserUpdateSerializer
+from users.models import ApiToken, AuditEntry, User
+from users.serializers import (
+    ApiTokenCreateSerializer,
+    ApiTokenIssuedSerializer,
+    ApiTokenSerializer,
+    AuditPageSerializer,
+    AuditQuerySerializer,
+    BotCreateSerializer,
+    ConfigurationSerializer,
+    UserCreateSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
 from users.throttles import SignupThrottle
 
 ERRORS = {
@@ -176,3 +188,132 @@ def avatar_response(avatar: FieldFile) -> FileResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def token_payload(token: ApiToken) -> dict[str, object]:
+    return ApiTokenSerializer(token).data
+
+
+def issued_payload(issued: api_tokens.IssuedToken) -> dict[str, object]:
+    return {**token_payload(issued.token), "token": issued.text}
+
+
+# /tokens/: the caller's personal access tokens.
+class ApiTokenViewSet(ApiViewSet):
+    serializer_class = ApiTokenCreateSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        return api_tokens.api_token_list(actor=request_user(self.request))
+
+    @extend_schema(
+        summary="Your personal access tokens (never their secrets)", responses={200: ApiTokenSerializer(many=True)}
+    )
+    def list(self, request: AuthenticatedRequest) -> Response:
+        page = self.paginate_queryset(api_tokens.api_token_list(actor=request.user)) or []
+        return self.get_paginated_response([token_payload(token) for token in page])
+
+    @extend_schema(
+        summary="Create a personal access token; `token` is shown in this answer only",
+        request=ApiTokenCreateSerializer,
+        responses={201: ApiTokenIssuedSerializer, 400: ERRORS[400], 403: ERROR},
+    )
+    def create(self, request: AuthenticatedRequest) -> Response:
+        body = ApiTokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        issued = api_tokens.api_token_create(actor=request.user, **body.validated_data)
+        return Response(issued_payload(issued), status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Revoke a token (yours or your bot's); sockets signed in with it close with 4401",
+        responses={204: None, 404: ERROR},
+    )
+    def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
+        api_tokens.api_token_revoke(actor=request.user, token_id=int(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# /bots/: bot accounts owned by the caller, and their tokens.
+class BotViewSet(ApiViewSet):
+    serializer_class = BotCreateSerializer
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self) -> QuerySet[User]:
+        return api_tokens.bot_list(actor=request_user(self.request))
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
+        return ApiTokenCreateSerializer if self.action == "tokens" else BotCreateSerializer
+
+    @extend_schema(summary="Your bots", responses={200: UserSerializer(many=True)})
+    def list(self, request: AuthenticatedRequest) -> Response:
+        page = self.paginate_queryset(api_tokens.bot_list(actor=request.user))
+        return self.get_paginated_response(UserSerializer(page, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Create a bot owned by you (it signs in with tokens only)",
+        request=BotCreateSerializer,
+        responses={201: UserSerializer, 400: ERRORS[400], 403: ERROR},
+    )
+    def create(self, request: AuthenticatedRequest) -> Response:
+        body = BotCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        bot = api_tokens.bot_create(actor=request.user, **body.validated_data)
+        return Response(UserSerializer(bot, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="One of your bots", responses={200: UserSerializer, 404: ERROR})
+    def retrieve(self, request: AuthenticatedRequest, pk: str) -> Response:
+        bot = api_tokens.bot_get(actor=request.user, bot_id=int(pk))
+        return Response(UserSerializer(bot, context={"request": request}).data)
+
+    @extend_schema(summary="Delete one of your bots and its tokens", responses={204: None, 404: ERROR})
+    def destroy(self, request: AuthenticatedRequest, pk: str) -> Response:
+        api_tokens.bot_delete(actor=request.user, bot_id=int(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Create a token for one of your bots (read or write); `token` is shown once",
+        request=ApiTokenCreateSerializer,
+        responses={201: ApiTokenIssuedSerializer, 400: ERRORS[400], 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def tokens(self, request: AuthenticatedRequest, pk: str) -> Response:
+        body = ApiTokenCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        issued = api_tokens.bot_token_create(actor=request.user, bot_id=int(pk), **body.validated_data)
+        return Response(issued_payload(issued), status=status.HTTP_201_CREATED)
+
+
+# /audit/: the audit log, for workspace administrators (an API token needs the admin scope).
+class AuditViewSet(ApiViewSet):
+    serializer_class = AuditQuerySerializer
+    pagination_class = None  # pages by an id cursor (``before``)
+
+    def get_queryset(self) -> QuerySet[AuditEntry]:
+        return audit.audit_list(actor=request_user(self.request))
+
+    @extend_schema(
+        summary="The audit log, newest first; `next` continues with older entries",
+        parameters=[AuditQuerySerializer],
+        responses={200: AuditPageSerializer, 400: ERROR, 403: ERROR},
+    )
+    def list(self, request: AuthenticatedRequest) -> Response:
+        query = AuditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = dict(query.validated_data)
+        limit = params.pop("limit")
+        entries = list(
+            audit.audit_list(
+                actor=request.user,
+                actor_id=params.get("actor"),
+                action=params.get("action", ""),
+                room=params.get("room", ""),
+                before=params.get("before"),
+            )[: limit + 1]
+        )
+        next_url = None
+        if len(entries) > limit:
+            entries = entries[:limit]
+            following = request.query_params.copy()
+            following["before"] = str(entries[-1].pk)
+            next_url = request.build_absolute_uri(f"{request.path}?{following.urlencode()}")
+        return Response({"results": [audit.audit_payload(entry) for entry in entries], "next": next_url})

@@ -31,7 +31,7 @@ NOT_VIEWSETS = {
     "auth-logout",
     "connected-users",
 }
-RESOURCES = {"users", "messages", "rooms", "notifications", "files"}
+RESOURCES = {"users", "messages", "rooms", "notifications", "files", "tokens", "bots", "audit", "reports"}
 
 
 def api_patterns(patterns: list, prefix: str = "") -> list[tuple[str, URLPattern]]:

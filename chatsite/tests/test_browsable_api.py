@@ -17,6 +17,7 @@ from django.utils.regex_helper import normalize
 from emails.services import unsubscribe_token
 from messaging.models import Room
 from messaging.services import direct_room_get_or_create, files_upload, room_join
+from messaging.services.moderation import report_create
 from messaging.tests.factories import general, make_notification, make_room, png, send
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +66,7 @@ def site(user, other_user, staff_user) -> dict[str, list[str]]:
     send(staff_user, "in private", room=private)
     make_notification(staff_user)
     make_notification(user)
+    report = report_create(actor=other_user, message_id=message.pk, reason="spam")
     users = [str(user.pk), str(staff_user.pk)]
     return {
         "pk": users,
@@ -75,6 +77,7 @@ def site(user, other_user, staff_user) -> dict[str, list[str]]:
         "file_id": [str(upload.pk), "999999"],
         "rest": ["nowhere"],
         "token": [unsubscribe_token(user), "garbage"],
+        "report_id": [str(report.pk), "999999"],
         "bot_id": users,  # people, not bots: 404 (integrations' own tests cover bots)
         "webhook_id": ["1", "999999"],
         "secret": ["garbage"],

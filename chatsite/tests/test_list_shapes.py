@@ -4,15 +4,19 @@ its OpenAPI description; a list the table does not name fails here until the REA
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
 from integrations.tests.factories import one_of_each
 from messaging.services import room_join
+from messaging.services.moderation import report_create, room_ban, room_mute
 from messaging.tests.factories import general, make_notification, send
+from users.api_tokens import api_token_create, bot_create
 
 pytestmark = pytest.mark.django_db
 
@@ -74,10 +78,16 @@ def test_the_table_has_the_three_shapes():
 
 
 @pytest.mark.parametrize(("path", "shape"), sorted(readme_list_shapes().items()))
-def test_each_list_answers_in_the_shape_the_readme_gives_it(admin_api, staff_user, user, path, shape):
+def test_each_list_answers_in_the_shape_the_readme_gives_it(admin_api, staff_user, user, other_user, path, shape):
     room_join(actor=staff_user, room=general())
-    send(user, "hello")
+    message = send(user, "hello")
     make_notification(staff_user)
+    # Teams: a token, a bot, a report, a ban and a mute (the last two are audited).
+    api_token_create(actor=staff_user, name="ci", scopes=["read"])
+    bot_create(actor=staff_user, username="helper")
+    report_create(actor=other_user, message_id=message.pk, reason="spam")
+    room_ban(actor=staff_user, room=general(), user_id=other_user.pk)
+    room_mute(actor=staff_user, room=general(), user_id=user.pk, until=timezone.now() + timedelta(hours=1))
 
     for placeholder, value in one_of_each(staff_user).items():
         path = path.replace(placeholder, value)

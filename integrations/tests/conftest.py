@@ -1,5 +1,6 @@
 import pytest
 
+from users.api_tokens import bot_create
 from users.models import User
 
 
@@ -12,10 +13,7 @@ def _local_receivers(settings):
 
 
 def make_bot(owner: User, username: str = "echo") -> User:
-    bot = User(username=username, display_name=username.title(), is_bot=True, bot_owner=owner)
-    bot.set_unusable_password()
-    bot.save()
-    return bot
+    return bot_create(actor=owner, username=username, display_name=username.title())
 
 
 @pytest.fixture

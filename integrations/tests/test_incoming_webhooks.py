@@ -201,6 +201,16 @@ def test_a_reader_who_may_not_write_cannot_add_or_list_webhooks(api, monkeypatch
     assert not IncomingWebhook.objects.exists()
 
 
+def test_in_an_announcement_room_only_moderators_add_webhooks(api, other_api, user):
+    room = make_room(members=(user, other_api.user))  # user owns it; the other is a member
+    Room.objects.filter(pk=room.pk).update(post_policy=Room.PostPolicy.MODERATORS)
+
+    refused = _create(other_api, slug=room.slug)
+
+    assert (refused.status_code, refused.json()["code"]) == (403, "posting_restricted")
+    assert _create(api, slug=room.slug).status_code == 201
+
+
 def test_the_admin_lists_webhooks_subscriptions_and_deliveries(admin_api, api):
     from django.test import Client
 

@@ -41,7 +41,7 @@ class UnknownAttachment(InvalidInput):
 class NotAuthor(PermissionDenied):
     """Only the author (or an administrator) may change a message."""
 
-    default_detail = "Only the author or an administrator may change this message."
+    default_detail = "Only the author (or, to delete it, a moderator of the room) may change this message."
 
 
 class NotRoomManager(PermissionDenied):
@@ -95,3 +95,10 @@ class InvalidRecipients(InvalidInput):
 
     code = "invalid_recipients"
     default_detail = "Unknown recipients, or recipients who share no room with you."
+
+
+class UserBanned(InvalidInput):
+    """The user is banned from this room; lift the ban first."""
+
+    code = "banned"
+    default_detail = "This user is banned from this room; lift the ban first."

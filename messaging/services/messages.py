@@ -19,7 +19,14 @@ from core.errors import InvalidField
 from core.validation import is_database_id, is_storable_text
 from messaging import events, limits
 from messaging.models import Attachment, Message, Room
-from messaging.selectors import MessageNotFound, RoomNotFound, message_get_for_user, room_get_for_user, room_writable
+from messaging.selectors import (
+    MessageNotFound,
+    RoomNotFound,
+    message_get_for_user,
+    room_get_for_user,
+    room_moderates,
+    room_writable,
+)
 from messaging.services import notifications
 from messaging.services.errors import (
     ClientIdReused,
@@ -31,9 +38,11 @@ from messaging.services.errors import (
     UnknownAttachment,
 )
 from messaging.services.files import attachment_files_delete_on_commit
+from messaging.services.moderation import check_may_post
 from messaging.signals import message_stored
 from realtime.kernel import RoomFrame, encode, publish
-from users.models import User
+from users import audit
+from users.models import AuditEntry, User
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ def message_send(
         # The caller (a socket) checked access when it opened; the user may have been deactivated or
         # removed from the room since, and the close telling its socket may still be on its way.
         raise RoomNotFound()
+    check_may_post(user=sender, room=room)
     wait = budgets.spend("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
     if wait:
         # Over budget, a retry of a message already stored is still answered (it costs nothing).
@@ -195,6 +205,7 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
         raise MessageNotFound()
     if message.sender_id != actor.pk and not actor.is_staff:
         raise NotAuthor()
+    check_may_post(user=actor, room=message.room, editing=True)
     message.content = _check_content(content, has_attachments=bool(message.attachments.all()))
     message.edited_at = timezone.now()
     with transaction.atomic():
@@ -203,15 +214,21 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
     return message
 
 
-def message_delete(*, actor: User, message_id: int) -> Message:
-    """Soft-delete a message (author or site administrator): it keeps its seq, loses its content and
-    files; broadcast ``message_deleted``."""
+def message_delete(*, actor: User, message_id: int, via: str = AuditEntry.Via.REST) -> Message:
+    """Soft-delete a message (its author, or a moderator of its room: the room's owners and moderators,
+    workspace admins and moderators; audited): it keeps its seq, loses its content and files; broadcast
+    ``message_deleted``."""
     message = message_get_for_user(user=actor, message_id=message_id)
     if message.is_deleted:
         raise MessageNotFound()
-    if message.sender_id != actor.pk and not actor.is_staff:
+    moderating = message.sender_id != actor.pk
+    if moderating and not room_moderates(user=actor, room=message.room):
         raise NotAuthor()
     with transaction.atomic():
+        if moderating:
+            audit.audit_record(
+                actor=actor, action="message.delete", target=message, room=message.room, reason="", via=via
+            )
         attachment_files_delete_on_commit(list(message.attachments.all()))
         Attachment.objects.filter(message=message).delete()
         message.is_deleted = True

@@ -137,6 +137,11 @@ def _store_and_push(rows: list[Notification]) -> list[Notification]:
     return created
 
 
+def notification_rows_push(rows: list[Notification]) -> list[Notification]:
+    """Store notifications built elsewhere in the domain (reports) and push them after commit."""
+    return _store_and_push(rows)
+
+
 def notification_send(
     *, sender: User, to: list[int] | Literal["all"], title: str, body: str = ""
 ) -> list[Notification]:

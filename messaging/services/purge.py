@@ -15,7 +15,8 @@ from messaging.models import Attachment, Message, Room
 from messaging.services.files import delete_stored_files, stored_names
 from messaging.services.notifications import notify_purge
 from realtime.kernel import EveryoneFrame, RoomFrame, encode, publish
-from users.models import User
+from users import audit
+from users.models import AuditEntry, User
 
 Progress = Callable[[int, int], None]
 
@@ -42,6 +43,7 @@ def messages_purge(
     ids: list[int] | None = None,
     batch_size: int = 1000,
     progress: Progress | None = None,
+    via: str = AuditEntry.Via.REST,
 ) -> int:
     """Delete messages (and their files) for good, ``batch_size`` per transaction; return how many.
 
@@ -57,6 +59,8 @@ def messages_purge(
     if room is None and (ids is not None or older_than is not None):
         rooms = list(Room.objects.filter(pk__in=messages.values("room_id")))
     total = messages.count()
+    detail = f"{total} message(s)" + (f" older than {older_than.isoformat()}" if older_than else "")
+    audit.audit_record(actor=actor, action="messages.purge", room=room, reason=detail, via=via)
     deleted = 0
     while deleted < total or total == 0:
         with transaction.atomic():

@@ -7,14 +7,15 @@ import re
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
-from core.errors import InvalidField, NotFound, TooLong
+from core.errors import InvalidField, NotFound, PermissionDenied, TooLong
 from core.validation import is_storable_text
 from messaging import limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
-from messaging.selectors import RoomNotFound, membership_get, unread_counts
-from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, SlugTaken
+from messaging.selectors import RoomNotFound, active_bans, membership_get, unread_counts
+from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, SlugTaken, UserBanned
 from realtime.kernel import CloseRoomSockets, CloseUserSockets, TrackRoom, UnreadChanged, closecodes, publish
-from users.models import User
+from users import audit
+from users.models import AuditEntry, User
 
 CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
 # Direct rooms are "dm-<id>-<id>": no other room may look like one.
@@ -23,7 +24,9 @@ SLUG = re.compile(r"[a-z0-9_-]{1,64}")
 
 
 def room_create(*, actor: User, name: str, slug: str = "", kind: str = Room.Kind.PUBLIC, topic: str = "") -> Room:
-    """Create a public or private room; the creator becomes its owner."""
+    """Create a public or private room; the creator becomes its owner. Guests cannot create rooms."""
+    if actor.is_guest:
+        raise PermissionDenied("Guests cannot create rooms.")
     if not is_storable_text(name) or not is_storable_text(topic or ""):
         raise InvalidField("name and topic must be text without NUL characters or lone surrogates.")
     name = name.strip()
@@ -104,7 +107,7 @@ def room_join(*, actor: User, room: Room) -> Membership:
     existing = membership_get(user=actor, room=room)
     if existing:
         return existing
-    if not room.is_public:
+    if not room.is_public or actor.is_guest or active_bans(user_id=actor.pk, room=room).exists():
         raise RoomNotFound()
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(
@@ -123,6 +126,8 @@ def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
     _check_manager(actor, room, allow_public=True)
     if not user.is_active:
         raise NotFound("No such user.")
+    if active_bans(user_id=user.pk, room=room).exists():
+        raise UserBanned()
     with transaction.atomic():
         membership, created = Membership.objects.get_or_create(room=room, user=user)
         if created:
@@ -130,7 +135,7 @@ def room_add_member(*, actor: User, room: Room, user: User) -> Membership:
     return membership
 
 
-def room_remove_member(*, actor: User, room: Room, user: User) -> None:
+def room_remove_member(*, actor: User, room: Room, user: User, via: str = AuditEntry.Via.REST) -> None:
     """Leave a room yourself, or remove someone as a manager. The last owner cannot leave a
     private room with other members in it."""
     if room.kind == Room.Kind.DIRECT:
@@ -144,6 +149,8 @@ def room_remove_member(*, actor: User, room: Room, user: User) -> None:
         raise LastOwner("Hand the room over to another owner before leaving.")
     with transaction.atomic():
         membership.delete()
+        if user.pk != actor.pk:
+            audit.audit_record(actor=actor, action="room.remove_member", target=user, room=room, via=via)
         if not room.is_public:
             # Whoever leaves a private room stops reading it at once, on every device.
             publish(CloseUserSockets(user_id=user.pk, code=closecodes.ROOM_UNREADABLE, room_id=room.pk))
@@ -155,7 +162,7 @@ def _is_last_owner_with_company(room: Room) -> bool:
 
 
 def _check_manager(actor: User, room: Room, *, allow_public: bool) -> None:
-    if actor.is_staff or (allow_public and room.is_public):
+    if actor.is_workspace_moderator or (allow_public and room.is_public and not actor.is_guest):
         return
     membership = membership_get(user=actor, room=room)
     if membership is None or not membership.can_manage:
@@ -207,14 +214,15 @@ def room_mark_read(*, actor: User, room: Room, seq: int | None = None) -> Member
     return membership
 
 
-def room_delete(*, actor: User, room: Room) -> None:
+def room_delete(*, actor: User, room: Room, via: str = AuditEntry.Via.REST) -> None:
     """Delete a room for good (site administrators): its messages and files through the purge, then
     the room; every socket following it closes with 4404 and stops counting its unread messages."""
     from messaging.services.purge import messages_purge
 
     if not actor.is_staff:
         raise NotRoomManager("Only administrators may delete rooms.")
-    messages_purge(actor=actor, room=room)
+    messages_purge(actor=actor, room=room, via=via)
     with transaction.atomic():
+        audit.audit_record(actor=actor, action="room.delete", target=room, room=room, via=via)
         publish(CloseRoomSockets(room_id=room.pk, code=closecodes.ROOM_UNREADABLE))
         room.delete()

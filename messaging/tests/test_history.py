@@ -20,7 +20,9 @@ def test_default_is_the_ten_newest_of_general_oldest_first_with_is_mine(api, use
     results = body["results"]
     assert [m["content"] for m in results] == [f"m{i}" for i in range(2, 12)]
     assert [m["is_mine"] for m in results] == [bool(i % 2) for i in range(2, 12)]
-    assert results[0]["sender"] == {"id": other_user.pk, "username": "bob", "display_name": "Bob"}
+    assert results[0]["sender"] == {
+        "id": other_user.pk, "username": "bob", "display_name": "Bob", "role": "member", "is_bot": False, "owner": None
+    }  # fmt: skip
     assert results[0]["room"] == "general"
     assert body["next"] is None
     assert "before=3" in body["previous"]

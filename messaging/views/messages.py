@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.openapi import ERROR
@@ -23,7 +24,10 @@ from messaging.serializers import (
     MessagePageSerializer,
     MessageSerializer,
     PurgeQuerySerializer,
+    ReportCreateSerializer,
+    ReportSerializer,
 )
+from messaging.services import moderation
 from users.authentication import AuthenticatedRequest, request_user
 
 
@@ -53,6 +57,8 @@ class MessageViewSet(ApiViewSet):
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer[Any]]:
         """The browsable API's forms show what each method takes."""
+        if self.action == "reports":
+            return ReportCreateSerializer
         if self.request.method == "POST":
             return MessageCreateSerializer
         if self.request.method in {"PATCH", "PUT"}:
@@ -141,3 +147,15 @@ class MessageViewSet(ApiViewSet):
     def destroy(self, request: AuthenticatedRequest, message_id: int) -> Response:
         services.message_delete(actor=request.user, message_id=message_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Report a message to its room's moderators (one open report per message and reporter)",
+        request=ReportCreateSerializer,
+        responses={201: ReportSerializer, 400: ERROR, 404: ERROR, 409: ERROR, 429: ERROR},
+    )
+    @action(detail=True, methods=["post"])
+    def reports(self, request: AuthenticatedRequest, message_id: int) -> Response:
+        body = ReportCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        report = moderation.report_create(actor=request.user, message_id=message_id, **body.validated_data)
+        return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)

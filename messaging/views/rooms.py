@@ -15,12 +15,17 @@ from core.viewsets import ApiViewSet
 from messaging import selectors, services
 from messaging.serializers import (
     AddMemberSerializer,
+    BanCreateSerializer,
     DirectRoomSerializer,
     MarkReadSerializer,
     MembershipSerializer,
+    MuteCreateSerializer,
     RoomCreateSerializer,
+    RoomPostPolicySerializer,
     RoomSerializer,
+    SanctionSerializer,
 )
+from messaging.services import moderation
 from users.authentication import AuthenticatedRequest, request_user
 from users.selectors import user_get
 
@@ -31,6 +36,9 @@ FORMS: dict[tuple[str | None, str | None], type[serializers.BaseSerializer[Any]]
     ("members", "POST"): AddMemberSerializer,
     ("read", "POST"): MarkReadSerializer,
     ("direct", "POST"): DirectRoomSerializer,
+    ("bans", "POST"): BanCreateSerializer,
+    ("mutes", "POST"): MuteCreateSerializer,
+    ("partial_update", "PATCH"): RoomPostPolicySerializer,
 }
 
 
@@ -145,3 +153,86 @@ class RoomViewSet(ApiViewSet):
         room = selectors.room_get_for_user(user=request.user, slug=slug)
         membership = services.room_mark_read(actor=request.user, room=room, seq=body.validated_data.get("seq"))
         return Response(MembershipSerializer(membership).data)
+
+    # Moderation (teams): the post policy, bans and mutes.
+
+    @extend_schema(
+        summary="Change a room: post_policy (room and workspace moderators)",
+        request=RoomPostPolicySerializer,
+        responses={200: RoomSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    def partial_update(self, request: AuthenticatedRequest, slug: str) -> Response:
+        body = RoomPostPolicySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        if "post_policy" in body.validated_data:
+            moderation.room_set_post_policy(
+                actor=request.user, room=room, post_policy=body.validated_data["post_policy"]
+            )
+        return Response(_room_out(request, slug))
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Bans in force in a room (its moderators)",
+        responses={200: SanctionSerializer(many=True), 403: ERROR, 404: ERROR},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Ban a user from a room; their sockets for it close with 4403 and they cannot rejoin",
+        request=BanCreateSerializer,
+        responses={201: SanctionSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def bans(self, request: AuthenticatedRequest, slug: str) -> Response:
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        if request.method == "GET":
+            moderation.check_moderator(actor=request.user, room=room)
+            page = self.paginate_queryset(selectors.room_bans(room=room))
+            return self.get_paginated_response(SanctionSerializer(page, many=True).data)
+        body = BanCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        ban = moderation.room_ban(
+            actor=request.user, room=room, user_id=data["user"], until=data.get("until"), reason=data["reason"]
+        )
+        return Response(SanctionSerializer(ban).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Lift a ban", responses={204: None, 403: ERROR, 404: ERROR})
+    @action(detail=True, methods=["delete"], url_path="bans/<int:user_id>", url_name="ban-detail")
+    def ban(self, request: AuthenticatedRequest, slug: str, user_id: int) -> Response:
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        moderation.room_unban(actor=request.user, room=room, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Mutes in force in a room (its moderators)",
+        responses={200: SanctionSerializer(many=True), 403: ERROR, 404: ERROR},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Mute a user in a room until a time: they read, but sending and editing are refused",
+        request=MuteCreateSerializer,
+        responses={201: SanctionSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def mutes(self, request: AuthenticatedRequest, slug: str) -> Response:
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        if request.method == "GET":
+            moderation.check_moderator(actor=request.user, room=room)
+            page = self.paginate_queryset(selectors.room_mutes(room=room))
+            return self.get_paginated_response(SanctionSerializer(page, many=True).data)
+        body = MuteCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        mute = moderation.room_mute(
+            actor=request.user, room=room, user_id=data["user"], until=data["until"], reason=data["reason"]
+        )
+        return Response(SanctionSerializer(mute).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Lift a mute", responses={204: None, 403: ERROR, 404: ERROR})
+    @action(detail=True, methods=["delete"], url_path="mutes/<int:user_id>", url_name="mute-detail")
+    def mute(self, request: AuthenticatedRequest, slug: str, user_id: int) -> Response:
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        moderation.room_unmute(actor=request.user, room=room, user_id=user_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,12 +11,14 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine
 from typing import Any, TypeVar
 
 from messaging import events
+from realtime import lookups
 from realtime.hub.delivery import deliver_all
 from realtime.hub.registry import Socket, SocketRegistry
 from realtime.hub.rooms import Rooms
 from realtime.hub.unread import UnreadCounter
 from realtime.kernel import (
     CloseRoomSockets,
+    CloseTokenSockets,
     CloseUserSockets,
     EphemeralFrame,
     Event,
@@ -49,6 +51,7 @@ class Router:
         self._on(EveryoneFrame, self._everyone_frame)
         self._on(CloseUserSockets, self._close_user_sockets)
         self._on(CloseRoomSockets, self._close_room_sockets)
+        self._on(CloseTokenSockets, self._close_token_sockets)
         self._on(UnreadChanged, self._unread_changed)
         self._on(TrackRoom, self._track_room)
 
@@ -85,7 +88,13 @@ class Router:
             self.unread.mark_all()
 
     async def _close_user_sockets(self, event: CloseUserSockets) -> None:
+        if event.room_id is not None:
+            lookups.forget_rooms()  # a ban: a public room's cached entry must not let them back in
         await self._close(self.registry.of_user(event.user_id), event.code, event.room_id)
+
+    async def _close_token_sockets(self, event: CloseTokenSockets) -> None:
+        signed_in = [s for s in self.registry.of_user(event.user_id) if getattr(s, "token_id", None) == event.token_id]
+        await self._close(signed_in, event.code, None)
 
     async def _close_room_sockets(self, event: CloseRoomSockets) -> None:
         await self._close(self.registry.sockets, event.code, event.room_id)

@@ -9,6 +9,7 @@ from realtime.kernel import closecodes, groups
 from realtime.kernel.encoding import encode, encode_reply
 from realtime.kernel.events import (
     CloseRoomSockets,
+    CloseTokenSockets,
     CloseUserSockets,
     EphemeralFrame,
     Event,
@@ -24,6 +25,7 @@ from realtime.kernel.publish import publish, publish_now
 
 __all__ = [
     "CloseRoomSockets",
+    "CloseTokenSockets",
     "CloseUserSockets",
     "EphemeralFrame",
     "Event",

@@ -173,6 +173,22 @@ class CloseUserSockets(Event):
 
 @_registered
 @dataclass(frozen=True, slots=True)
+class CloseTokenSockets(Event):
+    """Close the sockets of a user that signed in with the API token ``token_id`` (it was revoked)."""
+
+    NAME: ClassVar[str] = "close_token"
+    WIRE: ClassVar[Mapping[str, str]] = {"user_id": "user", "token_id": "token", "code": "close"}
+    user_id: int
+    token_id: int
+    code: int
+
+    @property
+    def group(self) -> str:
+        return groups.user(self.user_id)
+
+
+@_registered
+@dataclass(frozen=True, slots=True)
 class CloseRoomSockets(Event):
     """Close every socket following a room with ``code``; notification sockets stop counting it."""
 

@@ -211,6 +211,12 @@ REST_ONLY_CODES = {
     "user_inactive",
     "invalid",
     "conflict",
+    # Teams: moderation, reports, tokens and bots are REST only.
+    "too_many_tokens",
+    "too_many_bots",
+    "banned",
+    "already_reported",
+    "not_moderator",
 }
 
 

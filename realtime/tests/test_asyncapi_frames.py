@@ -22,6 +22,7 @@ from messaging.services import (
     room_join,
 )
 from messaging.services.errors import ClientIdReused, InvalidRecipients
+from messaging.services.moderation import report_create
 from messaging.services.notifications import notify_purge
 from messaging.tests.factories import png, send
 from realtime import protocol
@@ -78,6 +79,7 @@ def rich_data(general_room, user, other_user, staff_user):
     notification_send(sender=user, to=[other_user.pk], title="Lunch?", body="12:30")
     notify_purge(actor=staff_user, rooms=[general_room])
     notify_purge(actor=None, rooms=None)
+    report_create(actor=other_user, message_id=first.pk, reason="spam")  # a report notification to root
     messages = list(Message.objects.select_related("room", "sender").order_by("id"))
     orphan.refresh_from_db()
     assert orphan.sender is None

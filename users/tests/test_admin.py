@@ -93,6 +93,7 @@ def change_form(user: User, **changes) -> dict:
         "postal_code": user.postal_code,
         "city": user.city,
         "preferences": json.dumps(user.preferences),
+        "role": user.role,
         "external_identities-TOTAL_FORMS": "0",
         "external_identities-INITIAL_FORMS": "0",
         "external_identities-MIN_NUM_FORMS": "0",

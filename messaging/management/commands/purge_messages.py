@@ -12,6 +12,7 @@ from core.env import parse_duration
 from messaging.models import Room
 from messaging.services.cleanup import orphans_sweep
 from messaging.services.purge import messages_purge, purge_queryset
+from users.models import AuditEntry
 
 
 class Command(BaseCommand):
@@ -46,7 +47,14 @@ class Command(BaseCommand):
         if total and not options["yes"]:
             self._confirm(f"Delete {total} message(s) {scope} for good? [y/N] ")
         progress = _ProgressBar(self.stderr, total) if total > batch_size else None
-        deleted = messages_purge(actor=None, room=room, older_than=older_than, batch_size=batch_size, progress=progress)
+        deleted = messages_purge(
+            actor=None,
+            room=room,
+            older_than=older_than,
+            batch_size=batch_size,
+            progress=progress,
+            via=AuditEntry.Via.COMMAND,
+        )
         if progress:
             progress.finish()
         sweep = orphans_sweep()
