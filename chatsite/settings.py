@@ -334,8 +334,9 @@ CHAT_PRESENCE_BACKEND = env_str(
     "realtime.presence.RedisPresence" if REDIS_URL else "realtime.presence.DatabasePresence",
 )
 CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
-# How often each process compares its rooms with the database and delivers what the layer lost.
-CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0, minimum=0.05)
+# How often each process compares its rooms with the database and delivers what the layer lost. Without
+# Redis this is also how messages posted by the jobs worker (a bot's reply) reach sockets: every second.
+CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0 if REDIS_URL else 1.0, minimum=0.05)
 CHAT_UNREAD_INTERVAL = env_float("CHAT_UNREAD_INTERVAL", 0.5, minimum=0.01)
 CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
 # A replay frame still unsent, plus the live frames behind it, must not look like a slow reader.
