@@ -341,9 +341,10 @@ def attachment_get_for_user(*, user: User, attachment_id: int) -> Attachment:
 
 def users_sharing_a_room(*, user: User, user_ids: list[int]) -> list[User]:
     """Those of ``user_ids`` (active) who share a readable room with ``user``: every active user
-    shares the public rooms, so this matters only when no public room exists."""
+    shares the public rooms, so this matters only when no public room exists, or for a guest (who
+    reads only the rooms it was added to)."""
     candidates = User.objects.filter(pk__in=user_ids, is_active=True)
-    if Room.objects.filter(kind=Room.Kind.PUBLIC).exists():
+    if not user.is_guest and Room.objects.filter(kind=Room.Kind.PUBLIC).exists():
         return list(candidates)
     my_rooms = Membership.objects.filter(user=user).values("room")
     return list(candidates.filter(memberships__room__in=my_rooms).distinct())
