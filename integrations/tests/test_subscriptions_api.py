@@ -138,3 +138,37 @@ def test_another_owners_bot_cannot_be_named_even_by_id_guessing(api, other_user)
     theirs = make_bot(other_user, "theirs")
 
     assert api.get(_path(theirs)).status_code == 404
+
+
+def test_a_read_scoped_token_lists_but_cannot_subscribe_or_add_webhooks(user, bot):
+    from rest_framework.test import APIClient
+
+    from users.api_tokens import api_token_create
+
+    general()
+    issued = api_token_create(actor=user, name="ro", scopes=["read"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.text}")
+
+    assert client.get(_path(bot)).status_code == 200
+    assert (
+        client.post(_path(bot), {"url": "https://example.com/", "events": ["mention"]}, format="json").status_code
+        == 403
+    )
+    assert client.post("/api/v1/rooms/general/webhooks/", {"name": "CI"}, format="json").status_code == 403
+    assert not Subscription.objects.exists()
+
+
+def test_a_bot_driven_by_its_own_token_subscribes_nothing(user, bot):
+    from rest_framework.test import APIClient
+
+    from users.api_tokens import bot_token_create
+
+    issued = bot_token_create(actor=user, bot_id=bot.pk, name="self", scopes=["write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.text}")
+
+    assert (
+        client.post(_path(bot), {"url": "https://example.com/", "events": ["mention"]}, format="json").status_code
+        == 404
+    )
