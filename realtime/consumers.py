@@ -21,6 +21,7 @@ from realtime.hub import Hub
 from realtime.kernel import EphemeralFrame, closecodes, encode, publish_now
 from realtime.ratelimit import Interval
 from realtime.socketbase import ChatSocket
+from users import api_tokens
 from users.models import User
 
 # Each frame of a long replay waits for the one before to leave the process; a client that does not
@@ -42,6 +43,7 @@ class MessagesConsumer(ChatSocket):
         self.buffer_bytes = 0
 
     async def open(self, hub: Hub) -> bool:
+        self.token_id = self.scope.get("token_id")  # an API token's: its revocation closes the socket
         params = protocol.query_params(self.scope)
         room = await lookups.readable_room(self.user, params.get("room") or "general")
         if room is None:
@@ -92,7 +94,7 @@ class MessagesConsumer(ChatSocket):
 
     async def handle(self, frame: dict[str, Any]) -> None:
         command = protocol.parse_messages_frame(frame)
-        self.check_write_scope()
+        api_tokens.scope_check(self.scope.get("token_scopes"), "write")  # every client frame writes
         if isinstance(command, protocol.Typing):
             if self.typing_interval.ready():
                 typing = protocol.typing(user_id=self.user_id, username=self.username)
@@ -116,6 +118,7 @@ class NotificationsConsumer(ChatSocket):
     kind = "notifications"
 
     async def open(self, hub: Hub) -> bool:
+        self.token_id = self.scope.get("token_id")  # an API token's: its revocation closes the socket
         state = await _unread_state(self.user)
         self.unread = {room_id: count for room_id, (_slug, count) in state.items()}
         await hub.watch(self, {room_id: slug for room_id, (slug, _count) in state.items()})
@@ -126,7 +129,7 @@ class NotificationsConsumer(ChatSocket):
 
     async def handle(self, frame: dict[str, Any]) -> None:
         command = protocol.parse_notifications_frame(frame)
-        self.check_write_scope()
+        api_tokens.scope_check(self.scope.get("token_scopes"), "write")  # every client frame writes
         if isinstance(command, protocol.SendNotification):
             sent = await _send_notification(sender=self.user, to=command.to, title=command.title, body=command.body)
             await self.send_frame({"type": "ack", "sent": len(sent)})

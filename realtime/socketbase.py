@@ -32,7 +32,6 @@ from realtime.protocol_errors import TooManyFrames
 from realtime.ratelimit import FloodGuard, TokenBucket
 from realtime.sendqueue import SendQueue
 from realtime.socketmetrics import MeteredSocket
-from users import api_tokens
 from users.models import User
 
 if TYPE_CHECKING:
@@ -67,9 +66,6 @@ class ChatSocket(MeteredSocket):
         self.closing_slow = False
         self.sendq = SendQueue(self._asgi_send, limit=settings.CHAT_SLOW_READER_LIMIT, after_send=self._check_backlog)
         self._expiry: asyncio.TimerHandle | None = None
-        # The API token the socket signed in with (its id and scopes), None for a JWT (not scoped).
-        self.token_id: int | None = None
-        self.token_scopes: tuple[str, ...] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -105,7 +101,6 @@ class ChatSocket(MeteredSocket):
             await self.close(code=closecodes.USER_GONE if failure in USER_GONE else closecodes.TOKEN_INVALID)
             return
         self.user = cast(User, user)  # what QueryTokenAuthMiddleware put there; the stub types channels' lazy one
-        self.token_id, self.token_scopes = self.scope.get("token_id"), self.scope.get("token_scopes")  # type: ignore[assignment]  # set by the middleware
         self.user_id, self.username, self.display_name = user.pk, user.username, user.display_name
         self.client = presence.client_id(user.pk, self.scope.get("client"))
         self.guard = FloodGuard(
@@ -134,10 +129,6 @@ class ChatSocket(MeteredSocket):
 
     async def handle(self, frame: dict[str, Any]) -> None:
         raise NotImplementedError
-
-    def check_write_scope(self) -> None:
-        """InsufficientScope (an error frame; the socket stays open) for a token without ``write``."""
-        api_tokens.scope_check(self.token_scopes, "write")
 
     async def disconnect(self, code: int) -> None:
         await self._forget()

@@ -57,6 +57,20 @@ class InsufficientScope(PermissionDenied):
     default_detail = "This token's scopes do not allow this."
 
 
+class SignInRequired(PermissionDenied):
+    """Tokens and bots are created by a person signed in, not with an API token (a token must not
+    outlive or outrank the one that made it)."""
+
+    code = "insufficient_scope"
+    default_detail = "Create tokens and bots signed in, not with an API token."
+
+
+def check_not_token(auth: object) -> None:
+    """SignInRequired when a request was authenticated by an API token."""
+    if isinstance(auth, ApiToken):
+        raise SignInRequired()
+
+
 class TokenNotFound(NotFound):
     default_detail = "No such token."
 
@@ -90,9 +104,14 @@ def granted(scopes: Iterable[str] | None) -> frozenset[str]:
     return frozenset().union(*(IMPLIED.get(scope, frozenset()) for scope in scopes))
 
 
-def scope_check(scopes: Iterable[str] | None, needed: str) -> None:
-    """Raise InsufficientScope unless ``scopes`` (None: not a token) grant ``needed``."""
-    if needed not in granted(scopes):
+def scope_check(scopes: object, needed: str) -> None:
+    """Raise InsufficientScope unless ``scopes`` (None: not a token) grant ``needed``. Anything but None
+    or a list or tuple of scope names (a socket's scope carries what the middleware put there) grants
+    nothing."""
+    if scopes is None:
+        return
+    names = [scope for scope in scopes if isinstance(scope, str)] if isinstance(scopes, list | tuple) else []
+    if needed not in granted(names):
         raise InsufficientScope(f"This token needs the {needed!r} scope.")
 
 

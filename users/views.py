@@ -219,6 +219,7 @@ class ApiTokenViewSet(ApiViewSet):
         responses={201: ApiTokenIssuedSerializer, 400: ERRORS[400], 403: ERROR},
     )
     def create(self, request: AuthenticatedRequest) -> Response:
+        api_tokens.check_not_token(request.auth)
         body = ApiTokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         issued = api_tokens.api_token_create(actor=request.user, **body.validated_data)
@@ -255,6 +256,7 @@ class BotViewSet(ApiViewSet):
         responses={201: UserSerializer, 400: ERRORS[400], 403: ERROR},
     )
     def create(self, request: AuthenticatedRequest) -> Response:
+        api_tokens.check_not_token(request.auth)
         body = BotCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         bot = api_tokens.bot_create(actor=request.user, **body.validated_data)
@@ -277,6 +279,7 @@ class BotViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"])
     def tokens(self, request: AuthenticatedRequest, pk: str) -> Response:
+        api_tokens.check_not_token(request.auth)
         body = ApiTokenCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         issued = api_tokens.bot_token_create(actor=request.user, bot_id=int(pk), **body.validated_data)

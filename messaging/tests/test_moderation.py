@@ -263,7 +263,7 @@ def test_a_reader_reports_and_the_moderators_are_notified(room, user, other_user
     assert body["message"]["id"] == message.pk
     notified = set(Notification.objects.filter(kind="report").values_list("recipient__username", flat=True))
     assert notified == {"alice", "root"}  # the room's owner and the workspace admin, not the reporter
-    data = Notification.objects.filter(kind="report").first().data
+    data = Notification.objects.filter(kind="report")[0].data
     assert data == {"report": body["id"], "room": room.slug, "message_id": message.pk, "seq": message.seq}
 
 

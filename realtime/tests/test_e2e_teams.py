@@ -24,7 +24,8 @@ async def close_code(ws, timeout: float = 5) -> int | None:
                 pass
     except websockets.ConnectionClosed:
         pass
-    return ws.close_code
+    code: int | None = ws.close_code
+    return code
 
 
 async def refused_with(server, token: str, **params) -> int | None:

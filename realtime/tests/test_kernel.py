@@ -9,6 +9,7 @@ import pytest
 
 from realtime.kernel import (
     CloseRoomSockets,
+    CloseTokenSockets,
     CloseUserSockets,
     EphemeralFrame,
     EveryoneFrame,
@@ -33,6 +34,7 @@ ONE_OF_EACH: list[Event] = [
     CloseUserSockets(user_id=2, code=4404, room_id=3),
     CloseUserSockets(user_id=2, code=4403),
     CloseRoomSockets(room_id=3, code=4404),
+    CloseTokenSockets(user_id=2, token_id=5, code=4401),
     UnreadChanged(user_id=2, room_id=3, room_slug="general", count=0),
     TrackRoom(user_id=2, room_id=3, room_slug="general"),
 ]

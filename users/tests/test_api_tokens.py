@@ -54,7 +54,9 @@ def test_a_token_signs_in_and_records_its_use_at_most_once_a_minute(user):
     assert ApiToken.objects.get().last_used_at == first  # not written on every request
     ApiToken.objects.update(last_used_at=first - timedelta(minutes=2))
     client.get("/api/v1/users/me/")
-    assert ApiToken.objects.get().last_used_at > first - timedelta(minutes=1)
+    later = ApiToken.objects.get().last_used_at
+    assert later is not None
+    assert later > first - timedelta(minutes=1)
 
 
 def test_a_read_token_cannot_post_and_a_write_token_can(user):
@@ -236,3 +238,13 @@ def test_guests_cannot_create_bots():
     client.force_authenticate(guest)
 
     assert client.post("/api/v1/bots/", {"username": "g-bot"}, format="json").status_code == 403
+
+
+def test_a_token_cannot_mint_tokens_or_bots(user):
+    client = bearer(issue(user, "write"))
+
+    refused = client.post("/api/v1/tokens/", {"name": "x", "scopes": ["write"]}, format="json")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "insufficient_scope"
+    assert client.post("/api/v1/bots/", {"username": "b"}, format="json").status_code == 403
+    assert ApiToken.objects.count() == 1
