@@ -33,6 +33,7 @@ from integrations.serializers import (
     WebhookSerializer,
 )
 from messaging.events import message_payload
+from users.api_tokens import check_not_token
 from users.authentication import AuthenticatedRequest, request_user
 
 MESSAGE = OpenApiResponse(description="The message, as every client sees it")
@@ -70,6 +71,7 @@ class RoomWebhookViewSet(ApiViewSet):
         responses={201: IssuedWebhookSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
     )
     def create(self, request: AuthenticatedRequest, slug: str) -> Response:
+        check_not_token(request.auth)  # a webhook's URL (and its bot) must not outlive an API token
         body = WebhookCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         issued = services.webhook_create(actor=request.user, room_slug=slug, name=body.validated_data["name"])
@@ -89,6 +91,7 @@ class RoomWebhookViewSet(ApiViewSet):
     )
     @action(detail=True, methods=["post"])
     def rotate(self, request: AuthenticatedRequest, slug: str, pk: int) -> Response:
+        check_not_token(request.auth)
         issued = services.webhook_rotate(actor=request.user, room_slug=slug, webhook_id=pk)
         return Response(_issued(request, issued))
 
@@ -143,6 +146,7 @@ class BotSubscriptionViewSet(ApiViewSet):
         responses={201: IssuedSubscriptionSerializer, 400: ERROR, 404: ERROR},
     )
     def create(self, request: AuthenticatedRequest, bot_id: int) -> Response:
+        check_not_token(request.auth)
         body = SubscriptionCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         subscription = services.subscription_create(owner=request.user, bot_id=bot_id, **body.validated_data)

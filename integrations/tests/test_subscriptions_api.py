@@ -159,6 +159,24 @@ def test_a_read_scoped_token_lists_but_cannot_subscribe_or_add_webhooks(user, bo
     assert not Subscription.objects.exists()
 
 
+def test_secrets_are_issued_to_people_signed_in_not_to_api_tokens(user, bot):
+    from rest_framework.test import APIClient
+
+    from users.api_tokens import api_token_create
+
+    general()
+    issued = api_token_create(actor=user, name="rw", scopes=["write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.text}")
+
+    subscribe = client.post(_path(bot), {"url": "https://example.com/", "events": ["mention"]}, format="json")
+    hook = client.post("/api/v1/rooms/general/webhooks/", {"name": "CI"}, format="json")
+
+    assert (subscribe.status_code, subscribe.json()["code"]) == (403, "insufficient_scope")
+    assert hook.status_code == 403
+    assert client.get(_path(bot)).status_code == 200
+
+
 def test_a_bot_driven_by_its_own_token_subscribes_nothing(user, bot):
     from rest_framework.test import APIClient
 
@@ -168,7 +186,4 @@ def test_a_bot_driven_by_its_own_token_subscribes_nothing(user, bot):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.text}")
 
-    assert (
-        client.post(_path(bot), {"url": "https://example.com/", "events": ["mention"]}, format="json").status_code
-        == 404
-    )
+    assert client.get(_path(bot)).status_code == 404  # a bot is nobody's owner, not even its own
