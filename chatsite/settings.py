@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "users",
     "messaging",
     "emails",
+    "integrations",
     "realtime",
     "compat",
 ]
@@ -353,8 +354,9 @@ CHAT_PRESENCE_BACKEND = env_str(
 CHAT_LAYER_TIMEOUT = env_float("CHAT_LAYER_TIMEOUT", 2.0, minimum=0.05)
 # How long each process reuses its last /healthz answer (core/health.py); 0 probes on every request.
 CHAT_HEALTH_CACHE_SECONDS = env_float("CHAT_HEALTH_CACHE_SECONDS", 1.0, minimum=0.0)
-# How often each process compares its rooms with the database and delivers what the layer lost.
-CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0, minimum=0.05)
+# How often each process compares its rooms with the database and delivers what the layer lost. Without
+# Redis this is also how messages posted by the jobs worker (a bot's reply) reach sockets: every second.
+CHAT_HUB_SYNC_INTERVAL = env_float("CHAT_HUB_SYNC_INTERVAL", 5.0 if REDIS_URL else 1.0, minimum=0.05)
 CHAT_UNREAD_INTERVAL = env_float("CHAT_UNREAD_INTERVAL", 0.5, minimum=0.01)
 CHAT_SLOW_READER_LIMIT = env_size("CHAT_SLOW_READER_LIMIT", 4 * 1024 * 1024)
 # A replay frame still unsent, plus the live frames behind it, must not look like a slow reader.
@@ -432,6 +434,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 CHAT_SITE_URL = env_str("CHAT_SITE_URL", "http://localhost:8000").rstrip("/")
 # A mention or direct message still unread this long after it arrived is emailed (README "Missed-message email").
 CHAT_EMAIL_DELAY = env_duration("CHAT_EMAIL_DELAY", 10 * 60)
+
+# --- Integrations: incoming and outgoing webhooks (integrations/, README "Webhooks and slash commands") --
+# Messages one incoming webhook may post (core/budgets.py), and the largest body it accepts.
+CHAT_WEBHOOK_RATE = env_rate("CHAT_WEBHOOK_RATE", "30/min")
+CHAT_WEBHOOK_MAX_BODY = env_size("CHAT_WEBHOOK_MAX_BODY", 64 * 1024)
+# Outgoing deliveries: targets that resolve to loopback, private, link-local, multicast, reserved or
+# metadata addresses are refused unless allowed (tests allow them); plain http:// needs the second switch.
+CHAT_WEBHOOK_ALLOW_PRIVATE = env_bool("CHAT_WEBHOOK_ALLOW_PRIVATE", False)
+CHAT_WEBHOOK_ALLOW_HTTP = env_bool("CHAT_WEBHOOK_ALLOW_HTTP", False)
+CHAT_WEBHOOK_TIMEOUT = env_float("CHAT_WEBHOOK_TIMEOUT", 5.0, minimum=0.1)  # connect, and each read
+CHAT_WEBHOOK_MAX_RESPONSE = env_size("CHAT_WEBHOOK_MAX_RESPONSE", 64 * 1024)  # more is not read
+# Failed tries in a row (over all of a subscription's deliveries) after which it is disabled.
+CHAT_WEBHOOK_DISABLE_AFTER = env_int("CHAT_WEBHOOK_DISABLE_AFTER", 10, minimum=1)
+# The first wait between tries of a delivery, doubled after each (6 tries: about an hour in all).
+CHAT_WEBHOOK_RETRY_BASE = env_float("CHAT_WEBHOOK_RETRY_BASE", 120.0, minimum=0.0)
 
 # --- Internationalisation, static and media files ---------------------------------------------------
 LANGUAGE_CODE = "en-us"

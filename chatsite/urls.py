@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from chatsite import pages
 from core import health, metrics_view
 from core.routers import api_root_view
+from integrations import urls as integrations_urls
 from messaging import urls as messaging_urls
 from users import urls as users_urls
 
@@ -22,12 +23,15 @@ urlpatterns = [
         api_root_view(
             users_urls.router,
             messaging_urls.router,
+            integrations_urls.router,
             extra={"auth/token": "auth-token", "connected-users": "connected-users"},
         ),
         name="api-root",
     ),
     path("api/v1/", include("users.urls")),
     path("api/v1/", include("messaging.urls")),
+    path("api/v1/", include("integrations.urls")),
+    path("", include(integrations_urls.hook_urlpatterns)),  # incoming webhooks: README "Incoming webhooks"
     path("", include("emails.urls")),
     path("", include("realtime.urls")),
     path("", include("compat.urls")),  # back_chat's paths: README "Migrating from back_chat"

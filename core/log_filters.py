@@ -16,11 +16,14 @@ from pythonjsonlogger.json import JsonFormatter
 _SECRET_PARAM = re.compile(r"((?:^|[?&;\s])(?:token|access_token|refresh|refresh_token|access)=)[^&\s\"']+", re.I)
 _CONTEXT_IDS = {"request_id", "connection_id"}
 _BEARER = re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I)
+# An incoming webhook's URL carries its secret as the last path segment (integrations/urls.py).
+_HOOK_SECRET = re.compile(r"(/hooks/\d+/)[^/\s?\"']+")
 
 
 def redact(text: str) -> str:
-    """Replace token values in query strings and Authorization headers by ``[redacted]``."""
-    return _BEARER.sub(r"\1[redacted]", _SECRET_PARAM.sub(r"\1[redacted]", text))
+    """Replace token values in query strings and Authorization headers, and webhook secrets in paths,
+    by ``[redacted]``."""
+    return _HOOK_SECRET.sub(r"\1[redacted]", _BEARER.sub(r"\1[redacted]", _SECRET_PARAM.sub(r"\1[redacted]", text)))
 
 
 class RedactTokensFilter(logging.Filter):

@@ -12,6 +12,7 @@ from rest_framework.routers import Route
 from rest_framework.viewsets import ViewSetMixin
 
 from core.routers import ApiRouter
+from integrations import urls as integrations_urls
 from messaging import urls as messaging_urls
 from users import urls as users_urls
 
@@ -46,7 +47,8 @@ def api_patterns(patterns: list, prefix: str = "") -> list[tuple[str, URLPattern
 
 
 def test_every_api_route_is_a_viewset_action_on_a_router():
-    registered = {viewset for router in (users_urls.router, messaging_urls.router) for _, viewset, _ in router.registry}
+    routers = (users_urls.router, messaging_urls.router, integrations_urls.router)
+    registered = {viewset for router in routers for _, viewset, _ in router.registry}
 
     strays = []
     for route, pattern in api_patterns(get_resolver().url_patterns):

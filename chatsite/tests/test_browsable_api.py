@@ -79,6 +79,9 @@ def site(user, other_user, staff_user) -> dict[str, list[str]]:
         "token": [unsubscribe_token(user), "garbage"],
         "emoji": ["%F0%9F%91%8D", ":shipit:", "not-an-emoji"],
         "report_id": [str(report.pk), "999999"],
+        "bot_id": users,  # people, not bots: 404 (integrations' own tests cover bots)
+        "webhook_id": ["1", "999999"],
+        "secret": ["garbage"],
     }
 
 

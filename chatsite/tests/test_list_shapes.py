@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
+from integrations.tests.factories import one_of_each
 from messaging.services import room_join
 from messaging.services.moderation import report_create, room_ban, room_mute
 from messaging.tests.factories import general, make_notification, send
@@ -88,6 +89,9 @@ def test_each_list_answers_in_the_shape_the_readme_gives_it(admin_api, staff_use
     report_create(actor=other_user, message_id=message.pk, reason="spam")
     room_ban(actor=staff_user, room=general(), user_id=other_user.pk)
     room_mute(actor=staff_user, room=general(), user_id=user.pk, until=timezone.now() + timedelta(hours=1))
+
+    for placeholder, value in one_of_each(staff_user).items():
+        path = path.replace(placeholder, value)
 
     response = admin_api.get(API + path.replace("{slug}", "general").replace("{message_id}", str(message.pk)))
 

@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED_DIRS = {".venv", "migrations", "node_modules", "staticfiles", "media", "__pycache__"}
 # Everything but the kernels (core/, jobs/): the project's configuration and its apps.
-APPS = {"chatsite", "users", "messaging", "emails", "realtime", "compat"}
-DOMAIN_APPS = {"users", "messaging", "emails"}
+APPS = {"chatsite", "users", "messaging", "emails", "integrations", "realtime", "compat"}
+DOMAIN_APPS = {"users", "messaging", "emails", "integrations"}
 # Packages that import no app (the shared kernel, the background-job layer), beside realtime's kernel.
 KERNEL_PACKAGES = {"core", "jobs"}
 # The realtime modules domain code may import: the real-time kernel (typed events, publish after commit,

@@ -41,6 +41,7 @@ from messaging.services.files import attachment_files_delete_on_commit
 from messaging.services.moderation import check_may_post
 from messaging.services.pins import message_forget_extras
 from messaging.services.room_manage import room_check_writable
+from messaging.signals import message_stored
 from realtime.kernel import RoomFrame, encode, publish
 from users import audit
 from users.models import AuditEntry, User
@@ -133,6 +134,7 @@ def _store(
     publish(RoomFrame(room_id=room.pk, frame=frame, seq=seq, sender=sender.pk))
     if root is not None:
         threads.thread_updated_publish(root, room_id=room.pk, room_slug=room.slug)
+    message_stored.send(sender=Message, message=message, room=room)
     return message
 
 

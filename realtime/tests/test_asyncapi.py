@@ -222,6 +222,9 @@ REST_ONLY_CODES = {
     "banned",
     "already_reported",
     "not_moderator",
+    # Integrations: webhooks and subscriptions are REST only.
+    "invalid_payload",
+    "refused_target",
 }
 
 
