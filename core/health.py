@@ -44,10 +44,11 @@ def _database_ok() -> bool:
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:
-    """200 while the database answers; a channel-layer outage only degrades delivery (DESIGN.md)."""
+    """200 while the database answers; a channel-layer outage only degrades delivery (DESIGN.md). ``version``
+    (back_chat's ``/api/health`` had it) is the release (CHAT_VERSION, by default pyproject.toml's)."""
     database_ok, layer = await asyncio.gather(
         sync_to_async(_database_ok, thread_sensitive=False)(),
         channel_layer_status(limit=settings.CHAT_LAYER_TIMEOUT),
     )
-    body = {"database": "ok" if database_ok else "down", "channel_layer": layer}
+    body = {"database": "ok" if database_ok else "down", "channel_layer": layer, "version": settings.CHAT_VERSION}
     return JsonResponse(body, status=200 if database_ok else 503)

@@ -106,7 +106,13 @@ class MessagesConsumer(ChatSocket):
             reply_to_id=command.reply_to,
         )
         message = result.message
-        await self.send_frame(protocol.ack(client_id=message.client_id or None, message_id=message.pk, seq=message.seq))
+        if self.acknowledges(command):
+            ack = protocol.ack(client_id=message.client_id or None, message_id=message.pk, seq=message.seq)
+            await self.send_frame(ack)
+
+    def acknowledges(self, command: protocol.SendMessage) -> bool:
+        """Whether the sender gets an ``ack`` for this message (always on this path)."""
+        return True
 
 
 class NotificationsConsumer(ChatSocket):

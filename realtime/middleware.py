@@ -20,12 +20,11 @@ from django.http.request import split_domain_port, validate_host
 from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from realtime.protocol import query_params
+from realtime.protocol import MAX_TOKEN_LENGTH, query_params
 from users.models import User
 from users.oidc import OidcAuthenticationFailed, oidc_authenticate
 
 USER_GONE = frozenset({"user_inactive", "user_not_found"})
-MAX_TOKEN_LENGTH = 8192
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from messaging import limits
 from realtime.kernel import encode
 from realtime.protocol_errors import BinaryFrame, InvalidFrame, InvalidJson, ProtocolError, UnknownType
 
+MAX_TOKEN_LENGTH = 8192  # an access token, in the query string or an ``auth`` frame
+
 
 @dataclass(frozen=True)
 class SendMessage:
@@ -42,6 +44,11 @@ class SendNotification:
 @dataclass(frozen=True)
 class MarkRead:
     ids: list[int] | None  # None: all
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    token: str
 
 
 Command = SendMessage | Typing | SendNotification | MarkRead
@@ -102,6 +109,14 @@ def parse_notifications_frame(frame: dict[str, Any]) -> SendNotification | MarkR
     raise _unknown(kind, ("notification", "read"))
 
 
+def parse_auth_frame(frame: dict[str, Any]) -> Authenticate:
+    """``{"type": "auth", "token": "<access>"}`` on either socket: a fresh token for the open socket."""
+    token = frame.get("token")
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidField(f"token must be an access token of at most {MAX_TOKEN_LENGTH} characters.")
+    return Authenticate(token=token)
+
+
 def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
     if kind is None:
         return UnknownType(f"The frame has no type; expected one of {', '.join(known)}.")
@@ -158,6 +173,11 @@ def error(exc: ApplicationError, **extra: Any) -> dict[str, Any]:
 
 def ack(*, client_id: str | None, message_id: int, seq: int) -> dict[str, Any]:
     return {"type": "ack", "client_id": client_id, "id": message_id, "seq": seq}
+
+
+def auth_ok(*, exp: int | None) -> dict[str, Any]:
+    """The answer to ``auth``: the socket now lives until ``exp`` (unix time; null: a token without one)."""
+    return {"type": "auth_ok", "exp": exp}
 
 
 def history(messages: list[dict[str, Any]], *, complete: bool = True) -> dict[str, Any]:

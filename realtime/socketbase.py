@@ -19,6 +19,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
@@ -27,7 +28,7 @@ from messaging import limits
 from realtime import presence, protocol, wire, wire_fence
 from realtime.hub import Hub, get_hub
 from realtime.kernel import closecodes, encode_reply
-from realtime.middleware import USER_GONE
+from realtime.middleware import USER_GONE, SocketAuthFailed, SocketLogin, authenticate_token
 from realtime.protocol_errors import TooManyFrames
 from realtime.ratelimit import FloodGuard, TokenBucket
 from realtime.sendqueue import SendQueue
@@ -157,7 +158,10 @@ class ChatSocket(MeteredSocket):
         frame: dict[str, Any] = {}
         try:
             frame = protocol.decode(text_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
-            await self.handle(frame)
+            if frame.get("type") == "auth":
+                await self.renew(protocol.parse_auth_frame(frame))
+            else:
+                await self.handle(frame)
         except ApplicationError as exc:
             await self.send_frame(protocol.error(exc, **_echo(frame)))
         except StopConsumer:
@@ -234,13 +238,43 @@ class ChatSocket(MeteredSocket):
         while self.fast_wire is not None and wire.is_open(self.fast_wire) and wire.buffered_bytes(self.fast_wire) > 0:  # noqa: ASYNC110
             await asyncio.sleep(DRAIN_POLL_SECONDS)
 
+    async def renew(self, command: protocol.Authenticate) -> None:
+        """``{"type": "auth", "token": ...}``: the open socket now lives on this token (the same user's
+        only, else 4401; a user gone meanwhile: 4403), and its expiry timer moves to the new ``exp``."""
+        try:
+            login = await _authenticate(command.token)
+        except SocketAuthFailed as failure:
+            await self.close(code=closecodes.USER_GONE if failure.code in USER_GONE else closecodes.TOKEN_INVALID)
+            return
+        if login.user.pk != self.user_id:
+            logger.info("A %s socket of user %s was sent another user's token; closing it", self.kind, self.user_id)
+            await self.close(code=closecodes.TOKEN_INVALID)
+            return
+        self.user = login.user
+        self.scope["token_expires_at"] = login.expires_at
+        self._close_when_token_expires()
+        exp = int(login.expires_at) if login.expires_at is not None else None
+        await self.send_frame(protocol.auth_ok(exp=exp))
+
+    def expires_with_token(self) -> bool:
+        """Whether the socket closes (4401) when its token expires unrenewed (back_chat's sockets may not)."""
+        return True
+
     def _close_when_token_expires(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
         expires_at = self.scope.get("token_expires_at")
-        if not isinstance(expires_at, int | float):
+        if not isinstance(expires_at, int | float) or not self.expires_with_token():
             return
         loop = asyncio.get_running_loop()
         delay = max(0.0, expires_at - time.time())
         self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=closecodes.TOKEN_INVALID)))
+
+
+@database_sync_to_async
+def _authenticate(raw_token: str) -> SocketLogin:
+    return authenticate_token(raw_token)
 
 
 def _echo(frame: dict[str, Any]) -> dict[str, Any]:

@@ -91,7 +91,12 @@ def test_the_legacy_sockets_are_marked_deprecated_and_the_new_ones_are_not():
     for operation in doc["operations"].values():
         assert operation.get("x-deprecated", False) is (operation["channel"]["$ref"].rsplit("/", 1)[-1] in legacy)
     legacy_schemas = {name for name in doc["components"]["schemas"] if name.startswith("Legacy")}
-    assert legacy_schemas == {"LegacyClientMessageFrame", "LegacyClientNotificationFrame", "LegacyMessageFrame"}
+    assert legacy_schemas == {
+        "LegacyClientMessageFrame",
+        "LegacyClientNotificationFrame",
+        "LegacyMessageFrame",
+        "LegacyPresenceFrame",
+    }
     assert all(doc["components"]["schemas"][name]["deprecated"] is True for name in legacy_schemas)
 
 
@@ -118,18 +123,19 @@ def test_every_documented_message_belongs_to_an_operation_of_its_channel():
 
 
 def test_each_direction_has_exactly_the_frame_types_of_the_code():
-    assert schema_types("send", MESSAGES) == {"message", "typing"}
-    assert schema_types("send", NOTIFICATIONS) == {"notification", "read"}
+    # auth / auth_ok (socket lifetime) on every socket.
+    assert schema_types("send", MESSAGES) == {"message", "typing", "auth"}
+    assert schema_types("send", NOTIFICATIONS) == {"notification", "read", "auth"}
     assert schema_types("receive", MESSAGES) == {
         "message", "ack", "history", "resync", "typing", "message_updated", "message_deleted", "messages_purged",
-        "error",
+        "error", "auth_ok",
     }  # fmt: skip
     assert schema_types("receive", NOTIFICATIONS) == {
-        "notification", "notifications_read", "unread", "presence", "ack", "error",
+        "notification", "notifications_read", "unread", "presence", "ack", "error", "auth_ok",
     }  # fmt: skip
     # back_chat's frames have no type (None): they are told apart by their mtype.
-    assert schema_types("send", LEGACY_MESSAGES) == {None, "message", "typing"}
-    assert schema_types("send", LEGACY_NOTIFICATIONS) == {None, "notification", "read"}
+    assert schema_types("send", LEGACY_MESSAGES) == {None, "message", "typing", "auth"}
+    assert schema_types("send", LEGACY_NOTIFICATIONS) == {None, "notification", "read", "auth"}
     # Its message shape instead of the message frame; no typing (compat/consumers.py).
     assert schema_types("receive", LEGACY_MESSAGES) == schema_types("receive", MESSAGES) - {"message", "typing"} | {
         None

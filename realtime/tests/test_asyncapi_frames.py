@@ -45,7 +45,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # --- the frames the code builds --------------------------------------------------------------------------
 
 PAYLOAD_HELPERS = {"timestamp", "user_summary", "attachment_payload", "message_payload", "notification_payload"}
-PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "query_params"}
+PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "parse_auth_frame", "query_params"}
 
 
 def public_functions(module) -> set[str]:
@@ -114,6 +114,7 @@ PROTOCOL_BUILDERS = {
         protocol.error(InvalidRecipients(extra={"ids": [424242]})),
         protocol.error(_CodeAddedLater("Clients treat it as a generic failure.")),
     ],
+    "auth_ok": lambda d: [protocol.auth_ok(exp=1767225600), protocol.auth_ok(exp=None)],
     "ack": lambda d: [
         protocol.ack(client_id="c-1", message_id=1, seq=1),
         protocol.ack(client_id=None, message_id=2, seq=2),
