@@ -67,6 +67,7 @@ class ChatSocket(MeteredSocket):
         self.closing_slow = False
         self.sendq = SendQueue(self._asgi_send, limit=settings.CHAT_SLOW_READER_LIMIT, after_send=self._check_backlog)
         self._expiry: asyncio.TimerHandle | None = None
+        self.token_expires_at: float | None = None  # the exp of the token the socket lives on
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -102,6 +103,8 @@ class ChatSocket(MeteredSocket):
             await self.close(code=closecodes.USER_GONE if failure in USER_GONE else closecodes.TOKEN_INVALID)
             return
         self.user = cast(User, user)  # what QueryTokenAuthMiddleware put there; the stub types channels' lazy one
+        expires_at = self.scope.get("token_expires_at")
+        self.token_expires_at = expires_at if isinstance(expires_at, int | float) else None
         self.user_id, self.username, self.display_name = user.pk, user.username, user.display_name
         self.client = presence.client_id(user.pk, self.scope.get("client"))
         self.guard = FloodGuard(
@@ -251,7 +254,7 @@ class ChatSocket(MeteredSocket):
             await self.close(code=closecodes.TOKEN_INVALID)
             return
         self.user = login.user
-        self.scope["token_expires_at"] = login.expires_at
+        self.token_expires_at = login.expires_at
         self._close_when_token_expires()
         exp = int(login.expires_at) if login.expires_at is not None else None
         await self.send_frame(protocol.auth_ok(exp=exp))
@@ -264,8 +267,8 @@ class ChatSocket(MeteredSocket):
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
-        expires_at = self.scope.get("token_expires_at")
-        if not isinstance(expires_at, int | float) or not self.expires_with_token():
+        expires_at = self.token_expires_at
+        if expires_at is None or not self.expires_with_token():
             return
         loop = asyncio.get_running_loop()
         delay = max(0.0, expires_at - time.time())

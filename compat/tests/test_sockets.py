@@ -456,8 +456,8 @@ def test_presence_frames_are_reshaped_once_per_frame():
 
     frame = encode(protocol.presence(user_id=7, username="eve", display_name="", online=False))
 
-    mine = json.loads(compat.legacy_presence_text(frame, recipient_id=7))
-    theirs = json.loads(compat.legacy_presence_text(frame, recipient_id=8))
+    mine = json.loads(compat.legacy_presence_text(frame, recipient_id=7) or "null")
+    theirs = json.loads(compat.legacy_presence_text(frame, recipient_id=8) or "null")
 
     assert (mine["isMine"], theirs["isMine"]) == (True, False)
     assert mine["timestamp"] == theirs["timestamp"]
