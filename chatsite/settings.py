@@ -23,6 +23,7 @@ from core.env import (
     env_list,
     env_media_types,
     env_networks,
+    env_origins,
     env_rate,
     env_size,
     env_str,
@@ -66,11 +67,14 @@ INSTALLED_APPS = [
     "emails",
     "realtime",
     "compat",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
     # Outermost: the request id is set before anything logs, and the metrics time every middleware.
     "core.request_context.RequestContextMiddleware",
+    # Before anything that can answer: a CORS preflight is answered here, never reaching authentication.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RefuseNulInQueryMiddleware",
@@ -303,6 +307,17 @@ CHAT_VERSION = env_str("CHAT_VERSION", "") or _PROJECT["version"]
 # "expiry" they close with 4401 when it expires unrenewed, as the new paths always do. Deactivation,
 # deletion and a password change close every socket at once either way.
 CHAT_LEGACY_TOKEN_CHECK = env_choice("CHAT_LEGACY_TOKEN_CHECK", "handshake", {"handshake", "expiry"})
+
+# CORS (django-cors-headers) for web clients on other origins: none by default. Credentials (the
+# access_token cookie) are allowed for those origins; a preflight OPTIONS is answered by the middleware.
+CORS_ALLOWED_ORIGINS = env_origins("CHAT_CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = env_bool("CHAT_CORS_ALLOW_CREDENTIALS", True)
+# The API (new and back_chat's paths) and health; not the admin, the page or /metrics.
+CORS_URLS_REGEX = r"^/(api/|v1/|healthz$|connected_users/?$|ws/connected_users/?$)"
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "X-Request-ID"]
+# The browser origins allowed to open a WebSocket (scheme, host and port compared exactly). Empty: the
+# host of the Origin must be one of ALLOWED_HOSTS, on any port (the behaviour before this setting).
+CHAT_WS_ALLOWED_ORIGINS = env_origins("CHAT_WS_ALLOWED_ORIGINS", [])
 
 # --- Chat limits ------------------------------------------------------------------------------------
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 4000, minimum=1)
