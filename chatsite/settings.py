@@ -315,6 +315,9 @@ CORS_ALLOW_CREDENTIALS = env_bool("CHAT_CORS_ALLOW_CREDENTIALS", True)
 # The API (new and back_chat's paths) and health; not the admin, the page or /metrics.
 CORS_URLS_REGEX = r"^/(api/|v1/|healthz$|connected_users/?$|ws/connected_users/?$)"
 CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "X-Request-ID"]
+# On SIGTERM a daphne process (chatsite.shutdown) and gunicorn (chatsite/gunicorn_conf.py) stop accepting,
+# close sockets with 1012, finish requests in flight and exit within this many seconds.
+CHAT_SHUTDOWN_TIMEOUT = env_duration("CHAT_SHUTDOWN_TIMEOUT", 10)
 # The browser origins allowed to open a WebSocket (scheme, host and port compared exactly). Empty: the
 # host of the Origin must be one of ALLOWED_HOSTS, on any port (the behaviour before this setting).
 CHAT_WS_ALLOWED_ORIGINS = env_origins("CHAT_WS_ALLOWED_ORIGINS", [])
