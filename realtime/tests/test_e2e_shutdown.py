@@ -101,6 +101,7 @@ async def test_sigterm_closes_sockets_with_1012_finishes_requests_and_exits(serv
     log = server.log_path.read_text()
     assert "Drained in" in log
     assert "sockets closed with 1012" in log
+    assert "Stopped" in log  # and exited at once, without the interpreter's final cleanup
 
 
 async def test_a_request_that_outlasts_the_timeout_does_not_hold_the_exit(server):
