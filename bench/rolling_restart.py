@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import http.client
 import json
 import os
@@ -124,10 +123,14 @@ class Client:
             await self.connected.wait()
             future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
             self.acks[client_id] = future
-            with contextlib.suppress(Exception):
+            try:
                 await self.ws.send(json.dumps({"type": "message", "content": client_id, "client_id": client_id}))
                 await asyncio.wait_for(future, 5)
                 return True
+            except Exception:
+                # The socket closed under us (a send on a closed socket fails without yielding, and
+                # ``connected`` is still set): give the reconnect a turn instead of spinning.
+                await asyncio.sleep(0.1)
         return False
 
 
@@ -205,6 +208,12 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
     done = asyncio.Event()
 
     async def restart_loop() -> None:
+        try:
+            await restarts_in_turn()
+        finally:
+            done.set()  # the senders stop even when a restart failed (its error is raised below)
+
+    async def restarts_in_turn() -> None:
         await asyncio.sleep(args.warmup)
         for round_number in range(args.rounds):
             for server in servers:
@@ -228,7 +237,6 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
                 })  # fmt: skip
                 await asyncio.sleep(args.pause)
         await asyncio.sleep(args.warmup)
-        done.set()
 
     async def socket_sender(client: Client) -> None:
         while not done.is_set():
@@ -247,6 +255,16 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
                 acked.add(client_id)
             await asyncio.sleep(random.expovariate(args.rate))
 
+    lag = [0.0]
+
+    async def watch_lag() -> None:
+        """The load generator's own event-loop lag: a busy machine must not pass for a slow server."""
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.1)
+            lag[0] = max(lag[0], time.monotonic() - before - 0.1)
+
+    lag_task = asyncio.get_running_loop().create_task(watch_lag())
     restart_task = asyncio.get_running_loop().create_task(restart_loop())
     await asyncio.gather(
         *(socket_sender(client) for client in clients[: args.senders]),
@@ -255,7 +273,7 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
     await restart_task
     await asyncio.sleep(args.catch_up)
     stored = {room: await asyncio.to_thread(_stored, servers[0].port, tokens[0], room) for room in ROOMS}
-    for task in tasks:
+    for task in [*tasks, lag_task]:
         task.cancel()
     for server in servers:
         server.stop()
@@ -286,6 +304,7 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
         "reconnect_p50_s": round(statistics.median(stats.reconnect_s), 3) if stats.reconnect_s else 0.0,
         "reconnect_max_s": round(max(stats.reconnect_s), 3) if stats.reconnect_s else 0.0,
         "rest_retries": stats.rest_retries,
+        "load_generator_max_lag_s": round(lag[0], 3),
         "workdir": str(work),
     }
 
