@@ -280,10 +280,10 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
     redis.kill()
     by_room = {room: {cid for r, cid in sent if r == room} for room in ROOMS}
     stored_ids = {room: set(contents) for room, contents in stored.items()}
-    receivers = [
-        {"delivered": len(set(c.seen) & by_room[c.room]), "duplicates": c.duplicates, "room": c.room} for c in clients
-    ]
-    complete = sum(1 for r in receivers if r["delivered"] == len(stored_ids[r["room"]] & by_room[r["room"]]))
+    delivered = [len(set(c.seen) & by_room[c.room]) for c in clients]
+    complete = sum(
+        1 for c, count in zip(clients, delivered, strict=True) if count == len(stored_ids[c.room] & by_room[c.room])
+    )
     return {
         "clients": args.clients,
         "socket_senders": args.senders,
@@ -298,7 +298,7 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
         "stored_twice": sum(len(contents) - len(set(contents)) for contents in stored.values()),
         "acked_not_stored": len(acked - set().union(*stored_ids.values())),
         "receivers_with_everything": f"{complete}/{len(clients)}",
-        "duplicates_seen_by_clients": sum(r["duplicates"] for r in receivers),
+        "duplicates_seen_by_clients": sum(c.duplicates for c in clients),
         "close_codes": dict(stats.close_codes),
         "reconnects": len(stats.reconnect_s),
         "reconnect_p50_s": round(statistics.median(stats.reconnect_s), 3) if stats.reconnect_s else 0.0,

@@ -62,7 +62,8 @@ def done_future(done: bool) -> Instance:
 
 @pytest.fixture
 def parts():
-    server, reactor, port, exits = FakeServer(), FakeReactor(), FakePort(), []
+    server, reactor, port = FakeServer(), FakeReactor(), FakePort()
+    exits: list[int] = []
     graceful = GracefulShutdown(server, reactor, timeout=10, listening=lambda: [port], exit_process=exits.append)
     yield graceful, server, reactor, port, exits
     graceful.cancel_watchdog()
@@ -81,7 +82,7 @@ def test_a_signal_stops_listening_and_stops_at_once_when_nothing_is_in_flight(pa
 
 def test_it_waits_for_requests_in_flight_and_consumers_cleaning_up(parts):
     graceful, server, reactor, _port, _exits = parts
-    request = {"application_instance": done_future(False)}  # being answered
+    request: dict[str, Any] = {"application_instance": done_future(False)}  # being answered
     cleaning = {"disconnected": 1.0, "application_instance": done_future(False)}  # socket gone, consumer not
     server.connections.update({"request": request, "consumer": cleaning})
 
@@ -89,7 +90,7 @@ def test_it_waits_for_requests_in_flight_and_consumers_cleaning_up(parts):
     assert reactor.stopped == 0
     assert graceful.busy() == ["request", "consumer"]
 
-    request.update(disconnected=2.0, application_instance=done_future(True))
+    request["disconnected"], request["application_instance"] = 2.0, done_future(True)
     cleaning["application_instance"] = done_future(True)
     reactor.tick()
 
