@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import TYPE_CHECKING, Any, cast
 
-from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
@@ -28,7 +26,8 @@ from messaging import limits
 from realtime import presence, protocol, wire, wire_fence
 from realtime.hub import Hub, get_hub
 from realtime.kernel import closecodes, encode_reply
-from realtime.middleware import USER_GONE, SocketAuthFailed, SocketLogin, authenticate_token
+from realtime.lifetime import TokenLifetime
+from realtime.middleware import USER_GONE
 from realtime.protocol_errors import TooManyFrames
 from realtime.ratelimit import FloodGuard, TokenBucket
 from realtime.sendqueue import SendQueue
@@ -46,7 +45,7 @@ TOO_SLOW_GRACE_SECONDS = 5.0
 logger = logging.getLogger(__name__)
 
 
-class ChatSocket(MeteredSocket):
+class ChatSocket(TokenLifetime, MeteredSocket):
     """The consumer side of ``realtime.hub.Socket``."""
 
     # The hub holds the process's only channel-layer subscription; a socket never reads the layer.
@@ -67,7 +66,7 @@ class ChatSocket(MeteredSocket):
         self.closing_slow = False
         self.sendq = SendQueue(self._asgi_send, limit=settings.CHAT_SLOW_READER_LIMIT, after_send=self._check_backlog)
         self._expiry: asyncio.TimerHandle | None = None
-        self.token_expires_at: float | None = None  # the exp of the token the socket lives on
+        self.token_expires_at: float | None = None  # the exp of the token the socket lives on (TokenLifetime)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -240,44 +239,6 @@ class ChatSocket(MeteredSocket):
         # Polled: Twisted's write buffer has no awaitable "drained" signal for an ASGI application.
         while self.fast_wire is not None and wire.is_open(self.fast_wire) and wire.buffered_bytes(self.fast_wire) > 0:  # noqa: ASYNC110
             await asyncio.sleep(DRAIN_POLL_SECONDS)
-
-    async def renew(self, command: protocol.Authenticate) -> None:
-        """``{"type": "auth", "token": ...}``: the open socket now lives on this token (the same user's
-        only, else 4401; a user gone meanwhile: 4403), and its expiry timer moves to the new ``exp``."""
-        try:
-            login = await _authenticate(command.token)
-        except SocketAuthFailed as failure:
-            await self.close(code=closecodes.USER_GONE if failure.code in USER_GONE else closecodes.TOKEN_INVALID)
-            return
-        if login.user.pk != self.user_id:
-            logger.info("A %s socket of user %s was sent another user's token; closing it", self.kind, self.user_id)
-            await self.close(code=closecodes.TOKEN_INVALID)
-            return
-        self.user = login.user
-        self.token_expires_at = login.expires_at
-        self._close_when_token_expires()
-        exp = int(login.expires_at) if login.expires_at is not None else None
-        await self.send_frame(protocol.auth_ok(exp=exp))
-
-    def expires_with_token(self) -> bool:
-        """Whether the socket closes (4401) when its token expires unrenewed (back_chat's sockets may not)."""
-        return True
-
-    def _close_when_token_expires(self) -> None:
-        if self._expiry is not None:
-            self._expiry.cancel()
-            self._expiry = None
-        expires_at = self.token_expires_at
-        if expires_at is None or not self.expires_with_token():
-            return
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, expires_at - time.time())
-        self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=closecodes.TOKEN_INVALID)))
-
-
-@database_sync_to_async
-def _authenticate(raw_token: str) -> SocketLogin:
-    return authenticate_token(raw_token)
 
 
 def _echo(frame: dict[str, Any]) -> dict[str, Any]:
