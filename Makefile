@@ -11,7 +11,7 @@ PORT ?= 8000
 PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
 
-.PHONY: help run test lint typecheck fmt migrations-check lock audit bench scale-demo soak clean worker
+.PHONY: help run test lint typecheck fmt migrations-check lock audit bench scale-demo soak rolling-restart clean worker
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-18s %s\n", $$1, $$2}'
@@ -74,3 +74,7 @@ scale-demo: $(VENV)/.dev ## The scaled topology without Docker: PostgreSQL + Red
 soak: $(VENV)/.dev ## 10 minutes of mixed traffic with a Redis restart and a kill -9 (writes bench/results/soak.json)
 	$(PIP) install --quiet -r bench/requirements.txt
 	$(PY) -m bench.soak --minutes $${SOAK_MINUTES:-10}
+
+rolling-restart: $(VENV)/.dev ## two replicas restarted in turn with SIGTERM under traffic (writes bench/results/rolling_restart.json)
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(PY) -m bench.rolling_restart $(BENCH_ARGS)

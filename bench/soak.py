@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -108,10 +107,12 @@ class Client:
             await self.connected.wait()
             future = asyncio.get_running_loop().create_future()
             self.acks[client_id] = future
-            with contextlib.suppress(Exception):
+            try:
                 await self.ws.send(json.dumps({"type": "message", "content": client_id, "client_id": client_id}))
                 await asyncio.wait_for(future, 5)
                 return True
+            except Exception:
+                await asyncio.sleep(0.1)  # closed under us: let the reconnect run (a failed send does not yield)
         return False
 
 

@@ -13,7 +13,8 @@ Then it hands over to daphne's CLI unchanged. (``manage.py runserver`` gets the 
 chatsite/management/commands/runserver.py.) With CHAT_JOBS_WORKER=embedded (the default) it also runs
 one background-job worker beside the server, and stops it on exit (jobs/supervisor.py). With
 PROMETHEUS_MULTIPROC_DIR set, it removes the metric files of processes that are gone before it starts,
-and marks itself dead when it stops (README "Metrics").
+and marks itself dead when it stops (README "Metrics"). On SIGTERM it shuts down gracefully
+(chatsite/shutdown.py) and then exits at once, without the interpreter's final cleanup.
 """
 
 from __future__ import annotations
@@ -85,6 +86,9 @@ def main(argv: list[str] | None = None) -> None:
         metrics.mark_dead(os.getpid())
         if worker is not None:
             worker.stop()
+    shutdown = getattr(interface.server, "shutdown", None)
+    if shutdown is not None and shutdown.draining:
+        shutdown.exit_now()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ So, for every connection (``python -m chatsite.serve``, ``manage.py runserver`` 
   are HTTP requests up to that point, so they are covered too.
 - Errors the server answers itself (malformed HTTP, the two above, and daphne's own error pages) are
   JSON in the API's ``{"detail", "code"}`` shape, with an access-log line.
+- SIGTERM and SIGINT shut down gracefully (``chatsite.shutdown``): no new connections, sockets closed
+  with 1012, requests in flight finished (without keep-alive), exit within ``CHAT_SHUTDOWN_TIMEOUT``.
 
 HTTP/2 is not offered: daphne negotiates it only over TLS with Twisted's optional extras, which this
 project never installs or configures.
@@ -43,6 +45,8 @@ from twisted.internet.interfaces import IDelayedCall, ITCPTransport
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http
+
+from chatsite.shutdown import GracefulShutdown
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +160,15 @@ class BoundedChannel(http.HTTPChannel):
         self._cancel(self._linger)
         super().connectionLost(reason)
 
+    def checkPersistence(self, request: http.Request, version: bytes) -> bool:
+        """No keep-alive while the server drains: the client's next request goes to another replica."""
+        shutdown = getattr(getattr(self.factory, "server", None), "shutdown", None)
+        if shutdown is not None and shutdown.draining:
+            request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+            return False
+        persistent: bool = super().checkPersistence(request, version)
+        return persistent
+
     def _respondToBadRequestAndDisconnect(self) -> None:
         """Twisted's answer to malformed HTTP (request line, headers, chunked framing): a bare 400."""
         self.refuse(400, "parse_error", "Malformed HTTP request.")
@@ -252,16 +265,33 @@ class BoundedHTTPFactory(HTTPFactory):
 
 
 class ChatServer(Server):
-    """daphne's Server serving HTTP through ``BoundedHTTPFactory``.
+    """daphne's Server serving HTTP through ``BoundedHTTPFactory``, shutting down gracefully.
 
     ``Server.run`` builds its factory from the ``HTTPFactory`` name in daphne's server module and offers
-    no other hook, so that name is pointed at ours while the server runs.
+    no other hook, so that name is pointed at ours while the server runs. Twisted's SIGTERM and SIGINT
+    handlers call the reactor's ``sigTerm``/``sigInt``, which stop it at once; while the server runs they
+    start ``GracefulShutdown`` instead (when daphne installs signal handlers at all).
     """
 
+    shutdown: GracefulShutdown | None = None
+
     def run(self) -> None:
+        from twisted.internet import reactor
+
+        self.ports: list[Any] = []
+        self.shutdown = GracefulShutdown(
+            self, reactor, timeout=float(settings.CHAT_SHUTDOWN_TIMEOUT), listening=lambda: list(self.ports)
+        )
         original = daphne_server.HTTPFactory
         daphne_server.HTTPFactory = BoundedHTTPFactory
+        reactor.sigTerm = reactor.sigInt = self.shutdown.signalled  # type: ignore[attr-defined]  # instance attributes over the methods
         try:
             super().run()
         finally:
             daphne_server.HTTPFactory = original
+            for name in ("sigTerm", "sigInt"):
+                vars(reactor).pop(name, None)
+
+    def listen_success(self, port: Any) -> None:
+        self.ports.append(port)
+        super().listen_success(port)

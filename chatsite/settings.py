@@ -6,6 +6,7 @@ nothing is set; PostgreSQL through DATABASE_URL and Redis through REDIS_URL for 
 
 from __future__ import annotations
 
+import tomllib
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from core.env import (
     env_list,
     env_media_types,
     env_networks,
+    env_origins,
     env_rate,
     env_size,
     env_str,
@@ -66,11 +68,14 @@ INSTALLED_APPS = [
     "integrations",
     "realtime",
     "compat",
+    "corsheaders",
 ]
 
 MIDDLEWARE = [
     # Outermost: the request id is set before anything logs, and the metrics time every middleware.
     "core.request_context.RequestContextMiddleware",
+    # Before anything that can answer: a CORS preflight is answered here, never reaching authentication.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RefuseNulInQueryMiddleware",
@@ -288,12 +293,40 @@ if any(_oidc_set) and not all(_oidc_set):
 CHAT_OIDC_JWKS_TTL = env_duration("CHAT_OIDC_JWKS_TTL", 3600)
 # Refetches for unknown key ids are spaced at least this far apart, so bogus ids cannot hammer the provider.
 CHAT_OIDC_JWKS_MIN_INTERVAL = env_duration("CHAT_OIDC_JWKS_MIN_INTERVAL", 60)
+# Keycloak names the client a token was issued to in "azp" and adds it to "aud" only with an Audience
+# mapper (stock tokens say "aud": ["account"]); on, a token whose azp is CHAT_OIDC_AUDIENCE is accepted
+# when aud does not name it (README "Migrating from back_chat"). Off: aud must name it.
+CHAT_OIDC_ACCEPT_AZP = env_bool("CHAT_OIDC_ACCEPT_AZP", True)
 CHAT_OIDC_LEEWAY = env_int("CHAT_OIDC_LEEWAY", 30, minimum=0)
 CHAT_OIDC_ALGORITHMS = env_list("CHAT_OIDC_ALGORITHMS", ["RS256"])
 # Only public-key algorithms: "none" and HMAC would let anyone holding the public key forge tokens.
 _oidc_refused = sorted(set(CHAT_OIDC_ALGORITHMS) - {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 if _oidc_refused or not CHAT_OIDC_ALGORITHMS:
     raise ValueError(f"CHAT_OIDC_ALGORITHMS: use RS256, RS384, RS512, PS256, PS384 or PS512, not {_oidc_refused}")
+
+# The release, in /healthz and back_chat's /api/health ("version").
+_PROJECT = tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]
+CHAT_VERSION = env_str("CHAT_VERSION", "") or _PROJECT["version"]
+
+# --- Socket lifetime, CORS and shutdown (README "Socket lifetime", "CORS", "Graceful shutdown") ----------
+# back_chat's socket paths check the token at the handshake only, as back_chat did ("handshake"); with
+# "expiry" they close with 4401 when it expires unrenewed, as the new paths always do. Deactivation,
+# deletion and a password change close every socket at once either way.
+CHAT_LEGACY_TOKEN_CHECK = env_choice("CHAT_LEGACY_TOKEN_CHECK", "handshake", {"handshake", "expiry"})
+
+# CORS (django-cors-headers) for web clients on other origins: none by default. Credentials (the
+# access_token cookie) are allowed for those origins; a preflight OPTIONS is answered by the middleware.
+CORS_ALLOWED_ORIGINS = env_origins("CHAT_CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_CREDENTIALS = env_bool("CHAT_CORS_ALLOW_CREDENTIALS", True)
+# The API (new and back_chat's paths) and health; not the admin, the page or /metrics.
+CORS_URLS_REGEX = r"^/(api/|v1/|healthz$|connected_users/?$|ws/connected_users/?$)"
+CORS_EXPOSE_HEADERS = ["Content-Disposition", "Retry-After", "X-Request-ID"]
+# On SIGTERM a daphne process (chatsite.shutdown) and gunicorn (chatsite/gunicorn_conf.py) stop accepting,
+# close sockets with 1012, finish requests in flight and exit within this many seconds.
+CHAT_SHUTDOWN_TIMEOUT = env_duration("CHAT_SHUTDOWN_TIMEOUT", 10)
+# The browser origins allowed to open a WebSocket (scheme, host and port compared exactly). Empty: the
+# host of the Origin must be one of ALLOWED_HOSTS, on any port (the behaviour before this setting).
+CHAT_WS_ALLOWED_ORIGINS = env_origins("CHAT_WS_ALLOWED_ORIGINS", [])
 
 # --- Chat limits ------------------------------------------------------------------------------------
 CHAT_MAX_MESSAGE_LENGTH = env_int("CHAT_MAX_MESSAGE_LENGTH", 4000, minimum=1)

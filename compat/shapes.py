@@ -33,6 +33,21 @@ def legacy_message(message: dict[str, Any], *, is_mine: bool) -> dict[str, Any]:
     }
 
 
+def legacy_presence(user: dict[str, Any], *, online: bool, is_mine: bool, now: str) -> dict[str, Any]:
+    """back_chat's ``connect`` / ``disconnect`` frame on /ws/messages for a ``presence`` frame's user:
+    its shape is a message's, ``mtype`` says which, ``content`` says it in words, ``timestamp`` is when
+    this process heard it; ``user`` is the new protocol's user beside them."""
+    name = user.get("display_name") or user.get("username")
+    return {
+        "user_id": user.get("username"),
+        "content": f"{name} {'connected' if online else 'disconnected'}",
+        "timestamp": now,
+        "mtype": "connect" if online else "disconnect",
+        "isMine": is_mine,
+        "user": user,
+    }
+
+
 def legacy_connected_user(user: dict[str, Any], *, now: str) -> dict[str, Any]:
     """back_chat's ``UserConnection`` from a ``/api/v1/connected-users/`` entry.
 

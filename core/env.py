@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 
+from core.origins import normalize_origin
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1024**2, "mb": 1024**2, "mib": 1024**2}
@@ -72,6 +74,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_origins(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of web origins (``https://chat.example.com``, ``http://localhost:3000``),
+    each normalized as browsers send them (``core.origins``); anything else is refused loudly."""
+    origins = []
+    for item in env_list(name, default):
+        origin = normalize_origin(item)
+        if origin is None:
+            raise ImproperlyConfiguredEnv(f"{name}: {item!r} is not an origin (scheme://host[:port], no path)")
+        origins.append(origin)
+    return origins
 
 
 def env_size(name: str, default: int) -> int:

@@ -64,12 +64,13 @@ async def _probe() -> tuple[dict[str, str], int]:
         sync_to_async(_database_ok, thread_sensitive=False)(),
         channel_layer_status(limit=settings.CHAT_LAYER_TIMEOUT),
     )
-    body = {"database": "ok" if database_ok else "down", "channel_layer": layer}
+    body = {"database": "ok" if database_ok else "down", "channel_layer": layer, "version": settings.CHAT_VERSION}
     return body, 200 if database_ok else 503
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:
-    """200 while the database answers; a channel-layer outage only degrades delivery (DESIGN.md)."""
+    """200 while the database answers; a channel-layer outage only degrades delivery (DESIGN.md). ``version``
+    (back_chat's ``/api/health`` had it) is the release (CHAT_VERSION, by default pyproject.toml's)."""
     global _last_probe
     now = time.monotonic()
     if _last_probe is None or now - _last_probe[0] >= settings.CHAT_HEALTH_CACHE_SECONDS:

@@ -7,7 +7,7 @@ here is what each one follows and which client frames it takes.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -16,7 +16,7 @@ from core import metrics
 from core.errors import InvalidField
 from messaging import events, selectors, services
 from messaging.models import Room
-from realtime import lookups, protocol
+from realtime import lookups, protocol, replay_frames
 from realtime.hub import Hub
 from realtime.kernel import EphemeralFrame, closecodes, encode, publish_now
 from realtime.ratelimit import Interval
@@ -43,7 +43,8 @@ class MessagesConsumer(ChatSocket):
         self.buffer_bytes = 0
 
     async def open(self, hub: Hub) -> bool:
-        self.token_id = self.scope.get("token_id")  # an API token's: its revocation closes the socket
+        # An API token's id: its revocation closes the socket.
+        self.token_id = cast("int | None", self.scope.get("token_id"))
         params = protocol.query_params(self.scope)
         room = await lookups.readable_room(self.user, params.get("room") or "general")
         if room is None:
@@ -119,7 +120,13 @@ class MessagesConsumer(ChatSocket):
             reply_to_id=command.reply_to,
         )
         message = result.message
-        await self.send_frame(protocol.ack(client_id=message.client_id or None, message_id=message.pk, seq=message.seq))
+        if self.acknowledges(command):
+            ack = protocol.ack(client_id=message.client_id or None, message_id=message.pk, seq=message.seq)
+            await self.send_frame(ack)
+
+    def acknowledges(self, command: protocol.SendMessage) -> bool:
+        """Whether the sender gets an ``ack`` for this message (always on this path)."""
+        return True
 
 
 class NotificationsConsumer(ChatSocket):
@@ -128,7 +135,8 @@ class NotificationsConsumer(ChatSocket):
     kind = "notifications"
 
     async def open(self, hub: Hub) -> bool:
-        self.token_id = self.scope.get("token_id")  # an API token's: its revocation closes the socket
+        # An API token's id: its revocation closes the socket.
+        self.token_id = cast("int | None", self.scope.get("token_id"))
         state = await _unread_state(self.user)
         self.unread = {room_id: count for room_id, (_slug, count) in state.items()}
         await hub.watch(self, {room_id: slug for room_id, (slug, _count) in state.items()})
@@ -164,7 +172,7 @@ def _replay(room: Room, last_seq: int, upto: int) -> list[str]:
     frames = None
     if len(missed) <= limit:
         payloads = [events.message_payload(m, room_slug=room.slug) for m in missed]
-        frames = protocol.history_frames(payloads, max_bytes=settings.CHAT_REPLAY_FRAME_BYTES)
+        frames = replay_frames.history_frames(payloads, max_bytes=settings.CHAT_REPLAY_FRAME_BYTES)
     if frames is not None:
         return frames
     metrics.RESYNCS.inc()

@@ -20,13 +20,13 @@ from django.http.request import split_domain_port, validate_host
 from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from realtime.protocol import query_params
+from core.origins import normalize_origin
+from realtime.protocol import MAX_TOKEN_LENGTH, query_params
 from users import api_tokens
 from users.models import User
 from users.oidc import OidcAuthenticationFailed, oidc_authenticate
 
 USER_GONE = frozenset({"user_inactive", "user_not_found"})
-MAX_TOKEN_LENGTH = 8192
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,12 @@ class QueryTokenAuthMiddleware:
 
 
 def origin_allowed(origin: str) -> bool:
-    """True when ``origin``'s host is one of ALLOWED_HOSTS (the WebSocket Origin allow-list)."""
+    """True when ``origin`` is one of CHAT_WS_ALLOWED_ORIGINS (scheme, host and port), or, when that list
+    is empty, when its host is one of ALLOWED_HOSTS (the WebSocket Origin allow-list)."""
     if not origin or origin == "null":
         return False
+    if settings.CHAT_WS_ALLOWED_ORIGINS:
+        return normalize_origin(origin) in settings.CHAT_WS_ALLOWED_ORIGINS
     parts = urlsplit(origin)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         return False

@@ -15,8 +15,9 @@ from urllib.parse import parse_qs
 from core.errors import ApplicationError, InvalidField, TooLong
 from core.validation import is_storable_text
 from messaging import limits
-from realtime.kernel import encode
 from realtime.protocol_errors import BinaryFrame, InvalidFrame, InvalidJson, ProtocolError, UnknownType
+
+MAX_TOKEN_LENGTH = 8192  # an access token, in the query string or an ``auth`` frame
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,11 @@ class SendNotification:
 @dataclass(frozen=True)
 class MarkRead:
     ids: list[int] | None  # None: all
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    token: str
 
 
 Command = SendMessage | Typing | React | SendNotification | MarkRead
@@ -123,6 +129,14 @@ def parse_notifications_frame(frame: dict[str, Any]) -> SendNotification | MarkR
     raise _unknown(kind, ("notification", "read"))
 
 
+def parse_auth_frame(frame: dict[str, Any]) -> Authenticate:
+    """``{"type": "auth", "token": "<access>"}`` on either socket: a fresh token for the open socket."""
+    token = frame.get("token")
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidField(f"token must be an access token of at most {MAX_TOKEN_LENGTH} characters.")
+    return Authenticate(token=token)
+
+
 def _unknown(kind: object, known: tuple[str, ...]) -> ProtocolError:
     if kind is None:
         return UnknownType(f"The frame has no type; expected one of {', '.join(known)}.")
@@ -186,31 +200,13 @@ def reaction_ack(*, message_id: int, reactions: list[dict[str, Any]]) -> dict[st
     return {"type": "ack", "message_id": message_id, "reactions": reactions}
 
 
+def auth_ok(*, exp: int | None) -> dict[str, Any]:
+    """The answer to ``auth``: the socket now lives until ``exp`` (unix time; null: a token without one)."""
+    return {"type": "auth_ok", "exp": exp}
+
+
 def history(messages: list[dict[str, Any]], *, complete: bool = True) -> dict[str, Any]:
     return {"type": "history", "messages": messages, "complete": complete}
-
-
-def history_frames(messages: list[dict[str, Any]], *, max_bytes: int) -> list[str] | None:
-    """A replay as encoded ``history`` frames of at most ``max_bytes`` of UTF-8 each, in seq order, only
-    the last ``complete`` (one empty frame when nothing was missed); None when a message alone does not
-    fit, so that the client pages over REST instead.
-
-    daphne refuses to send a frame over 1 MiB: a replay in one frame killed the socket on every reconnect.
-    """
-    overhead = len(encode(history([], complete=False)).encode())
-    batches: list[list[dict[str, Any]]] = [[]]
-    size = overhead
-    for message in messages:
-        length = len(encode(message).encode()) + 1  # and its comma
-        if overhead + length > max_bytes:
-            return None
-        if batches[-1] and size + length > max_bytes:
-            batches.append([])
-            size = overhead
-        batches[-1].append(message)
-        size += length
-    last = len(batches) - 1
-    return [encode(history(batch, complete=index == last)) for index, batch in enumerate(batches)]
 
 
 def resync(*, last_seq: int, latest_seq: int) -> dict[str, Any]:

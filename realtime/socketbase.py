@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from typing import TYPE_CHECKING, Any, cast
 
 from channels.exceptions import StopConsumer
@@ -27,6 +26,7 @@ from messaging import limits
 from realtime import presence, protocol, wire, wire_fence
 from realtime.hub import Hub, get_hub
 from realtime.kernel import closecodes, encode_reply
+from realtime.lifetime import TokenLifetime
 from realtime.middleware import USER_GONE
 from realtime.protocol_errors import TooManyFrames
 from realtime.ratelimit import FloodGuard, TokenBucket
@@ -45,7 +45,7 @@ TOO_SLOW_GRACE_SECONDS = 5.0
 logger = logging.getLogger(__name__)
 
 
-class ChatSocket(MeteredSocket):
+class ChatSocket(TokenLifetime, MeteredSocket):
     """The consumer side of ``realtime.hub.Socket``."""
 
     # The hub holds the process's only channel-layer subscription; a socket never reads the layer.
@@ -66,6 +66,7 @@ class ChatSocket(MeteredSocket):
         self.closing_slow = False
         self.sendq = SendQueue(self._asgi_send, limit=settings.CHAT_SLOW_READER_LIMIT, after_send=self._check_backlog)
         self._expiry: asyncio.TimerHandle | None = None
+        self.token_expires_at: float | None = None  # the exp of the token the socket lives on (TokenLifetime)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -101,6 +102,8 @@ class ChatSocket(MeteredSocket):
             await self.close(code=closecodes.USER_GONE if failure in USER_GONE else closecodes.TOKEN_INVALID)
             return
         self.user = cast(User, user)  # what QueryTokenAuthMiddleware put there; the stub types channels' lazy one
+        expires_at = self.scope.get("token_expires_at")
+        self.token_expires_at = expires_at if isinstance(expires_at, int | float) else None
         self.user_id, self.username, self.display_name = user.pk, user.username, user.display_name
         self.client = presence.client_id(user.pk, self.scope.get("client"))
         self.guard = FloodGuard(
@@ -157,7 +160,10 @@ class ChatSocket(MeteredSocket):
         frame: dict[str, Any] = {}
         try:
             frame = protocol.decode(text_data, max_bytes=settings.CHAT_MAX_FRAME_BYTES)
-            await self.handle(frame)
+            if frame.get("type") == "auth":
+                await self.renew(protocol.parse_auth_frame(frame))
+            else:
+                await self.handle(frame)
         except ApplicationError as exc:
             await self.send_frame(protocol.error(exc, **_echo(frame)))
         except StopConsumer:
@@ -233,14 +239,6 @@ class ChatSocket(MeteredSocket):
         # Polled: Twisted's write buffer has no awaitable "drained" signal for an ASGI application.
         while self.fast_wire is not None and wire.is_open(self.fast_wire) and wire.buffered_bytes(self.fast_wire) > 0:  # noqa: ASYNC110
             await asyncio.sleep(DRAIN_POLL_SECONDS)
-
-    def _close_when_token_expires(self) -> None:
-        expires_at = self.scope.get("token_expires_at")
-        if not isinstance(expires_at, int | float):
-            return
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, expires_at - time.time())
-        self._expiry = loop.call_later(delay, lambda: loop.create_task(self.close(code=closecodes.TOKEN_INVALID)))
 
 
 def _echo(frame: dict[str, Any]) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class OidcConfig:
     min_interval: float
     leeway: float
     algorithms: frozenset[str]
+    accept_azp: bool = False  # a token whose ``azp`` is ``audience`` passes when ``aud`` does not name it
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ def oidc_config() -> OidcConfig | None:
         min_interval=float(settings.CHAT_OIDC_JWKS_MIN_INTERVAL),
         leeway=float(settings.CHAT_OIDC_LEEWAY),
         algorithms=frozenset(settings.CHAT_OIDC_ALGORITHMS) & RSA_ALGORITHMS,
+        accept_azp=settings.CHAT_OIDC_ACCEPT_AZP,
     )
 
 
@@ -269,16 +271,32 @@ def _verify(raw_token: str, *, header: dict[str, Any], config: OidcConfig) -> di
             raw_token,
             key.key,
             algorithms=[alg],
-            audience=config.audience,
             issuer=config.issuer,
             leeway=config.leeway,
-            options={"require": ["exp", "iss", "aud", "sub"]},
+            # The audience is checked below, where ``azp`` may stand in for it.
+            options={"require": ["exp", "iss", "aud", "sub"], "verify_aud": False},
         )
     except jwt.ExpiredSignatureError:
         raise OidcTokenInvalid("The token has expired.") from None
     except jwt.PyJWTError:
         raise OidcTokenInvalid() from None
+    _check_audience(claims, config=config)
     return _checked_claims(claims)
+
+
+def _check_audience(claims: dict[str, Any], *, config: OidcConfig) -> None:
+    """``aud`` (a string or a list of strings) names our client id; or, with CHAT_OIDC_ACCEPT_AZP,
+    ``azp`` is our client id: Keycloak issues a client's access tokens with its id in ``azp`` (the
+    authorized party) and names it in ``aud`` only when the realm has an Audience mapper."""
+    audience = claims.get("aud")
+    audiences = [audience] if isinstance(audience, str) else audience
+    if not isinstance(audiences, list) or not all(isinstance(item, str) for item in audiences):
+        raise OidcTokenInvalid("The token's audience is malformed.")
+    if config.audience in audiences:
+        return
+    if config.accept_azp and claims.get("azp") == config.audience:
+        return
+    raise OidcTokenInvalid()
 
 
 def _checked_claims(claims: dict[str, Any]) -> dict[str, Any]:

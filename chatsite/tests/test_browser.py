@@ -559,6 +559,8 @@ def test_the_access_token_is_refreshed_before_it_expires(browser, site, tmp_path
         refreshed: list[int] = []
         page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
         page.on("response", lambda r: refreshed.append(r.status) if r.url.endswith("/token/refresh/") else None)
+        sockets: list[str] = []
+        page.on("websocket", lambda ws: sockets.append(ws.url))
         page.goto(short.http + "/")
         page.locator("#signin-username").fill(username)
         page.locator("#signin-password").fill(PASSWORD)
@@ -575,6 +577,9 @@ def test_the_access_token_is_refreshed_before_it_expires(browser, site, tmp_path
         person.expect_connected()
         assert refreshed == [200] * len(refreshed)
         assert refused == []
+        # Each refresh was sent on the open sockets ({"type": "auth"}): the room's and the personal
+        # socket were never reopened although every token they opened with has expired.
+        assert len(sockets) == 2, sockets
     finally:
         context.close()
         short.stop()

@@ -60,7 +60,9 @@ def test_health_answers_like_healthz(client, path):
     response = client.get(path)
 
     assert response.status_code == 200
-    assert response.json() == client.get("/healthz").json() == {"database": "ok", "channel_layer": "ok"}
+    # back_chat's {"version": ...} included.
+    expected = {"database": "ok", "channel_layer": "ok", "version": "1.0.0"}
+    assert response.json() == client.get("/healthz").json() == expected
 
 
 # --- POST /v1/user ----------------------------------------------------------------------------------------

@@ -35,12 +35,21 @@ def back_chat_frame(content: str, **extra) -> dict:
     return {"user_id": "null", "content": content, "timestamp": "2024-05-01T10:00:00.000Z", "mtype": "message"} | extra
 
 
-async def legacy_frame(client: Client, timeout: float = 2) -> dict:
-    """The next back_chat-shaped message (skipping the frames before it, such as acks)."""
+async def legacy_frame(client: Client, timeout: float = 2, mtype: str = "message") -> dict:
+    """The next back_chat-shaped frame of ``mtype`` (skipping the frames before it, such as acks and
+    people connecting)."""
     while True:
         frame = await client.frame(timeout)
-        if "mtype" in frame:
+        if frame.get("mtype") == mtype:
             return frame
+
+
+async def frames_for(client: Client, seconds: float) -> list[dict]:
+    """Every frame that arrives within ``seconds``."""
+    frames = []
+    while not await client.receive_nothing(seconds):
+        frames.append(await client.frame())
+    return frames
 
 
 async def new_frame_of_type(client: Client, frame_type: str, timeout: float = 2) -> dict:
@@ -66,12 +75,9 @@ async def test_a_back_chat_frame_reaches_legacy_and_new_clients_each_in_their_sh
 
     await alice.send_to(text_data=json.dumps(back_chat_frame("hi")))
 
-    # The ack and the broadcast may come in either order.
-    first, second = await alice.frame(), await alice.frame()
-    [ack] = [frame for frame in (first, second) if frame.get("type") == "ack"]
-    [mine] = [frame for frame in (first, second) if "mtype" in frame]
+    mine = await legacy_frame(alice)
     theirs = await legacy_frame(bob_legacy)
-    modern = await bob_new.frame()
+    modern = await new_frame_of_type(bob_new, "message")
     assert set(mine) == set(theirs) == LEGACY_KEYS
     assert mine["isMine"] is True
     assert theirs["isMine"] is False
@@ -83,7 +89,9 @@ async def test_a_back_chat_frame_reaches_legacy_and_new_clients_each_in_their_sh
     assert modern["message"]["content"] == "hi"
     assert modern["message"]["sender"]["id"] == user.pk
     assert mine["timestamp"] == modern["message"]["created_at"]
-    assert ack["id"] == mine["id"] == modern["message"]["id"]
+    assert mine["id"] == modern["message"]["id"]
+    # No ack for a frame without client_id: back_chat's front end would show it as a message.
+    assert not [frame for frame in await frames_for(alice, 0.3) if frame.get("type") == "ack"]
     assert await stored() == [("alice", "hi")]
     for client in (alice, bob_legacy, bob_new):
         await client.disconnect()
@@ -338,3 +346,120 @@ def test_legacy_message_sockets_never_take_the_direct_write_of_shared_bytes():
     socket.buffer = None
 
     assert socket.direct() is None  # type: ignore[func-returns-value]  # the test is that it returns nothing
+
+
+# --- Token lifetime on back_chat's paths (CHAT_LEGACY_TOKEN_CHECK) ------------------------------------------
+
+
+def short_token(user, seconds: float) -> str:
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=seconds))
+    return str(token)
+
+
+@pytest.mark.parametrize("path", [LEGACY, LEGACY_NOTIFICATIONS])
+async def test_by_default_the_token_is_checked_at_the_handshake_only(general_room, user, path):
+    client = await open_socket(path, token=short_token(user, 1))
+
+    arrival = await client.frame()  # the user's own arrival: connect, or presence on /ws/notifications
+    assert arrival.get("mtype", arrival.get("type")) in {"connect", "presence"}
+    assert await client.receive_nothing(1.5)  # past exp: still open
+    await client.send(type="auth", token=short_token(user, 60))  # auth works here too
+    assert (await new_frame_of_type(client, "auth_ok"))["exp"] > 0
+    await client.disconnect()
+
+
+@pytest.mark.parametrize("path", [LEGACY, LEGACY_NOTIFICATIONS])
+async def test_with_expiry_the_legacy_paths_close_like_the_new_ones(general_room, user, settings, path):
+    settings.CHAT_LEGACY_TOKEN_CHECK = "expiry"
+    client = await open_socket(path, token=short_token(user, 1))
+
+    assert await client.closed_with(timeout=3) == 4401
+
+
+async def test_an_expired_token_is_still_refused_at_the_handshake(general_room, user):
+    client = make_socket(LEGACY, token=short_token(user, -5))
+
+    connected, _ = await client.connect()
+
+    assert connected
+    assert await client.closed_with() == 4401
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [({"is_active": False}, 4403), ({"password": "An0ther-passw0rd!"}, 4401)],
+    ids=["deactivated", "password-changed"],
+)
+async def test_deactivation_and_password_change_still_close_at_once(general_room, user, staff_user, change, code):
+    from users.services import user_update
+
+    messages = await open_socket(LEGACY, token=short_token(user, 1))
+    notifications = await open_socket(LEGACY_NOTIFICATIONS, token=short_token(user, 1))
+
+    await database_sync_to_async(user_update)(actor=staff_user, user=user, data=change)
+
+    assert await messages.closed_with() == code
+    assert await notifications.closed_with() == code
+
+
+async def test_deleting_the_user_still_closes_at_once(general_room, user, staff_user):
+    from users.services import user_delete
+
+    client = await open_socket(LEGACY, token=short_token(user, 1))
+
+    await database_sync_to_async(user_delete)(actor=staff_user, user=user)
+
+    assert await client.closed_with() == 4403
+
+
+# --- connect / disconnect -----------------------------------------------------------------------------------
+
+
+async def test_people_coming_and_going_are_connect_and_disconnect_frames(general_room, user, other_user):
+    alice = await open_socket(LEGACY, user=user)
+    mine = await legacy_frame(alice, mtype="connect")
+    assert (mine["user_id"], mine["isMine"], mine["user"]["id"]) == ("alice", True, user.pk)
+
+    bob = await open_socket(LEGACY_NOTIFICATIONS, user=other_user)
+    came = await legacy_frame(alice, mtype="connect")
+    second_bob = await open_socket(NEW, user=other_user)  # not his first socket: nothing
+    await second_bob.disconnect()
+    await bob.disconnect()
+    went = await legacy_frame(alice, mtype="disconnect")
+
+    assert (came["user_id"], came["isMine"], came["content"]) == ("bob", False, "Bob connected")
+    assert came["user"] == {"id": other_user.pk, "username": "bob", "display_name": "Bob"}
+    assert (went["user_id"], went["mtype"], went["content"]) == ("bob", "disconnect", "Bob disconnected")
+    assert came["timestamp"].endswith("Z")
+    assert await alice.receive_nothing(0.2)
+    await alice.disconnect()
+
+
+async def test_new_room_sockets_get_no_presence(general_room, user, other_user):
+    alice = await open_socket(NEW, user=user)
+
+    bob = await open_socket(LEGACY, user=other_user)
+    await bob.disconnect()
+
+    assert await alice.receive_nothing(0.3)
+    await alice.disconnect()
+
+
+def test_presence_frames_are_reshaped_once_per_frame():
+    from realtime import protocol
+    from realtime.kernel import encode
+
+    frame = encode(protocol.presence(user_id=7, username="eve", display_name="", online=False))
+
+    mine = json.loads(compat.legacy_presence_text(frame, recipient_id=7) or "null")
+    theirs = json.loads(compat.legacy_presence_text(frame, recipient_id=8) or "null")
+
+    assert (mine["isMine"], theirs["isMine"]) == (True, False)
+    assert mine["timestamp"] == theirs["timestamp"]
+    assert theirs["content"] == "eve disconnected"
+    assert compat.legacy_presence_text(encode({"type": "notification"}), recipient_id=7) is None

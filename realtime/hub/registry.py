@@ -41,6 +41,9 @@ class SocketRegistry:
         self.sockets: set[Socket] = set()
         self.users: dict[int, set[Socket]] = {}
         self.by_kind: defaultdict[str, set[Socket]] = defaultdict(set)
+        # Sockets of another kind that also hear what every notification socket hears, through their
+        # ``overhear(frame)`` (back_chat's /ws/messages: presence, as connect/disconnect frames).
+        self.overhearing: set[Socket] = set()
 
     def add(self, socket: Socket) -> bool:
         """Register ``socket``; True when it is its user's first socket in this process."""
@@ -51,6 +54,8 @@ class SocketRegistry:
         mine.add(socket)
         self.sockets.add(socket)
         self.by_kind[socket.kind].add(socket)
+        if getattr(socket, "overhears_notifications", False):
+            self.overhearing.add(socket)
         return first
 
     def remove(self, socket: Socket) -> bool:
@@ -59,6 +64,7 @@ class SocketRegistry:
             return False
         self.sockets.discard(socket)
         self.by_kind[socket.kind].discard(socket)
+        self.overhearing.discard(socket)
         SOCKETS_OPEN.labels(kind=socket.kind).dec()
         mine = self.users.get(socket.user_id)
         if mine is not None:

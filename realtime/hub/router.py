@@ -84,6 +84,12 @@ class Router:
 
     async def _everyone_frame(self, event: EveryoneFrame) -> None:
         deliver_all(self.registry.of_kind(event.kind), event.frame, self.committed_at)
+        if event.kind == "notifications":
+            for socket in list(self.registry.overhearing):
+                try:
+                    socket.overhear(event.frame)  # type: ignore[attr-defined]  # only sockets that define it overhear
+                except Exception:
+                    logger.exception("Could not hand a frame to an overhearing socket")
         if event.changes_unread:
             self.unread.mark_all()
 

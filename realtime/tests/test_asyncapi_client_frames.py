@@ -92,12 +92,14 @@ VALID_CLIENT_FRAMES: dict[str, list[dict[str, Any]]] = {
         {"type": "typing"},
         {"type": "react", "message_id": 1, "emoji": "\N{THUMBS UP SIGN}", "added": True},
         {"type": "react", "message_id": 1, "emoji": ":shipit:", "added": False},
+        {"type": "auth", "token": "header.payload.signature"},
     ],
     NOTIFICATIONS: [
         {"type": "notification", "to": [2], "title": "Lunch?"},
         {"type": "notification", "to": "all", "title": "Maintenance", "body": "at 18:00"},
         {"type": "read", "ids": [1, 2, 3]},
         {"type": "read", "all": True},
+        {"type": "auth", "token": "header.payload.signature"},
     ],
 }
 VALID_CLIENT_FRAMES[LEGACY_MESSAGES] = [
@@ -112,11 +114,18 @@ VALID_CLIENT_FRAMES[LEGACY_NOTIFICATIONS] = [
     {"content": "x" * 250},
     *VALID_CLIENT_FRAMES[NOTIFICATIONS],
 ]
+
+
+def _or_auth(parse: Any) -> Any:
+    """Either socket takes ``auth`` before its own frames (``ChatSocket.receive``)."""
+    return lambda frame: protocol.parse_auth_frame(frame) if frame.get("type") == "auth" else parse(frame)
+
+
 PARSERS = {
-    MESSAGES: protocol.parse_messages_frame,
-    NOTIFICATIONS: protocol.parse_notifications_frame,
-    LEGACY_MESSAGES: lambda frame: protocol.parse_messages_frame(compat.message_frame(frame)),
-    LEGACY_NOTIFICATIONS: lambda frame: protocol.parse_notifications_frame(compat.notification_frame(frame)),
+    MESSAGES: _or_auth(protocol.parse_messages_frame),
+    NOTIFICATIONS: _or_auth(protocol.parse_notifications_frame),
+    LEGACY_MESSAGES: _or_auth(lambda frame: protocol.parse_messages_frame(compat.message_frame(frame))),
+    LEGACY_NOTIFICATIONS: _or_auth(lambda frame: protocol.parse_notifications_frame(compat.notification_frame(frame))),
 }
 
 BAD_NOTIFICATION_FRAMES = [

@@ -131,7 +131,8 @@ def raw_socket(server: Server, path: str) -> socket.socket:
 
 
 def read_until_close(conn: socket.socket, timeout: float) -> tuple[int, int | None]:
-    """Read (unmasked server) frames until a close frame; return (data frames read, close code)."""
+    """Read (unmasked server) frames until a close frame; return (data frames read, close code); back_chat's
+    connect/disconnect frames are not counted."""
     conn.settimeout(timeout)
     buffer, frames = b"", 0
     while True:
@@ -147,7 +148,9 @@ def read_until_close(conn: socket.socket, timeout: float) -> tuple[int, int | No
             payload, buffer = buffer[start : start + length], buffer[start + length :]
             if opcode == 0x8:
                 return frames, struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-            frames += 1
+            # back_chat's path also says who connects (mtype connect/disconnect): not a message.
+            if json.loads(payload).get("mtype") not in {"connect", "disconnect"}:
+                frames += 1
         try:
             chunk = conn.recv(1 << 20)
         except (ConnectionResetError, TimeoutError):

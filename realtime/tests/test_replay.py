@@ -14,7 +14,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from messaging.tests.factories import send
-from realtime import protocol
+from realtime import replay_frames
 from realtime.tests.sockets import open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +28,7 @@ def payload(seq: int, content: str) -> dict:
 
 def split(messages: list[dict[str, Any]], *, max_bytes: int) -> list[str]:
     """``history_frames`` of a replay it can split (None only when a message alone is too big)."""
-    frames = protocol.history_frames(messages, max_bytes=max_bytes)
+    frames = replay_frames.history_frames(messages, max_bytes=max_bytes)
     assert frames is not None
     return frames
 
@@ -71,7 +71,7 @@ def test_a_frame_is_filled_up_to_the_budget_exactly():
 
 
 def test_a_message_that_does_not_fit_alone_asks_for_a_resync():
-    assert protocol.history_frames([payload(1, "x" * 20_000)], max_bytes=16 * 1024) is None
+    assert replay_frames.history_frames([payload(1, "x" * 20_000)], max_bytes=16 * 1024) is None
 
 
 async def test_a_missed_history_over_the_budget_arrives_in_several_frames_then_live(general_room, user, settings):

@@ -111,7 +111,7 @@ NUL_FRAMES = {
 }
 VALID_AFTER = {
     "/ws/messages/": {"type": "message", "content": "fine"},
-    "/ws/messages": {"type": "message", "content": "fine"},
+    "/ws/messages": {"type": "message", "content": "fine", "client_id": "after"},  # back_chat's path acks only these
     "/ws/notifications/": {"type": "notification", "to": "all", "title": "fine"},
     "/ws/notifications": {"type": "notification", "to": "all", "title": "fine"},
 }

@@ -1,7 +1,9 @@
 // A WebSocket that reconnects by itself: exponential backoff with jitter, close codes from the
 // protocol (4401 refresh then reconnect, 4403 signed out, 4404 room gone, 4409 too many sockets and
-// 4429 slow down: wait longer), and an immediate retry when the browser comes back online or the tab
-// becomes visible again. Its owner may do some work before each connection (beforeConnect), e.g. catch
+// 4429 slow down: wait longer, 1012 the server is restarting: back within a second, to another
+// replica), and an immediate retry when the browser comes back online or the tab becomes visible
+// again. An open socket outlives its access token: each refresh (auth.js, a minute before expiry)
+// is sent on it as {"type": "auth", "token": ...}, answered auth_ok, instead of reconnecting. Its owner may do some work before each connection (beforeConnect), e.g. catch
 // up over REST when a cursor keeps failing.
 
 import * as auth from "./auth.js";
@@ -12,7 +14,15 @@ const FLOOD_DELAY = 20000;
 const STABLE_AFTER = 5000;
 const sockets = new Set();
 
-export const CLOSE = { TOKEN: 4401, USER_GONE: 4403, ROOM_GONE: 4404, TOO_MANY: 4409, FLOODING: 4429 };
+export const CLOSE = {
+  TOKEN: 4401,
+  USER_GONE: 4403,
+  ROOM_GONE: 4404,
+  TOO_MANY: 4409,
+  FLOODING: 4429,
+  RESTART: 1012,
+};
+const RESTART_SPREAD = 1000; // a restarting server's clients come back spread over a second
 
 /** Full-jitter backoff: a random delay between half and all of min(MAX, BASE * 2^attempt). */
 export function backoff(attempt) {
@@ -70,6 +80,12 @@ export class ReconnectingSocket {
     if (!this.isOpen) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  /** Renew the open socket's token in band (the socket's token would otherwise expire: 4401). */
+  renew(token) {
+    if (!token || token === this.usedToken || !this.isOpen) return;
+    if (this.send({ type: "auth", token })) this.usedToken = token;
   }
 
   /** Reconnect now (network back, tab visible again), unless already open or connecting. */
@@ -134,6 +150,10 @@ export class ReconnectingSocket {
       } catch {
         return;
       }
+      if (frame && frame.type === "auth_ok") {
+        this.expiresAt = frame.exp; // the socket now lives on the renewed token
+        return;
+      }
       this.onFrame(frame);
     });
     ws.addEventListener("close", (event) => {
@@ -179,13 +199,15 @@ export class ReconnectingSocket {
     }
     // Too many sockets (other tabs) or flooding: retrying soon would be refused again.
     const slow = code === CLOSE.FLOODING || code === CLOSE.TOO_MANY;
-    const delay = slow ? FLOOD_DELAY : backoff(this.attempt);
+    let delay = slow ? FLOOD_DELAY : backoff(this.attempt);
+    if (code === CLOSE.RESTART) delay = Math.round(Math.random() * RESTART_SPREAD);
     this.attempt += 1;
     this.setState("waiting", { delay, until: Date.now() + delay });
     this.timer = setTimeout(() => this.connect(), delay);
   }
 }
 
+auth.onToken((token) => sockets.forEach((socket) => socket.renew(token)));
 window.addEventListener("offline", () => sockets.forEach((socket) => socket.suspend()));
 window.addEventListener("online", () => sockets.forEach((socket) => socket.reconnectNow()));
 document.addEventListener("visibilitychange", () => {
