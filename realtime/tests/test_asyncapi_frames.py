@@ -50,6 +50,8 @@ PAYLOAD_HELPERS = {
     "timestamp",
     "user_summary",
     "attachment_payload",
+    "attachment_row_payload",
+    "message_row_payload",
     "message_payload",
     "notification_payload",
     "message_version_payload",
