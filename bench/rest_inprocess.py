@@ -46,7 +46,7 @@ def main() -> None:
     from users.models import User
 
     call_command("migrate", verbosity=0)
-    user = User.objects.create_user(username="bencher", password="bench-long-passphrase")
+    user = User.objects.create_user(username="bencher", password="bench-long-passphrase")  # noqa: S106
     for n in range(args.limit):
         services.message_send(sender=user, room_slug="general", content=f"seed **{n}** " + "x" * 80)
     access = str(AccessToken.for_user(user))
