@@ -106,3 +106,14 @@ def test_message_payloads_names_each_rows_room(user):
     rows = list(Message.objects.filter(room=general()).values(*events.MESSAGE_COLUMNS, "room__slug"))
 
     assert [p["room"] for p in selectors.message_payloads(rows)] == ["general"]
+
+
+def test_search_results_are_byte_identical_to_the_model_path(api, user, every_kind):
+    results = api.get("/api/v1/search/", {"q": "reply"}).json()["results"] + api.get(
+        "/api/v1/search/", {"q": "bold"}
+    ).json()["results"]
+
+    messages = [result["message"] for result in results]
+    assert len(messages) == 3
+    assert any(m["attachments"] and m["reactions"] and m["pinned"] for m in messages)
+    assert dumps(messages) == dumps(model_path(user, messages, "general"))

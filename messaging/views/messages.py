@@ -30,6 +30,7 @@ from messaging.serializers import (
     ThreadPageSerializer,
     ThreadQuerySerializer,
     UserSummarySerializer,
+    with_is_mine,
 )
 from users.authentication import AuthenticatedRequest, request_user
 
@@ -43,14 +44,6 @@ def _page_links(request: AuthenticatedRequest, page: PayloadPage, limit: int | N
     if page.has_newer and page.payloads:
         newer = f"{base}?{urlencode(common | {'after': page.payloads[-1]['seq']})}"
     return older, newer
-
-
-def with_is_mine(payloads: list[dict[str, Any]], user_id: int) -> list[dict[str, Any]]:
-    """Message payloads with MessageSerializer's ``is_mine`` for the caller, added in place."""
-    for payload in payloads:
-        sender = payload["sender"]
-        payload["is_mine"] = sender is not None and sender["id"] == user_id
-    return payloads
 
 
 # /messages/: history (by seq cursors, not page numbers), send and purge; /messages/{message_id}/: one message.
