@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Aggregate,
     Case,
@@ -195,15 +196,28 @@ def message_payloads(rows: list[dict[str, Any]], *, room_slug: str | None = None
     files: dict[int, list[dict[str, Any]]] = {}
     live = [row["id"] for row in rows if not row["is_deleted"]]
     if live:
-        columns = (
-            Attachment.objects.filter(message_id__in=live).order_by("pk").values_list("message_id", *ATTACHMENT_COLUMNS)
-        )
-        for message_id, *attachment in columns:
+        for message_id, *attachment in _attachment_columns(live):
             files.setdefault(message_id, []).append(attachment_row_payload(*attachment))
     return [
         message_row_payload(row, room_slug=room_slug or row["room__slug"], attachments=files.get(row["id"], []))
         for row in rows
     ]
+
+
+def _attachment_columns(message_ids: list[int]) -> list[tuple[Any, ...]]:
+    """``message_id`` and ATTACHMENT_COLUMNS of the messages' attachments, by id. The SQL is written
+    here rather than built and compiled by the ORM for every page (building and compiling a page's
+    queries was a quarter of its CPU); text and integer columns only, which need no conversion."""
+    quote = connection.ops.quote_name
+    fields = [Attachment._meta.get_field(name) for name in ("message", *ATTACHMENT_COLUMNS)]
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = ", ".join(["%s"] * len(message_ids))
+    table, message, pk = quote(Attachment._meta.db_table), quote(fields[0].column), quote(fields[1].column)
+    # Names come from the model, values go as parameters.
+    sql = f"SELECT {columns} FROM {table} WHERE {message} IN ({placeholders}) ORDER BY {pk}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, message_ids)
+        return list(cursor.fetchall())
 
 
 def _values(messages: QuerySet[Message]) -> list[dict[str, Any]]:
