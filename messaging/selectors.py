@@ -209,10 +209,10 @@ def _attachment_columns(message_ids: list[int]) -> list[tuple[Any, ...]]:
     here rather than built and compiled by the ORM for every page (building and compiling a page's
     queries was a quarter of its CPU); text and integer columns only, which need no conversion."""
     quote = connection.ops.quote_name
-    fields = [Attachment._meta.get_field(name) for name in ("message", *ATTACHMENT_COLUMNS)]
-    columns = ", ".join(quote(field.column) for field in fields)
+    names = [str(Attachment._meta.get_field(name).column) for name in ("message", *ATTACHMENT_COLUMNS)]  # type: ignore[union-attr]
+    columns = ", ".join(quote(name) for name in names)
     placeholders = ", ".join(["%s"] * len(message_ids))
-    table, message, pk = quote(Attachment._meta.db_table), quote(fields[0].column), quote(fields[1].column)
+    table, message, pk = quote(Attachment._meta.db_table), quote(names[0]), quote(names[1])
     # Names come from the model, values go as parameters.
     sql = f"SELECT {columns} FROM {table} WHERE {message} IN ({placeholders}) ORDER BY {pk}"  # noqa: S608
     with connection.cursor() as cursor:
