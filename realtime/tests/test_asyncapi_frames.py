@@ -49,14 +49,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PAYLOAD_HELPERS = {
     "timestamp",
     "user_summary",
-    "attachment_payload",
-    "attachment_row_payload",
-    "message_row_payload",
+    "attachment_payload", "attachment_row_payload", "message_row_payload",  # the latter two: fast history
     "message_payload",
     "notification_payload",
     "message_version_payload",
     "room_payload",
-}
+}  # fmt: skip
 PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "query_params"}
 
 
