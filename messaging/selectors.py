@@ -209,6 +209,7 @@ def _attachment_columns(message_ids: list[int]) -> list[tuple[Any, ...]]:
     here rather than built and compiled by the ORM for every page (building and compiling a page's
     queries was a quarter of its CPU); text and integer columns only, which need no conversion."""
     quote = connection.ops.quote_name
+    # get_field is typed to return a reverse relation too; these names are the model's own columns.
     names = [str(Attachment._meta.get_field(name).column) for name in ("message", *ATTACHMENT_COLUMNS)]  # type: ignore[union-attr]
     columns = ", ".join(quote(name) for name in names)
     placeholders = ", ".join(["%s"] * len(message_ids))

@@ -84,7 +84,9 @@ def test_the_fast_page_pages_like_the_model_page(user, every_kind):
     every_cursor: list[dict[str, int]] = [{}, {"before": 4}, {"before": 1}, {"after": 2}, {"after": 0}]
     for cursors in [*every_cursor, {"after": 1, "before": 5}]:
         for limit in (1, 2, 3, 50):
+            # The cursors are ints; mypy takes any keyword of **dict[str, int] for room_slug too.
             fast = selectors.message_payload_page(user=user, limit=limit, **cursors)  # type: ignore[arg-type]
+            # Same as above.
             slow = selectors.message_page(user=user, limit=limit, **cursors)  # type: ignore[arg-type]
             expected = [events.message_payload(message, room_slug="general") for message in slow.messages]
             assert dumps(fast.payloads) == dumps(expected), (cursors, limit)
