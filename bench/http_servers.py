@@ -41,6 +41,8 @@ SERVERS = {
         "-m", "gunicorn", "-c", "python:chatsite.gunicorn_conf", "-k", "uvicorn.workers.UvicornWorker",
         "chatsite.asgi:application",
     ],
+    # The floor: a bare Django JSON view (bench/django_floor.py) on the same gunicorn as gunicorn-sync.
+    "gunicorn-floor": ["-m", "gunicorn", "-c", "python:chatsite.gunicorn_conf", "bench.django_floor:application"],
 }  # fmt: skip
 
 
@@ -175,12 +177,26 @@ def measure(port: int, token: str, concurrency: int, seconds: float, pid: int) -
 
 
 def print_table(results: dict[str, list[dict[str, Any]]]) -> None:
-    print("\n| server (one core) | history req/s | p99 ms | CPU ms/req | POST req/s | p99 ms | CPU ms/req |")
-    print("|---|---|---|---|---|---|---|")
+    floor = (
+        {
+            kind: statistics.median(r[kind]["per_s"] for r in results.get("gunicorn-floor", []))
+            for kind in ("history", "post")
+        }
+        if results.get("gunicorn-floor")
+        else {}
+    )
+    print(
+        "\n| server (one core) | history req/s | x floor | p99 ms | CPU ms/req "
+        "| POST req/s | x floor | p99 ms | CPU ms/req |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, rounds in results.items():
         cells = []
         for kind in ("history", "post"):
-            for key in ("per_s", "p99_ms", "cpu_ms"):
+            per_s = statistics.median(r[kind]["per_s"] for r in rounds)
+            cells.append(f"{per_s:.1f}")
+            cells.append(f"{per_s / floor[kind]:.2f}x" if floor.get(kind) else "")
+            for key in ("p99_ms", "cpu_ms"):
                 cells.append(f"{statistics.median(r[kind][key] for r in rounds):.1f}")
         print(f"| {name} | {' | '.join(cells)} |")
 
@@ -192,7 +208,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers on the one core")
-    parser.add_argument("--servers", default=",".join(SERVERS))
+    parser.add_argument("--servers", default=",".join(SERVERS), help="the floor must not come first (it seeds nothing)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with contextlib.suppress(OSError):
@@ -209,10 +225,10 @@ def main() -> None:
         for round_number in range(args.rounds):
             for name in results:
                 port = free_port()
-                workers = args.workers if name == "gunicorn-sync" else 1
+                workers = args.workers if name in {"gunicorn-sync", "gunicorn-floor"} else 1
                 target = start(name, environment(database_url, redis_url, port, workers), port, work / f"{name}.log")
                 try:
-                    token = token or seed(port)
+                    token = token or seed(port)  # the floor answers anything: seeded by the first project server
                     results[name].append(measure(port, token, args.concurrency, args.seconds, target.process.pid))
                 finally:
                     stop(target)

@@ -35,25 +35,45 @@ def user_summary(user: None) -> None: ...
 def user_summary(user: User | None) -> dict[str, Any] | None:
     if user is None:
         return None
+    return _user_summary(user.pk, user.username, user.display_name, user.role, user.is_bot, user.bot_owner_id)
+
+
+def _user_summary(
+    user_id: int, username: str, display_name: str, role: str, is_bot: bool, owner: int | None
+) -> dict[str, Any]:
     return {
-        "id": user.pk,
-        "username": user.username,
-        "display_name": user.display_name,
-        "role": user.role,
-        "is_bot": user.is_bot,
-        "owner": user.bot_owner_id,
+        "id": user_id,
+        "username": username,
+        "display_name": display_name,
+        "role": role,
+        "is_bot": is_bot,
+        "owner": owner,
     }
 
 
 def attachment_payload(attachment: Attachment) -> dict[str, Any]:
+    return attachment_row_payload(
+        attachment.pk, attachment.original_name, attachment.content_type, attachment.size, attachment.thumbnail.name
+    )
+
+
+# The columns of an attachment that attachment_row_payload takes, in its order after the message's id:
+# ``Attachment.objects.values_list("message_id", *ATTACHMENT_COLUMNS)`` (the fast history path).
+ATTACHMENT_COLUMNS = ("id", "original_name", "content_type", "size", "thumbnail")
+
+
+def attachment_row_payload(
+    attachment_id: int, original_name: str, content_type: str, size: int, thumbnail: str | None
+) -> dict[str, Any]:
+    """An attachment from its columns (``thumbnail``: the stored file's name, empty or null for none)."""
     return {
-        "id": attachment.pk,
+        "id": attachment_id,
         # Also for names stored before they were made to end in their type's extension, or edited in the admin.
-        "name": name_for_type(attachment.original_name, attachment.content_type),
-        "size": attachment.size,
-        "content_type": attachment.content_type,
-        "url": reverse("file-detail", args=[attachment.pk]),
-        "thumbnail_url": reverse("file-thumbnail", args=[attachment.pk]) if attachment.thumbnail else None,
+        "name": name_for_type(original_name, content_type),
+        "size": size,
+        "content_type": content_type,
+        "url": reverse("file-detail", args=[attachment_id]),
+        "thumbnail_url": reverse("file-thumbnail", args=[attachment_id]) if thumbnail else None,
     }
 
 
@@ -74,25 +94,68 @@ def message_payload(
         attachments = getattr(message, PREFETCHED_ATTACHMENTS, None)
         if attachments is None:
             attachments = list(message.attachments.all())
-    return {
+    sender = message.sender
+    row = {
         "id": message.pk,
         "seq": message.seq,
-        "room": room_slug or message.room.slug,
-        "sender": user_summary(message.sender),
-        "content": "" if deleted else message.content,
-        "created_at": timestamp(message.created_at),
-        "edited_at": timestamp(message.edited_at),
-        "client_id": message.client_id or None,
-        "reply_to": message.reply_to_id,
+        "sender_id": message.sender_id,
+        "sender__username": sender.username if sender is not None else None,
+        "sender__display_name": sender.display_name if sender is not None else None,
+        "sender__role": sender.role if sender is not None else None,
+        "sender__is_bot": sender.is_bot if sender is not None else None,
+        "sender__bot_owner_id": sender.bot_owner_id if sender is not None else None,
+        **{column: getattr(message, column) for column in MESSAGE_COLUMNS[_SENDER_COLUMNS:]},
+    }
+    files = [] if deleted else [attachment_payload(a) for a in attachments or ()]
+    return message_row_payload(row, room_slug=room_slug or message.room.slug, attachments=files)
+
+
+# The columns message_row_payload reads: ``Message.objects.values(*MESSAGE_COLUMNS)`` builds a page of
+# payloads without a model instance per row (the fast history path, messaging/selectors.py).
+MESSAGE_COLUMNS = (
+    "id", "seq", "sender_id", "sender__username", "sender__display_name", "sender__role", "sender__is_bot",
+    "sender__bot_owner_id",
+    "content", "created_at", "edited_at", "client_id", "reply_to_id", "is_deleted", "thread_root_id",
+    "reply_count", "last_reply_at", "thread_participants", "html", "reaction_summary", "pinned_at",
+)  # fmt: skip
+_SENDER_COLUMNS = 8  # the columns above up to the sender's; the rest are the message's own fields
+
+
+def message_row_payload(row: dict[str, Any], *, room_slug: str, attachments: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one shape of a message (message_payload builds it from a model): ``row`` holds
+    MESSAGE_COLUMNS, ``attachments`` the attachments' payloads (ignored when deleted)."""
+    deleted = row["is_deleted"]
+    sender_id = row["sender_id"]
+    return {
+        "id": row["id"],
+        "seq": row["seq"],
+        "room": room_slug,
+        "sender": (
+            None
+            if sender_id is None
+            else _user_summary(
+                sender_id,
+                row["sender__username"],
+                row["sender__display_name"],
+                row["sender__role"],
+                row["sender__is_bot"],
+                row["sender__bot_owner_id"],
+            )
+        ),
+        "content": "" if deleted else row["content"],
+        "created_at": timestamp(row["created_at"]),
+        "edited_at": timestamp(row["edited_at"]),
+        "client_id": row["client_id"] or None,
+        "reply_to": row["reply_to_id"],
         "deleted": deleted,
-        "attachments": [] if deleted else [attachment_payload(a) for a in attachments or ()],
-        "thread_root": message.thread_root_id,
-        "reply_count": message.reply_count,
-        "last_reply_at": timestamp(message.last_reply_at),
-        "thread_participants": list(message.thread_participants or []),
-        "html": "" if deleted else message.html,
-        "reactions": [] if deleted else list(message.reaction_summary),
-        "pinned": message.pinned_at is not None,
+        "attachments": [] if deleted else attachments,
+        "thread_root": row["thread_root_id"],
+        "reply_count": row["reply_count"],
+        "last_reply_at": timestamp(row["last_reply_at"]),
+        "thread_participants": list(row["thread_participants"] or []),
+        "html": "" if deleted else row["html"],
+        "reactions": [] if deleted else list(row["reaction_summary"]),
+        "pinned": row["pinned_at"] is not None,
     }
 
 

@@ -87,8 +87,16 @@ class MessageSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Message) -> dict:
         data = events.message_payload(instance, room_slug=self.context.get("room_slug"))
-        data["is_mine"] = instance.sender_id is not None and instance.sender_id == self.context["request"].user.pk
-        return data
+        return with_is_mine([data], self.context["request"].user.pk)[0]
+
+
+def with_is_mine(payloads: list[dict[str, Any]], user_id: int) -> list[dict[str, Any]]:
+    """Message payloads with MessageSerializer's ``is_mine`` for the caller, added in place (the fast
+    paths build payloads without the serializer)."""
+    for payload in payloads:
+        sender = payload["sender"]
+        payload["is_mine"] = sender is not None and sender["id"] == user_id
+    return payloads
 
 
 @extend_schema_serializer(many=False)  # a page object, though it answers the list route

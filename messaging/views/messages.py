@@ -15,7 +15,7 @@ from core.openapi import ERROR
 from core.viewsets import ApiViewSet
 from messaging import events, selectors, services
 from messaging.models import Message
-from messaging.selectors import MessagePage
+from messaging.selectors import PayloadPage
 from messaging.serializers import (
     DeletedSerializer,
     HistoryQuerySerializer,
@@ -32,19 +32,20 @@ from messaging.serializers import (
     ThreadPageSerializer,
     ThreadQuerySerializer,
     UserSummarySerializer,
+    with_is_mine,
 )
 from messaging.services import moderation
 from users.authentication import AuthenticatedRequest, request_user
 
 
-def _page_links(request: AuthenticatedRequest, page: MessagePage, limit: int | None) -> tuple[str | None, str | None]:
+def _page_links(request: AuthenticatedRequest, page: PayloadPage, limit: int | None) -> tuple[str | None, str | None]:
     base = request.build_absolute_uri(request.path)
     common = {"room": page.room.slug} | ({"limit": limit} if limit else {})
     older = newer = None
-    if page.has_older and page.messages:
-        older = f"{base}?{urlencode(common | {'before': page.messages[0].seq})}"
-    if page.has_newer and page.messages:
-        newer = f"{base}?{urlencode(common | {'after': page.messages[-1].seq})}"
+    if page.has_older and page.payloads:
+        older = f"{base}?{urlencode(common | {'before': page.payloads[0]['seq']})}"
+    if page.has_newer and page.payloads:
+        newer = f"{base}?{urlencode(common | {'after': page.payloads[-1]['seq']})}"
     return older, newer
 
 
@@ -85,7 +86,8 @@ class MessageViewSet(ApiViewSet):
         query = HistoryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        page = selectors.message_page(
+        # Payloads straight from column values (no model or serializer per message): MessageSerializer's shape.
+        page = selectors.message_payload_page(
             user=request.user,
             room_slug=params.get("room"),
             before=params.get("before"),
@@ -93,8 +95,7 @@ class MessageViewSet(ApiViewSet):
             limit=params.get("limit"),
         )
         older, newer = _page_links(request, page, params.get("limit"))
-        context = {"request": request, "room_slug": page.room.slug}
-        results = MessageSerializer(page.messages, many=True, context=context).data
+        results = with_is_mine(page.payloads, request.user.pk)
         return Response({"results": results, "next": newer, "previous": older})
 
     @extend_schema(

@@ -49,6 +49,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 PAYLOAD_HELPERS = {
     "timestamp", "user_summary", "attachment_payload", "message_payload", "notification_payload",
     "message_version_payload", "room_payload",
+    "attachment_row_payload", "message_row_payload",  # the fast history path's builders
 }  # fmt: skip
 PROTOCOL_PARSERS = {"decode", "parse_messages_frame", "parse_notifications_frame", "parse_auth_frame", "query_params"}
 
