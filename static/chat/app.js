@@ -9,6 +9,7 @@ import * as auth from "./auth.js";
 import { Composer } from "./composer.js";
 import { Conversation } from "./conversation.js";
 import { $, announce, displayName } from "./dom.js";
+import { installFeatures } from "./features.js";
 import { Lightbox } from "./lightbox.js";
 import { Notifications } from "./notifications.js";
 import { forgetAll } from "./outbox.js";
@@ -66,6 +67,7 @@ class ChatApp {
       onState: (state, detail) => status.report("personal", state, detail),
       onFatal: () => auth.signedOut("user_gone"),
     });
+    this.features = installFeatures(this);
     this.onHash = () => this.route();
     $("scroller").addEventListener("scroll", () => {
       if ($("scroller").scrollTop < 150) this.loadOlder();
@@ -231,6 +233,7 @@ class ChatApp {
   }
 
   onPersonalFrame(frame) {
+    this.features?.personalFrame(frame);
     switch (frame.type) {
       case "notification":
         this.notifications.add(frame.notification);

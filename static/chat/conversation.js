@@ -3,6 +3,7 @@
 
 import { ApiError, get, post } from "./api.js";
 import * as auth from "./auth.js";
+import { hooks, run } from "./hooks.js";
 import { Outbox } from "./outbox.js";
 import { backoff, CLOSE, ReconnectingSocket } from "./socket.js";
 
@@ -177,6 +178,7 @@ export class Conversation {
   // --- frames -------------------------------------------------------------------------------------
 
   onFrame(frame) {
+    run(hooks.roomFrame, frame);
     switch (frame.type) {
       case "message":
         this.receive([frame.message], { replayed: false });

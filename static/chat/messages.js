@@ -4,6 +4,7 @@
 
 import { avatarFor } from "./avatars.js";
 import { displayName, formatSize, formatTime, h } from "./dom.js";
+import { hooks, run } from "./hooks.js";
 
 // The server's mention pattern (messaging/services/notifications.py): "@name" not after a word char.
 const MENTION = /(^|[^\p{L}\p{N}_@])@([\p{L}\p{N}_.+-]{1,150})/gu;
@@ -65,7 +66,7 @@ function attachmentItem(file) {
 
 /** The text of a message: the server's sanitized `html` when the payload has one (nh3 made it safe),
  * otherwise the plain text through text nodes, with the mentions marked. */
-function messageBody(message, me) {
+export function messageBody(message, me) {
   if (message.deleted) return h("p", { class: "body" }, h("em", {}, "This message was deleted."));
   if (typeof message.html === "string" && message.html) {
     const body = h("div", { class: "body rich" });
@@ -103,6 +104,7 @@ function actions(message, mine, context) {
     mine ? actionButton("edit", "Edit your message", "Edit") : null,
     mine || context.me.is_staff ? actionButton("delete", `Delete ${who}`, "Delete") : null,
     actionButton("link", `Copy a link to ${who}`, "Link"),
+    ...run(hooks.actions, message, mine, context),
   );
 }
 
@@ -138,6 +140,7 @@ export function fillMessage(item, message, context, mine = item.classList.contai
   item.classList.toggle("deleted", Boolean(message.deleted));
   item.classList.toggle("mentions-me", mentioned);
   const main = h("div", { class: "msg-main" }, meta, replyReference(message, context), message.deleted || message.content || message.html ? messageBody(message, me) : "", files || "");
+  run(hooks.decorate, main, message, context, mine);
   item.replaceChildren(avatarFor(mine ? { ...message.sender, ...me } : message.sender), main, actions(message, mine, context) || "");
 }
 

@@ -127,7 +127,7 @@ export class Sidebar {
     $("new-room-error").textContent = "";
     if (!name) return;
     try {
-      const room = await post("/api/v1/rooms/", { name });
+      const room = await post("/api/v1/rooms/", { name, kind: $("new-room-private")?.checked ? "private" : "public" });
       input.value = "";
       $("new-room-dialog").close();
       this.addRoom(room);
