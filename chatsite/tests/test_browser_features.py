@@ -181,6 +181,7 @@ def test_a_private_room_appears_live_for_a_member_added_later(person, site):
     ana.page.get_by_label("Private").check()
     ana.page.locator("#new-room-dialog").get_by_role("button", name="Create").click()
     ana.expect(ana.page.locator("#room-title")).to_have_text("#Secret plans")
+    ana.expect_in_room(ana.page.url.rsplit("/", 1)[1])
     ana.expect(sidebar_room(ana, "Secret plans")).to_contain_text("private")
     ana.expect(ana.page.locator("#conversation")).to_have_attribute("data-socket", "open")
     ana.send("just us for now")
@@ -218,7 +219,8 @@ def test_a_group_direct_message(person, site):
         dialog.get_by_role("button", name=f"(@{other.username})").click()
     ana.expect(dialog.locator(".chip")).to_have_count(2)
     dialog.get_by_role("button", name="Start conversation").click()
-    ana.expect(ana.page.locator("#conversation")).to_have_attribute("data-socket", "open")
+    ana.page.wait_for_url("**/#/r/dm-g-*")
+    ana.expect_in_room(ana.page.url.rsplit("/", 1)[1])
     ana.send("hello you two")
     ana.expect_once("hello you two")
     for other in (ben, cara):
@@ -234,10 +236,14 @@ def test_a_group_direct_message(person, site):
 def test_leaving_a_room_and_joining_it_again_from_the_browser(person, site):
     ana, ben = person(), person()
     slug = create_room(site, token_for(site, ana.username), "Leavers")
-    ben.open_room(slug)
+    ben.open_room("general")
+    ben.page.get_by_role("button", name="Browse public rooms").click()
+    ben.page.locator("#browse-dialog").get_by_role("button", name="Join #Leavers").click()
+    ben.expect_in_room(slug)
     ben.send("hello, I joined")
     ben.expect_once("hello, I joined")
     ben.page.get_by_role("button", name="Room settings and members").click()
+    ben.expect(ben.page.locator("#room-dialog .member")).to_have_count(2)
     ben.page.locator("#room-dialog").get_by_role("button", name="Leave room").click()
     ben.expect_in_room("general")
 
