@@ -40,7 +40,7 @@ export function beep() {
 }
 
 /** A `notification` frame arrived; prefs is the preferences document; onOpen(notification) on a click. */
-export function alert(notification, prefs, onOpen) {
+export function notifyDesktop(notification, prefs, onOpen) {
   if (!KINDS.has(notification.kind)) return;
   const settings = prefs?.notifications || {};
   if (settings.sound) beep();

@@ -3,7 +3,7 @@
 
 import "./theme.js"; // first: the remembered theme applies before anything is drawn
 import { MessageActions } from "./actions.js";
-import { alert } from "./alerts.js";
+import { notifyDesktop } from "./alerts.js";
 import { ApiError, get, post } from "./api.js";
 import * as auth from "./auth.js";
 import { Composer } from "./composer.js";
@@ -237,7 +237,7 @@ class ChatApp {
     switch (frame.type) {
       case "notification":
         this.notifications.add(frame.notification);
-        alert(frame.notification, this.me.preferences, (shown) => this.notifications.open(shown));
+        notifyDesktop(frame.notification, this.me.preferences, (shown) => this.notifications.open(shown));
         if (frame.notification.data?.room && !this.sidebar.room(frame.notification.data.room)) {
           this.sidebar.loadRooms().then(() => this.sidebar.setActive(this.slug)).catch(() => {});
         }
