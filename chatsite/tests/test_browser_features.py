@@ -75,6 +75,10 @@ def test_a_thread_conversation_in_the_side_panel(person, site):
     ben.expect(panel.locator(".thread-msg", has_text="See you there")).to_have_count(1)
     ben.expect(ben.message("Lunch at 12:30?").locator(".thread-summary button")).to_have_text("2 replies")
     ben.expect(panel.locator("#thread-title")).to_have_text("Thread · 2 replies")
+    follow = panel.locator("#thread-follow")
+    ben.expect(follow).to_have_attribute("aria-pressed", "true")
+    follow.click()
+    ben.expect(follow).to_have_attribute("aria-pressed", "false")
     panel.press("Escape")
     ben.expect(panel).to_be_hidden()
 
@@ -206,6 +210,10 @@ def test_a_private_room_appears_live_for_a_member_added_later(person, site):
     dialog.get_by_role("button", name="Save").click()
     ben.expect(ben.page.locator("#room-title")).to_have_text("#Secret plans 2")
     ben.expect(ben.page.locator("#room-topic")).to_have_text("Surprise party")
+    dialog.get_by_label("Archived").check()
+    dialog.get_by_role("button", name="Save").click()
+    ben.expect(ben.page.locator("#room-topic")).to_have_text("Archived (read only) · Surprise party")
+    ben.expect(ben.page.locator("#conversation")).to_have_attribute("data-archived", "true")
 
 
 def test_a_group_direct_message(person, site):

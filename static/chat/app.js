@@ -142,6 +142,7 @@ class ChatApp {
     $("room-topic").textContent = room.topic || "";
     this.composer.setRoomLabel(roomLabel(room));
     this.sidebar.setActive(slug);
+    this.features?.roomOpened(room);
     const conversation = new Conversation({
       room,
       me: this.me,

@@ -56,6 +56,7 @@ export function installFeatures(app) {
   });
   return {
     personalFrame: (frame) => features.rooms.personalFrame(frame),
+    roomOpened: () => features.rooms.showHeader(),
     hooks,
   };
 }

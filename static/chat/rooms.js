@@ -77,6 +77,7 @@ export class Rooms {
     $("room-title").textContent = roomLabel(room);
     $("room-topic").textContent = room.archived ? `Archived (read only)${room.topic ? ` · ${room.topic}` : ""}` : room.topic || "";
     this.app.composer.setRoomLabel(roomLabel(room));
+    $("conversation").dataset.archived = String(Boolean(room.archived));
   }
 
   // --- browse and join --------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // replies, live, with a box to answer in the thread). Replies are ordinary messages with reply_to; the
 // room's `message` frames bring them and `thread_updated` frames bring the root's new counters.
 
-import { get, post } from "./api.js";
+import { api, get, post } from "./api.js";
 import { $, announce, displayName, errorText, formatTime, h } from "./dom.js";
 import { hooks } from "./hooks.js";
 import { messageBody } from "./messages.js";
@@ -27,8 +27,9 @@ export class Threads {
         this.form.requestSubmit();
       }
     });
+    this.follow = h("button", { type: "button", id: "thread-follow", class: "link-button", "aria-pressed": "false", onclick: () => this.toggleFollow() }, "Follow");
     this.panel = h("aside", { id: "thread-panel", class: "side-panel", "aria-labelledby": "thread-title", tabindex: "-1", hidden: true },
-      h("div", { class: "panel-head" }, this.title,
+      h("div", { class: "panel-head" }, this.title, this.follow,
         h("button", { type: "button", class: "icon-button", onclick: () => this.close() },
           icon("M18.3 5.7 12 12l6.3 6.3-1.4 1.4L10.6 13.4 4.3 19.7l-1.4-1.4L9.2 12 2.9 5.7l1.4-1.4 6.3 6.3 6.3-6.3z"),
           h("span", { class: "visually-hidden" }, "Close the thread"))),
@@ -73,6 +74,9 @@ export class Threads {
       this.add(thread.root, true);
       for (const reply of thread.replies) this.add(reply);
       this.count(thread.root.reply_count);
+      // Who wrote in a thread follows it (the server does not say whether one stopped: a guess until toggled).
+      const wrote = thread.root.sender?.id === this.app.me.id || (thread.root.thread_participants || []).includes(this.app.me.id);
+      this.setFollowing(wrote);
     } catch (error) {
       this.list.replaceChildren(h("li", { class: "empty" }, errorText(error.body, error.message)));
     }
@@ -85,6 +89,24 @@ export class Threads {
     this.panel.hidden = true;
     document.body.classList.remove("thread-open");
     if (focus) this.app.timeline.byId.get(root)?.focus();
+  }
+
+  setFollowing(following) {
+    this.following = following;
+    this.follow.setAttribute("aria-pressed", String(following));
+    this.follow.textContent = following ? "Following" : "Follow";
+    this.follow.title = following ? "Stop getting notified of replies" : "Get notified of replies";
+  }
+
+  async toggleFollow() {
+    if (this.root === null) return;
+    try {
+      const answer = await api(this.following ? "DELETE" : "PUT", `/api/v1/messages/${this.root}/follow/`);
+      this.setFollowing(answer.following);
+      announce(answer.following ? "You follow this thread." : "You no longer follow this thread.");
+    } catch (error) {
+      announce(errorText(error.body, error.message));
+    }
   }
 
   count(replies) {
@@ -139,6 +161,7 @@ export class Threads {
       const message = await post("/api/v1/messages/", { room: this.app.slug, content, reply_to: this.root });
       this.input.value = "";
       this.add(message);
+      this.setFollowing(true);
     } catch (error) {
       this.error.textContent = errorText(error.body, error.message);
     }
