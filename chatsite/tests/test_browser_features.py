@@ -55,7 +55,7 @@ def test_a_thread_conversation_in_the_side_panel(person, site):
     ana.send("Lunch at 12:30?")
     ben.expect_once("Lunch at 12:30?")
 
-    toolbar(ben, "Lunch at 12:30?", "Reply in a thread")
+    toolbar(ben, "Lunch at 12:30?", "Open the thread")
     panel = ben.page.locator("#thread-panel")
     ben.expect(panel).to_be_visible()
     ben.expect(panel.locator(".thread-root")).to_contain_text("Lunch at 12:30?")

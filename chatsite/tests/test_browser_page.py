@@ -340,8 +340,8 @@ def test_a_picture_opens_in_the_image_viewer(person, site):
 def test_rooms_by_keyboard_and_a_new_room_from_its_dialog(person, site):
     ana = person()
     page = ana.page
-    page.get_by_role("button", name="New public room").click()
-    dialog = page.get_by_role("dialog", name="New public room")
+    page.get_by_role("button", name="New room").click()
+    dialog = page.get_by_role("dialog", name="New room")
     name = unique("Kb")
     dialog.get_by_label("Name").fill(name)
     dialog.get_by_role("button", name="Create").click()

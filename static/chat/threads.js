@@ -45,7 +45,7 @@ export class Threads {
       if (this.root !== null && !location.hash.startsWith(`#/r/${encodeURIComponent(this.app.slug)}`)) this.close({ focus: false });
     });
     hooks.decorate.push((main, message) => this.decorate(main, message));
-    hooks.actions.push((message) => (message.deleted ? null : featureButton("threads", "Reply in a thread", "Thread")));
+    hooks.actions.push((message) => (message.deleted ? null : featureButton("threads", "Open the thread", "Thread")));
     hooks.roomFrame.push((frame) => this.frame(frame));
   }
 
