@@ -37,7 +37,10 @@ def test_formatting_and_links_render_and_a_script_stays_inert(person, site):
     ana, ben = person(), person()
     slug = create_room(site, token_for(site, ana.username), "Formatting")
     in_room([ana, ben], slug)
-    ana.send("**bold plan** and `code` at https://example.com <script>window.pwned = 1</script> <img src=x onerror=window.pwned=2>")
+    ana.send(
+        "**bold plan** and `code` at https://example.com "
+        "<script>window.pwned = 1</script> <img src=x onerror=window.pwned=2>"
+    )
     ana.expect_once("bold plan")
     body = ben.message("bold plan").locator(".body")
     ben.expect(body.locator("strong")).to_have_text("bold plan")
