@@ -78,6 +78,7 @@ def test_a_thread_conversation_in_the_side_panel(person, site):
     ben.expect(panel.locator(".thread-msg", has_text="See you there")).to_have_count(1)
     ben.expect(ben.message("Lunch at 12:30?").locator(".thread-summary button")).to_have_text("2 replies")
     ben.expect(panel.locator("#thread-title")).to_have_text("Thread · 2 replies")
+    page_tests.save_docs(ben.page, "web-thread.png")
     follow = panel.locator("#thread-follow")
     ben.expect(follow).to_have_attribute("aria-pressed", "true")
     follow.click()
@@ -150,6 +151,7 @@ def test_search_jumps_to_an_old_message_in_context(person, site):
     ana.expect(dialog.locator(".search-group")).to_have_count(2)
     ana.expect(dialog.locator(".search-group h3")).to_have_text(["#Other facts", "#Archive of facts"])
     ana.expect(dialog.locator("mark").first).to_have_text("zebrafish")
+    page_tests.save_docs(ana.page, "web-search.png")
     dialog.locator(".result", has_text="experiment").click()
 
     ana.expect_in_room(slug)
