@@ -106,6 +106,9 @@ def test_reactions_from_two_people_count_live(person, site):
     ana.expect(ana_thumbs).to_have_attribute("aria-label", "👍 2 reactions, including yours")
 
     toolbar(ben, "Shipped the release", "Add a reaction")
+    ben.expect(ben.page.locator("#emoji-dialog").get_by_role("button", name="thumbs up")).to_be_focused()
+    ben.page.keyboard.press("ArrowRight")
+    ben.expect(ben.page.locator("#emoji-dialog").get_by_role("button", name="thumbs down")).to_be_focused()
     ben.page.locator("#emoji-dialog").get_by_role("button", name="party").click()
     ana.expect(ana.message("Shipped the release").locator(".reaction")).to_have_count(2)
     ana_thumbs.click()  # Ana takes hers back
@@ -152,6 +155,9 @@ def test_search_jumps_to_an_old_message_in_context(person, site):
     ana.expect(dialog.locator(".search-group h3")).to_have_text(["#Other facts", "#Archive of facts"])
     ana.expect(dialog.locator("mark").first).to_have_text("zebrafish")
     page_tests.save_docs(ana.page, "web-search.png")
+    dialog.get_by_label("Only in this room").check()  # general: nothing there
+    ana.expect(dialog.locator("#search-status")).to_have_text("Nothing found.")
+    dialog.get_by_label("Only in this room").uncheck()
     dialog.locator(".result", has_text="experiment").click()
 
     ana.expect_in_room(slug)

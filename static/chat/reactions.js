@@ -25,6 +25,16 @@ export class Reactions {
       EMOJI.map(([emoji, name]) => h("button", { type: "button", class: "emoji", title: name, "aria-label": name, dataset: { emoji },
         onclick: () => this.pick(emoji) }, emoji)));
     body.append(grid);
+    // Arrow keys move between the emoji (the grid is one tab stop's worth of buttons, in rows).
+    grid.addEventListener("keydown", (event) => {
+      const buttons = [...grid.querySelectorAll("button")];
+      const at = buttons.indexOf(document.activeElement);
+      const columns = Math.max(1, Math.round(grid.clientWidth / buttons[0].offsetWidth));
+      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: columns, ArrowUp: -columns }[event.key];
+      if (at < 0 || !step) return;
+      event.preventDefault();
+      buttons[Math.min(buttons.length - 1, Math.max(0, at + step))].focus();
+    });
     hooks.decorate.push((main, message, context) => this.decorate(main, message, context));
     hooks.actions.push((message) => (message.deleted ? null : featureButton("reactions", "Add a reaction", "React", { op: "pick" })));
     hooks.roomFrame.push((frame) => {

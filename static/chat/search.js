@@ -43,13 +43,15 @@ export class Search {
     const { dialog, body } = makeDialog("search-dialog", "Search messages", { wide: true });
     this.dialog = dialog;
     this.input = h("input", { id: "search-input", type: "search", autocomplete: "off", maxlength: 200, "aria-describedby": "search-help" });
+    this.here = h("input", { type: "checkbox", id: "search-here", onchange: () => this.query() });
     this.status = h("p", { id: "search-status", class: "help", role: "status" });
     this.results = h("div", { id: "search-results", class: "search-results" });
     this.more = h("button", { type: "button", class: "link-button", hidden: true, onclick: () => this.query({ more: true }) }, "More results");
     body.append(
       h("form", { class: "stack", role: "search", onsubmit: (event) => { event.preventDefault(); this.query(); } },
         h("label", { for: "search-input" }, "Words to find"), this.input,
-        h("p", { id: "search-help", class: "help" }, "Every word must occur; the last one also matches as a prefix.")),
+        h("p", { id: "search-help", class: "help" }, "Every word must occur; the last one also matches as a prefix."),
+        h("label", { class: "check" }, this.here, " Only in this room")),
       this.status, this.results, this.more,
     );
     let timer = null;
@@ -90,7 +92,7 @@ export class Search {
     }
     this.status.textContent = "Searching…";
     try {
-      const page = await get(more && this.next ? this.next : `/api/v1/search/?q=${encodeURIComponent(q)}&limit=20`);
+      const page = await get(more && this.next ? this.next : `/api/v1/search/?q=${encodeURIComponent(q)}&limit=20${this.here.checked && this.app.slug ? `&room=${encodeURIComponent(this.app.slug)}` : ""}`);
       if (serial !== this.serial) return;
       for (const result of page.results) this.add(result);
       const count = [...this.groups.values()].reduce((sum, group) => sum + group.list.childElementCount, 0);
