@@ -30,8 +30,8 @@ export async function api(method, path, body) {
     fetch(path, {
       method,
       credentials: "same-origin",
-      headers: headers(body !== undefined),
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: headers(body !== undefined && !(body instanceof FormData)),
+      body: body === undefined || body instanceof FormData ? body : JSON.stringify(body),
     });
   let response = await send();
   if (response.status === 401 && auth.token()) {
@@ -45,6 +45,9 @@ export async function api(method, path, body) {
 
 export const get = (path) => api("GET", path);
 export const post = (path, body = {}) => api("POST", path, body);
+/** A JSON object, or a FormData (multipart, for files). */
+export const patch = (path, body) => api("PATCH", path, body);
+export const del = (path) => api("DELETE", path);
 
 /** Every item of a paginated list (for short lists: rooms). */
 export async function all(path, limit = 500) {

@@ -1,20 +1,28 @@
 // The page's entry point: sign in (or resume with the refresh cookie), then wire the pieces together:
 // side panel, notifications, the open room (#/r/<slug>), the composer and the personal socket.
 
+import "./theme.js"; // first: the remembered theme applies before anything is drawn
+import { MessageActions } from "./actions.js";
+import { notifyDesktop } from "./alerts.js";
 import { ApiError, get, post } from "./api.js";
 import * as auth from "./auth.js";
 import { Composer } from "./composer.js";
 import { Conversation } from "./conversation.js";
 import { $, announce, displayName } from "./dom.js";
+import { installFeatures } from "./features.js";
+import { Lightbox } from "./lightbox.js";
 import { Notifications } from "./notifications.js";
 import { forgetAll } from "./outbox.js";
 import { Panel } from "./panels.js";
+import { Profile } from "./profile.js";
 import { roomHref, roomLabel, Sidebar } from "./sidebar.js";
 import * as signin from "./signin.js";
 import { backoff, ReconnectingSocket } from "./socket.js";
 import * as status from "./status.js";
+import { Switcher } from "./switcher.js";
 import { Timeline } from "./timeline.js";
 import { Typing } from "./typing.js";
+import { UnreadJump } from "./unread.js";
 
 const limits = JSON.parse($("chat-limits").textContent);
 const finePointer = window.matchMedia("(pointer: fine)").matches;
@@ -25,7 +33,7 @@ class ChatApp {
     this.conversation = null;
     this.slug = null;
     this.timeline = new Timeline({ list: $("messages"), scroller: $("scroller"), jump: $("jump-latest"), me });
-    this.sidebar = new Sidebar({ me, onDirect: (user) => this.openDirect(user) });
+    this.sidebar = new Sidebar({ me, onDirect: (user) => this.openDirect(user), mentions: (slug) => this.notifications?.mentionsIn(slug) || 0 });
     this.drawer = new Panel({
       panel: $("sidebar"),
       toggle: $("sidebar-toggle"),
@@ -38,11 +46,17 @@ class ChatApp {
       focusOnOpen: () => $("notifications-list").querySelector("button") || $("notifications-panel"),
     });
     $("notifications-close").addEventListener("click", () => this.panel.close());
-    this.notifications = new Notifications({ panel: this.panel });
+    this.notifications = new Notifications({ panel: this.panel, onChange: () => this.sidebar.renderRooms() });
+    this.actions = new MessageActions({ timeline: this.timeline, room: () => this.slug, focusComposer: () => this.composer.focus() });
+    this.unread = new UnreadJump({ timeline: this.timeline, conversation: () => this.conversation });
+    this.lightbox = new Lightbox();
+    this.switcher = new Switcher({ rooms: () => this.sidebar.ordered(), active: () => this.slug });
+    this.profile = new Profile({ me, onChange: (changed) => Object.assign(this.me, changed) });
     this.typing = new Typing($("typing"));
     this.composer = new Composer({
       limits,
-      onSend: (content, files) => this.conversation?.send(content, files),
+      onSend: (content, files) => this.conversation?.send(content, files, this.actions.takeReply()),
+      onEditLast: () => this.actions.editLast(),
       onTyping: () => this.conversation?.typing(),
       candidates: (prefix) => this.sidebar.candidates(prefix),
     });
@@ -53,6 +67,7 @@ class ChatApp {
       onState: (state, detail) => status.report("personal", state, detail),
       onFatal: () => auth.signedOut("user_gone"),
     });
+    this.features = installFeatures(this);
     this.onHash = () => this.route();
     $("scroller").addEventListener("scroll", () => {
       if ($("scroller").scrollTop < 150) this.loadOlder();
@@ -89,12 +104,14 @@ class ChatApp {
 
   async route() {
     // "#/r/<slug>", or "#/r/<slug>/<seq>" from a missed-message email (the room opens at its newest).
-    const match = location.hash.match(/^#\/r\/([A-Za-z0-9_-]{1,64})(?:\/\d{1,20})?$/);
+    const match = location.hash.match(/^#\/r\/([A-Za-z0-9_-]{1,64})(?:\/(\d{1,20}))?$/);
     const slug = match ? match[1] : "general";
+    const seq = match && match[2] ? Number(match[2]) : null;
     this.drawer.close({ restoreFocus: false });
-    if (slug === this.slug) return;
     try {
-      await this.openRoom(slug);
+      if (slug !== this.slug) await this.openRoom(slug);
+      // A link to one message (copied from its toolbar, or from a missed-message email): show it if loaded.
+      if (seq !== null && this.slug === slug && this.timeline.bySeq.has(seq)) this.actions.show(this.timeline.bySeq.get(seq));
     } catch (error) {
       this.notice(`Could not open the room: ${error.message}`);
     }
@@ -116,12 +133,16 @@ class ChatApp {
       }
     }
     this.conversation?.close();
+    this.unread.closed();
+    this.actions.cancelReply();
     this.slug = slug;
     this.typing.clear();
+    const { last_read_seq: lastRead, unread } = room;
     $("room-title").textContent = roomLabel(room);
     $("room-topic").textContent = room.topic || "";
     this.composer.setRoomLabel(roomLabel(room));
     this.sidebar.setActive(slug);
+    this.features?.roomOpened(room);
     const conversation = new Conversation({
       room,
       me: this.me,
@@ -135,9 +156,11 @@ class ChatApp {
       onTyping: (user) => this.typing.add(user),
       onIncoming: (messages, options) => this.incoming(messages, options),
       onOlderState: (state) => this.olderState(state),
+      onRead: (seq) => this.sidebar.setRead(slug, seq),
     });
     this.conversation = conversation;
     await conversation.open();
+    if (navigation === this.navigation) this.unread.opened(lastRead, unread);
     if (finePointer && navigation === this.navigation) this.composer.focus();
   }
 
@@ -178,6 +201,7 @@ class ChatApp {
     $("load-older").textContent = loading ? "Loading older messages…" : "Load older messages";
     $("load-older").disabled = loading;
     $("history-start").hidden = hasOlder;
+    this.timeline.setAtStart(!hasOlder);
     // Too few messages to scroll: fetch more so that scrolling up can ask for the rest.
     const scroller = $("scroller");
     if (hasOlder && !loading && scroller.scrollHeight <= scroller.clientHeight + 20) setTimeout(() => this.loadOlder(), 0);
@@ -210,9 +234,11 @@ class ChatApp {
   }
 
   onPersonalFrame(frame) {
+    this.features?.personalFrame(frame);
     switch (frame.type) {
       case "notification":
         this.notifications.add(frame.notification);
+        notifyDesktop(frame.notification, this.me.preferences, (shown) => this.notifications.open(shown));
         if (frame.notification.data?.room && !this.sidebar.room(frame.notification.data.room)) {
           this.sidebar.loadRooms().then(() => this.sidebar.setActive(this.slug)).catch(() => {});
         }

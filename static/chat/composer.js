@@ -7,9 +7,10 @@ import { $, announce, clear, errorText, formatSize, h } from "./dom.js";
 const MENTION_QUERY = /(?:^|[^\p{L}\p{N}_@])@([\p{L}\p{N}_.+-]{0,30})$/u;
 
 export class Composer {
-  /** onSend(content, files) ; onTyping() ; candidates(prefix) -> users ; limits from the page. */
-  constructor({ limits, onSend, onTyping, candidates }) {
-    Object.assign(this, { limits, onSend, onTyping, candidates });
+  /** onSend(content, files) ; onTyping() ; candidates(prefix) -> users ; limits from the page ;
+   * onEditLast() -> true when ArrowUp in an empty box opened our last message for editing. */
+  constructor({ limits, onSend, onTyping, candidates, onEditLast = () => false }) {
+    Object.assign(this, { limits, onSend, onTyping, candidates, onEditLast });
     this.form = $("composer");
     this.input = $("composer-input");
     this.files = []; // {file, item, progress, state: uploading|done|failed, stored, request}
@@ -58,6 +59,10 @@ export class Composer {
 
   keydown(event) {
     if (this.mentions.open && this.mentionKey(event)) return;
+    if (event.key === "ArrowUp" && !this.input.value && !event.altKey && !event.ctrlKey && this.onEditLast()) {
+      event.preventDefault();
+      return;
+    }
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       this.submit();

@@ -3,6 +3,7 @@
 
 import { ApiError, get, post } from "./api.js";
 import * as auth from "./auth.js";
+import { hooks, run } from "./hooks.js";
 import { Outbox } from "./outbox.js";
 import { backoff, CLOSE, ReconnectingSocket } from "./socket.js";
 
@@ -17,10 +18,10 @@ const PERMANENT = new Set(["empty", "too_long", "invalid_attachment", "client_id
 export class Conversation {
   /**
    * room: {slug, ...}; timeline: Timeline; callbacks: onState(state, detail), onGone(slug),
-   * onTyping(user), onIncoming(messages, {replayed}), onOlderState({hasOlder, loading}).
+   * onTyping(user), onIncoming(messages, {replayed}), onOlderState({hasOlder, loading}), onRead(seq).
    */
-  constructor({ room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState }) {
-    Object.assign(this, { room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState });
+  constructor({ room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState, onRead }) {
+    Object.assign(this, { room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState, onRead });
     this.slug = room.slug;
     this.cursor = 0;
     this.syncing = false;
@@ -177,6 +178,7 @@ export class Conversation {
   // --- frames -------------------------------------------------------------------------------------
 
   onFrame(frame) {
+    run(hooks.roomFrame, frame);
     switch (frame.type) {
       case "message":
         this.receive([frame.message], { replayed: false });
@@ -227,8 +229,8 @@ export class Conversation {
 
   // --- sending ------------------------------------------------------------------------------------
 
-  send(content, files = []) {
-    const entry = this.outbox.add({ content, attachments: files.map((file) => file.id), files });
+  send(content, files = [], replyTo = null) {
+    const entry = this.outbox.add({ content, attachments: files.map((file) => file.id), files, reply_to: replyTo });
     this.showPending(entry);
     this.transmit(entry);
     return entry;
@@ -241,6 +243,7 @@ export class Conversation {
   transmit(entry) {
     const frame = { type: "message", content: entry.content, client_id: entry.client_id };
     if (entry.attachments.length) frame.attachments = entry.attachments;
+    if (entry.reply_to) frame.reply_to = entry.reply_to;
     const sent = this.socket && this.socket.send(frame);
     this.outbox.update(entry.client_id, { state: sent ? "sending" : "queued", sentAt: Date.now(), error: "" });
     this.timeline.pendingState(entry.client_id, sent ? "sending" : "queued");
@@ -303,6 +306,7 @@ export class Conversation {
       if (entry.state === "failed") continue;
       const body = { room: this.slug, content: entry.content, client_id: entry.client_id };
       if (entry.attachments.length) body.attachments = entry.attachments;
+      if (entry.reply_to) body.reply_to = entry.reply_to;
       post("/api/v1/messages/", body)
         .then(() => this.outbox.remove(entry.client_id))
         .catch((error) => {
@@ -329,6 +333,7 @@ export class Conversation {
       const seq = this.timeline.lastSeq;
       if (this.closed || document.visibilityState !== "visible" || seq <= this.readSeq) return;
       this.readSeq = seq;
+      this.onRead?.(seq);
       post(`/api/v1/rooms/${encodeURIComponent(this.slug)}/read/`, { seq }).catch(() => {
         this.readSeq = 0;
       });

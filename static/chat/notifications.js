@@ -6,8 +6,10 @@ import { $, announce, clear, formatTime, h } from "./dom.js";
 import { roomHref } from "./sidebar.js";
 
 export class Notifications {
-  constructor({ panel }) {
+  /** onChange(): the unread notifications changed (the side panel counts mentions from them). */
+  constructor({ panel, onChange = () => {} }) {
     this.panel = panel;
+    this.onChange = onChange;
     this.items = new Map(); // id -> notification
     this.extraUnread = 0;
     $("notifications-read-all").addEventListener("click", () => this.markRead(null));
@@ -68,19 +70,27 @@ export class Notifications {
     const items = [...this.items.values()].sort((a, b) => b.id - a.id);
     list.append(...items.map((item) => this.item(item)));
     $("notifications-empty").hidden = items.length > 0;
+    this.onChange();
+  }
+
+  /** Unread mentions of ours in a room (for its badge in the side panel). */
+  mentionsIn(slug) {
+    return [...this.items.values()].filter((item) => !item.read_at && item.kind === "mention" && item.data?.room === slug).length;
+  }
+
+  /** Open a notification's room and mark it read (from the panel, or a desktop notification). */
+  open(notification) {
+    if (!notification.read_at) this.markRead([notification.id]);
+    if (notification.data?.room) location.hash = roomHref(notification.data.room);
+    this.panel.close({ restoreFocus: false });
   }
 
   item(notification) {
-    const room = notification.data && notification.data.room;
     const title = h("span", { class: "title" }, notification.title);
     const time = h("time", { datetime: notification.created_at }, formatTime(notification.created_at));
     const body = notification.body ? h("span", { class: "body" }, notification.body) : null;
     const unread = notification.read_at ? null : h("span", { class: "visually-hidden" }, "Unread: ");
-    const open = () => {
-      if (!notification.read_at) this.markRead([notification.id]);
-      if (room) location.hash = roomHref(room);
-      this.panel.close();
-    };
+    const open = () => this.open(notification);
     return h(
       "li",
       { class: notification.read_at ? "notification" : "notification unread", dataset: { id: notification.id, kind: notification.kind } },

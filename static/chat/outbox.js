@@ -40,8 +40,8 @@ export class Outbox {
     return this.items.get(clientId);
   }
 
-  add({ content, attachments = [], files = [] }) {
-    const entry = { client_id: newClientId(), room: this.room, content, attachments, files, state: "queued", error: "" };
+  add({ content, attachments = [], files = [], reply_to = null }) {
+    const entry = { client_id: newClientId(), room: this.room, content, attachments, files, reply_to, state: "queued", error: "" };
     this.items.set(entry.client_id, entry);
     this.save();
     return entry;

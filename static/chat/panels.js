@@ -44,6 +44,7 @@ export class Panel {
 
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape" || event.defaultPrevented || !open.size) return;
+  if (document.querySelector("dialog[open]")) return; // the dialog on top closes first (by itself)
   const last = [...open].pop();
   last.close();
   event.preventDefault();

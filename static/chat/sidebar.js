@@ -12,13 +12,21 @@ export function roomLabel(room) {
 }
 
 export class Sidebar {
-  constructor({ me, onDirect }) {
+  /** onDirect(user); mentions(slug): unread mentions of ours in a room (from the notifications). */
+  constructor({ me, onDirect, mentions = () => 0 }) {
     this.me = me;
     this.onDirect = onDirect;
+    this.mentions = mentions;
     this.rooms = new Map();
     this.online = new Map(); // user id -> {id, username, display_name}
     this.active = null;
     $("new-room-form").addEventListener("submit", (event) => this.createRoom(event));
+    $("new-room-button").addEventListener("click", () => {
+      $("new-room-error").textContent = "";
+      $("new-room-dialog").showModal();
+      $("new-room-name").focus();
+    });
+    $("new-room-cancel").addEventListener("click", () => $("new-room-dialog").close());
     let searchTimer = null;
     $("people-search").addEventListener("input", () => {
       clearTimeout(searchTimer);
@@ -70,6 +78,18 @@ export class Sidebar {
     this.renderRooms();
   }
 
+  /** Rooms in the side panel's order (rooms, then direct messages). */
+  ordered() {
+    const rooms = [...this.rooms.values()];
+    return [...rooms.filter((room) => room.kind !== "direct"), ...rooms.filter((room) => room.kind === "direct")];
+  }
+
+  /** Remember how far we have read a room (the "New messages" line starts there next time). */
+  setRead(slug, seq) {
+    const room = this.rooms.get(slug);
+    if (room) room.last_read_seq = Math.max(room.last_read_seq || 0, seq);
+  }
+
   renderRooms() {
     const rooms = [...this.rooms.values()];
     clear($("room-list")).append(...rooms.filter((room) => room.kind !== "direct").map((room) => this.roomItem(room)));
@@ -80,14 +100,21 @@ export class Sidebar {
     document.title = total ? `(${total}) Chat` : "Chat";
   }
 
+  /** As Slack does: a room with anything unread is bold; the badge counts mentions (every message of
+   * a direct conversation counts). */
   roomItem(room) {
     const unread = room.slug === this.active ? 0 : room.unread || 0;
+    const mentions = room.kind === "direct" ? unread : unread && this.mentions(room.slug);
     const link = h(
       "a",
-      { href: roomHref(room.slug), class: "room-link", dataset: { room: room.slug } },
+      { href: roomHref(room.slug), class: unread ? "room-link unread" : "room-link", dataset: { room: room.slug } },
       h("span", { class: "room-name" }, roomLabel(room)),
       room.kind === "private" ? h("span", { class: "tag" }, "private") : null,
-      unread ? h("span", { class: "badge" }, String(unread), h("span", { class: "visually-hidden" }, " unread")) : null,
+      unread && !mentions ? h("span", { class: "visually-hidden" }, `, ${unread} unread`) : null,
+      mentions
+        ? h("span", { class: "badge" }, String(mentions),
+          h("span", { class: "visually-hidden" }, room.kind === "direct" ? " unread" : ` mention${mentions === 1 ? "" : "s"}, ${unread} unread`))
+        : null,
     );
     if (room.slug === this.active) link.setAttribute("aria-current", "page");
     return h("li", {}, link);
@@ -100,8 +127,9 @@ export class Sidebar {
     $("new-room-error").textContent = "";
     if (!name) return;
     try {
-      const room = await post("/api/v1/rooms/", { name });
+      const room = await post("/api/v1/rooms/", { name, kind: $("new-room-private")?.checked ? "private" : "public" });
       input.value = "";
+      $("new-room-dialog").close();
       this.addRoom(room);
       location.hash = roomHref(room.slug);
     } catch (error) {

@@ -1,6 +1,7 @@
 // The open room's messages on screen: kept in seq order, each id and seq shown once, our unacknowledged
 // messages after them, and the scroll position managed (stay at the bottom, keep place on prepend).
 
+import { decorate, undecorate } from "./dividers.js";
 import { fillMessage, messageItem, pendingItem, setPendingState } from "./messages.js";
 
 const NEAR = 80;
@@ -8,7 +9,10 @@ const NEAR = 80;
 export class Timeline {
   constructor({ list, scroller, jump, me }) {
     Object.assign(this, { list, scroller, jump, me });
+    this.context = { me, original: (id) => this.messages.get(id) };
     this.unseen = 0;
+    this.unreadAfter = null;
+    this.atStart = false;
     this.reset();
     scroller.addEventListener("scroll", () => {
       if (this.nearBottom()) this.hideJump();
@@ -21,11 +25,14 @@ export class Timeline {
 
   reset() {
     this.byId = new Map(); // id -> element
+    this.messages = new Map(); // id -> message
     this.bySeq = new Map(); // seq -> id
     this.pending = new Map(); // client_id -> element
     this.stored = new Set(); // client_ids of our messages on screen
     this.first = null;
     this.last = 0;
+    this.unreadAfter = null;
+    this.atStart = false;
     this.list.replaceChildren();
     this.hideJump();
   }
@@ -57,10 +64,39 @@ export class Timeline {
     this.jump.hidden = true;
   }
 
+  /** Where the reader left off (the room's last_read_seq when opened), for the "New messages" line. */
+  setUnreadAfter(seq) {
+    this.unreadAfter = seq;
+    this.redecorate();
+  }
+
+  setAtStart(atStart) {
+    this.atStart = atStart;
+    this.redecorate();
+  }
+
+  redecorate() {
+    return decorate(this.list, { unreadAfter: this.unreadAfter, me: this.me.id, atStart: this.atStart });
+  }
+
+  /** Insert in seq order, then put the dividers and grouping back. */
+  insertAll(messages) {
+    undecorate(this.list);
+    const added = messages.filter((message) => this.insert(message));
+    this.redecorate();
+    return added;
+  }
+
+  /** The last message of ours that can still be edited (ArrowUp in an empty composer). */
+  lastOwn() {
+    const own = [...this.messages.values()].filter((message) => message.sender && message.sender.id === this.me.id && !message.deleted);
+    return own.sort((a, b) => b.seq - a.seq)[0] || null;
+  }
+
   /** Older messages (a history page): inserted above, keeping what the reader sees in place. */
   addOlder(messages) {
     const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
-    const added = messages.filter((message) => this.insert(message));
+    const added = this.insertAll(messages);
     this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
     return added;
   }
@@ -68,7 +104,7 @@ export class Timeline {
   /** Newer messages (live, history replay, resync pages). Returns those not shown before. */
   addNewer(messages, { follow = false } = {}) {
     const stick = follow || this.nearBottom();
-    const added = messages.filter((message) => this.insert(message));
+    const added = this.insertAll(messages);
     if (!added.length) return added;
     const ours = added.some((message) => message.sender && message.sender.id === this.me.id);
     if (stick || ours) {
@@ -87,7 +123,8 @@ export class Timeline {
       return false;
     }
     this.resolvePending(message);
-    const item = messageItem(message, this.me);
+    this.messages.set(message.id, message);
+    const item = messageItem(message, this.context);
     this.list.insertBefore(item, this.placeFor(message.seq));
     this.byId.set(message.id, item);
     this.bySeq.set(message.seq, message.id);
@@ -99,6 +136,7 @@ export class Timeline {
   /** The element a message with this seq goes before (pending items always stay last). */
   placeFor(seq) {
     let node = this.list.firstElementChild;
+    while (node && node.classList.contains("divider")) node = node.nextElementSibling;
     if (seq > this.last) {
       if (!this.pending.size) return null;
       while (node && !node.classList.contains("pending")) node = node.nextElementSibling;
@@ -110,15 +148,19 @@ export class Timeline {
 
   update(message) {
     const item = this.byId.get(message.id);
-    if (item) fillMessage(item, message, this.me);
+    if (!item) return;
+    this.messages.set(message.id, message);
+    fillMessage(item, message, this.context);
+    // Replies quote what they answer: they follow an edit or a deletion of it.
+    for (const reply of this.messages.values()) {
+      if (reply.reply_to === message.id && !item.querySelector(".edit-form")) fillMessage(this.byId.get(reply.id), reply, this.context);
+    }
+    this.redecorate();
   }
 
   markDeleted(id) {
-    const item = this.byId.get(id);
-    if (!item) return;
-    item.classList.add("deleted");
-    item.querySelector(".body")?.replaceChildren(Object.assign(document.createElement("em"), { textContent: "This message was deleted." }));
-    item.querySelector(".files")?.remove();
+    const message = this.messages.get(id);
+    if (message) this.update({ ...message, deleted: true, content: "", html: "", attachments: [] });
   }
 
   // --- our messages before the server has them ---------------------------------------------------
@@ -126,8 +168,10 @@ export class Timeline {
   addPending(entry, { onRetry, onDiscard }) {
     if (this.pending.has(entry.client_id)) return;
     const item = pendingItem(entry, this.me, onRetry, onDiscard);
+    undecorate(this.list);
     this.pending.set(entry.client_id, item);
     this.list.append(item);
+    this.redecorate();
     this.scrollToBottom();
   }
 
