@@ -359,7 +359,7 @@ def test_an_upload_appears_for_the_other_person(new_person, site):
     with ben.page.expect_download() as download:
         link.click()
     assert Path(download.value.path()).read_bytes() == b"Orange and blue, 4 px each.\n"
-    ben.expect(message.locator("mark.mention-me")).to_have_text("@ben")
+    ben.expect(message.locator(".mention-me")).to_have_text("@ben")
     ana.expect_once("here they are", mine=True)
     ben.send("Lovely, thanks @ana!")
     ana.expect_once("Lovely, thanks", mine=False)
@@ -437,7 +437,7 @@ def test_a_mention_notifies_the_mentioned_person(new_person, site):
     ben.expect(panel).to_be_hidden()
     ben.expect(badge).to_be_hidden()
     ben.expect_in_room(slug)
-    ben.expect(ben.message("can you look").locator("mark.mention-me")).to_have_text(f"@{ben.username}")
+    ben.expect(ben.message("can you look").locator(".mention-me")).to_have_text(f"@{ben.username}")
 
 
 def test_direct_messages_count_unread_until_opened(new_person, site):

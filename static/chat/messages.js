@@ -75,6 +75,9 @@ export function messageBody(message, me) {
       link.target = "_blank";
       link.rel = "noopener noreferrer nofollow";
     }
+    for (const mention of body.querySelectorAll("a.mention")) {
+      if (Number(mention.dataset.userId) === me.id) mention.classList.add("mention-me");
+    }
     return body;
   }
   return h("p", { class: "body" }, withMentions(message.content, me.username.toLowerCase()));
