@@ -29,7 +29,7 @@ from websockets.asyncio.client import connect
 from bench.loadgen import Client, Fleet, FleetError, socket_url
 from bench.scenarios import _reach_all
 from bench.stats import latency_summary
-from bench.targets import Live
+from bench.targets import Live, server_log
 
 RETRY_S = (0.05, 0.1)  # a client's wait between attempts while the server is away
 GIVE_UP_S = 60.0
@@ -46,7 +46,7 @@ async def reconnect_storm(live: Live, count: int, restart: Callable[[Live], tupl
                     failures[reason] = failures.get(reason, 0) + n
         if len(fleet.clients) < count:
             raise FleetError(f"only {len(fleet.clients)} of {count} sockets connected: {failures}")
-        await fleet.settle(1.0)
+        await _settle(fleet, live, "after the first connections")
         back_at: dict[int, float] = {}
         attempts = [0]
         restarted = asyncio.Event()
@@ -62,7 +62,7 @@ async def reconnect_storm(live: Live, count: int, restart: Callable[[Live], tupl
             task.cancel()
         all_back = max(back_at.values()) if len(back_at) == count else math.nan
         cpu_ms = live.server_cpu() * 1000 / len(back_at) if back_at else math.nan  # the new processes' CPU
-        await fleet.settle(1.0)
+        await _settle(fleet, live, "after the restart")
         still_open = len(fleet.open_clients())
         reached = await _reach_all(fleet)
     finally:
@@ -82,6 +82,13 @@ async def reconnect_storm(live: Live, count: int, restart: Callable[[Live], tupl
         "server_cpu_ms_per_connection": cpu_ms,
         "reached_by_broadcast": reached,
     }
+
+
+async def _settle(fleet: Fleet, live: Live, when: str) -> None:
+    try:
+        await fleet.settle(1.0)
+    except FleetError as exc:
+        raise FleetError(f"{when}: {exc}; server log: {server_log(live, 400)}") from None
 
 
 async def _come_back(
