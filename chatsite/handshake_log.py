@@ -18,8 +18,8 @@ def format_only_when_debugging() -> None:
     from autobahn.websocket import protocol
     from daphne.ws_protocol import WebSocketProtocol
 
-    if getattr(protocol.pformat, "formats_only_when_debugging", False):
-        return
+    if protocol.pformat is not pformat:
+        return  # replaced already
     logger = WebSocketProtocol.log  # the txaio logger of daphne's sockets (autobahn's, by inheritance)
 
     def pformat_when_debugging(obj: object, *args: Any, **kwargs: Any) -> str:
@@ -27,5 +27,4 @@ def format_only_when_debugging() -> None:
             return pformat(obj, *args, **kwargs)
         return "(not formatted: debug logging is off)"
 
-    pformat_when_debugging.formats_only_when_debugging = True  # type: ignore[attr-defined]
     protocol.pformat = pformat_when_debugging  # type: ignore[assignment]  # takes what pformat takes
