@@ -82,6 +82,16 @@ COLUMNS: dict[str, list[Column]] = {
         ("conn/s x baseline", versus("connections_per_s")),
         ("KiB/conn x baseline", versus("rss_kib_per_connection")),
     ],
+    "reconnect": [
+        ("back", col("back", 0)),
+        ("restart s", col("restart_s", 2)),
+        ("all back s after ready", col("back_after_ready_s", 2)),
+        ("all back s after SIGTERM", col("back_after_sigterm_s", 2)),
+        ("back p50 / p99 s", pair("back_p50_s", "back_p99_s", 2)),
+        ("CPU ms/conn", col("server_cpu_ms_per_connection", 2)),
+        ("reached by a broadcast", col("reached_by_broadcast", 0)),
+        ("back after ready x baseline", versus("back_after_ready_s")),
+    ],
     "rest": [
         ("POST/s", col("post_per_s")),
         ("POST p50 / p99 ms", pair("post_p50_ms", "post_p99_ms")),
@@ -100,6 +110,7 @@ TITLES = {
     "fanout": "Fan-out",
     "capacity": "Capacity (every client sends 1 message/s; room grown until p95 delivery passes the limit)",
     "connect": "Connect burst (authenticated sockets, then idle)",
+    "reconnect": "Reconnect storm (every socket back after the server process is restarted)",
     "rest": "REST (closed loop: POST /api/v1/messages/ delivered to listening sockets, then GET history)",
 }
 
@@ -158,6 +169,7 @@ def _bars(results: Results) -> list[tuple[str, dict[str, float]]]:
         "capacity": [("capacity_clients", "clients at p95 ≤ 500 ms")],
         "connect": [("connections_per_s", "connections/s"), ("rss_kib_per_connection", "RSS KiB/connection")],
         "rest": [("post_per_s", "POST/s"), ("get_per_s", "GET/s")],
+        "reconnect": [("back_after_ready_s", "s until all back")],
     }
     panels = []
     for scenario, cases in results["scenarios"].items():

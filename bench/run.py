@@ -18,18 +18,33 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench import procfs, profile_report, report
 from bench.loadgen import event_loop_factory
+from bench.reconnect import reconnect_storm
 from bench.rest import RestLoad, rest
 from bench.scenarios import Load, Timing, capacity, connect_burst, fanout
 from bench.services import Redis
 from bench.stats import medians
-from bench.targets import PROJECT_DIR, Live, Options, Prepared, TargetError, cleanup, parse_target, prepare, start, stop
+from bench.targets import (
+    PROJECT_DIR,
+    Live,
+    Options,
+    Prepared,
+    TargetError,
+    cleanup,
+    parse_target,
+    prepare,
+    restart,
+    start,
+    stop,
+)
 
-SCENARIOS = ("fanout", "capacity", "connect", "rest")
+SCENARIOS = ("fanout", "capacity", "connect", "rest", "reconnect")
+IN_ALL = ("fanout", "capacity", "connect", "rest")  # the reconnect storm runs when named
 DEFAULT_TARGETS = "baseline,daphne-floor,project-memory,project-redis-core,project-redis-pubsub,project-redis-core-x2"
 DEFAULT_LOADS = "100x5x20,200x10x10"
 RUN_TIMEOUT = 900.0
@@ -45,6 +60,7 @@ class Plan:
     capacity_steps: list[int]
     capacity_timing: Timing
     connect_count: int
+    reconnect_count: int
     rest_load: RestLoad
     rest_duration: float
 
@@ -53,7 +69,7 @@ class Plan:
         """Distinct users (and tokens) any scenario can need."""
         loads = [load.clients for load in self.loads]
         rest_users = self.rest_load.listeners + self.rest_load.concurrency
-        return max([*loads, *self.capacity_steps, self.connect_count, rest_users]) + 20
+        return max([*loads, *self.capacity_steps, self.connect_count, self.reconnect_count, rest_users]) + 20
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
@@ -67,12 +83,14 @@ def make_plan(args: argparse.Namespace) -> Plan:
         capacity_steps=[int(n) for n in steps.split(",")],
         capacity_timing=Timing(warmup_s=1.0, duration_s=min(duration, 2.0 if quick else 5.0), drain_s=2.0),
         connect_count=args.connect_count or (200 if quick else 1000),
+        # Users for the reconnect storm only when it runs (making 5,000 users and tokens takes a while).
+        reconnect_count=(args.reconnect_count or (500 if quick else 5000)) if "reconnect" in args.scenarios else 0,
         rest_load=RestLoad(listeners=10, concurrency=args.rest_concurrency),
         rest_duration=duration,
     )
 
 
-def cases(scenario: str, plan: Plan) -> list[tuple[str, Case]]:
+def cases(scenario: str, plan: Plan, options: Options | None = None) -> list[tuple[str, Case]]:
     """(label, coroutine factory) for each case of ``scenario``."""
     if scenario == "fanout":
         return [
@@ -84,6 +102,10 @@ def cases(scenario: str, plan: Plan) -> list[tuple[str, Case]]:
         return [(limit, lambda live: capacity(live, plan.capacity_steps, plan.capacity_timing))]
     if scenario == "connect":
         return [(f"{plan.connect_count} sockets", lambda live: connect_burst(live, plan.connect_count))]
+    if scenario == "reconnect":
+        again = partial(restart, options=options or Options())
+        label = f"{plan.reconnect_count} sockets, the server restarted"
+        return [(label, lambda live: reconnect_storm(live, plan.reconnect_count, again))]
     load = plan.rest_load
     label = f"{load.concurrency} concurrent requests, {load.listeners} listening sockets"
     return [(label, lambda live: rest(live, load, duration_s=plan.rest_duration, drain_s=plan.timing.drain_s))]
@@ -99,6 +121,7 @@ def _summary(scenario: str, row: dict[str, object]) -> str:
         "capacity": ("capacity_clients", "received_per_s", "stopped_at_clients", "loadgen_bound"),
         "connect": ("connected", "connections_per_s", "rss_kib_per_connection", "reached_by_broadcast"),
         "rest": ("post_per_s", "post_p99_ms", "lost", "get_per_s", "get_p99_ms"),
+        "reconnect": ("back", "restart_s", "back_after_ready_s", "back_after_sigterm_s", "reached_by_broadcast"),
     }[scenario]
     return ", ".join(f"{k}={report.fmt(row.get(k), 2)}" for k in keys)
 
@@ -114,7 +137,7 @@ async def run_one(prepared: Prepared, options: Options, case: Case) -> dict[str,
 async def run_all(plan: Plan, scenarios: list[str], prepared: dict[str, Prepared | str], options: Options) -> dict:
     results: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     for scenario in scenarios:
-        for label, case in cases(scenario, plan):
+        for label, case in cases(scenario, plan, options):
             outcomes: dict[str, dict[str, Any]] = {name: {"runs": [], "failures": []} for name in prepared}
             results.setdefault(scenario, {})[label] = outcomes
             for run in range(plan.runs):
@@ -157,7 +180,9 @@ def git_revision() -> str | None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scenario", default="all", help="fanout, capacity, connect, rest, comma-separated, or all")
+    p.add_argument(
+        "--scenario", default="all", help="fanout, capacity, connect, rest, reconnect (comma-separated), or all"
+    )
     p.add_argument("--targets", default=DEFAULT_TARGETS, help=f"comma-separated (default {DEFAULT_TARGETS})")
     p.add_argument("--runs", type=int, help="runs per target and case (default 3; 1 with --quick)")
     p.add_argument("--duration", type=float, help="measured seconds per run (default 10; 3 with --quick)")
@@ -165,6 +190,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--loads", default=DEFAULT_LOADS, help="fan-out loads, CLIENTSxSENDERSxRATE, comma-separated")
     p.add_argument("--capacity-steps", help="room sizes to grow through, comma-separated")
     p.add_argument("--connect-count", type=int, help="sockets in the connect burst (default 1000; 200 with --quick)")
+    p.add_argument(
+        "--reconnect-count", type=int, help="sockets brought back after a restart (default 5000; 500 with --quick)"
+    )
     p.add_argument("--rest-concurrency", type=int, default=8, help="concurrent HTTP requests in the REST scenario")
     p.add_argument("--server-cpus", default="0", help="taskset -c list for the servers ('' to not pin)")
     p.add_argument("--loadgen-cpus", default="1", help="CPUs of this load generator ('' to not pin)")
@@ -183,7 +211,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "tables and profiles.md to <output>/profiles/<time>-<scenarios>/, not latest.md; best with one scenario",
     )
     args = p.parse_args(argv)
-    args.scenarios = list(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
+    args.scenarios = list(IN_ALL) if args.scenario == "all" else args.scenario.split(",")
     if unknown := set(args.scenarios) - set(SCENARIOS):
         p.error(f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(SCENARIOS)} or all")
     try:

@@ -13,6 +13,7 @@ import contextlib
 import http.client
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -20,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bench import procfs
@@ -45,10 +46,23 @@ class TargetSpec:
     kind: str  # "baseline" | "floor" | "project"
     layer: str | None = None  # "memory" | "core" | "pubsub"
     processes: int = 1
+    checkout: Path | None = None  # a project target run from another checkout (before/after in one run)
+
+    @property
+    def directory(self) -> Path:
+        return self.checkout or PROJECT_DIR
 
 
 def parse_target(name: str) -> TargetSpec:
-    """``baseline``, ``daphne-floor`` or ``project-{memory|redis-core|redis-pubsub}[-x2]``."""
+    """``baseline``, ``daphne-floor`` or ``project-{memory|redis-core|redis-pubsub}[-x2]``; a project
+    target may name another checkout of the project to run from, ``project-memory@/tmp/before``."""
+    if "@" in name:
+        base, _, directory = name.partition("@")
+        spec = parse_target(base)
+        checkout = Path(directory).expanduser().resolve()
+        if spec.kind != "project" or not (checkout / "manage.py").is_file():
+            raise ValueError(f"{name!r}: only project targets take @CHECKOUT, a directory holding manage.py")
+        return replace(spec, name=name, checkout=checkout)
     if name == "baseline":
         return TargetSpec(name, "baseline")
     if name == "daphne-floor":
@@ -156,9 +170,9 @@ def _project_env(spec: TargetSpec, workdir: Path, database_url: str, options: Op
     return env, prefix
 
 
-def _run(cmd: list[str], env: dict[str, str], what: str, timeout: float = 300) -> str:
+def _run(cmd: list[str], env: dict[str, str], what: str, timeout: float = 300, cwd: Path = PROJECT_DIR) -> str:
     try:
-        done = subprocess.run(cmd, cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise TargetError(f"{what} took longer than {timeout:.0f}s") from exc
     if done.returncode != 0:
@@ -168,7 +182,8 @@ def _run(cmd: list[str], env: dict[str, str], what: str, timeout: float = 300) -
 
 def prepare(spec: TargetSpec, options: Options) -> Prepared:
     """Create the target's database, migrate it and make its users (the baseline trusts any token)."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"chat-bench-{spec.name}-"))
+    safe_name = re.sub(r"[^\w-]", "_", spec.name)
+    workdir = Path(tempfile.mkdtemp(prefix=f"chat-bench-{safe_name}-"))
     if spec.kind in {"baseline", "floor"}:
         return Prepared(spec, _base_env(workdir), [f"bench{i:05d}" for i in range(options.users)], workdir)
     try:
@@ -182,8 +197,10 @@ def prepare(spec: TargetSpec, options: Options) -> Prepared:
         raise TargetError(str(exc)) from exc
     prepared = Prepared(spec, env, [], workdir, database_url, prefix if "REDIS_URL" in env else None)
     try:
-        _run([options.python, "manage.py", "migrate", "--noinput"], env, "manage.py migrate")
-        out = _run([options.python, "-m", "bench.make_users", "--count", str(options.users)], env, "make_users")
+        where = spec.directory
+        _run([options.python, "manage.py", "migrate", "--noinput"], env, "manage.py migrate", cwd=where)
+        make_users = [options.python, "-m", "bench.make_users", "--count", str(options.users)]
+        out = _run(make_users, env, "make_users", cwd=where)
         prepared.tokens = json.loads(out.strip().splitlines()[-1])
     except (TargetError, ValueError, IndexError) as exc:
         cleanup(prepared, options)
@@ -244,7 +261,7 @@ def start(prepared: Prepared, options: Options) -> Live:
             log = prepared.workdir / f"server-{index}.log"
             with log.open("ab") as out:
                 process = subprocess.Popen(
-                    _command(spec, options, port), cwd=PROJECT_DIR, env=prepared.env, stdout=out, stderr=out
+                    _command(spec, options, port), cwd=spec.directory, env=prepared.env, stdout=out, stderr=out
                 )
             live.processes.append(process)
             live.ports.append(port)
@@ -255,6 +272,28 @@ def start(prepared: Prepared, options: Options) -> Live:
         stop(live)
         raise
     return live
+
+
+def restart(live: Live, options: Options) -> tuple[float, float]:
+    """Stop the target's processes (SIGTERM) and start new ones on the same ports, as a deploy does;
+    return when they answer /healthz: (seconds until the old ones exited, seconds until the new answered)."""
+    began = time.monotonic()
+    stop(live)
+    stopped = time.monotonic()
+    spec, processes = live.prepared.spec, []
+    for index, port in enumerate(live.ports):
+        log = live.prepared.workdir / f"server-{index}.log"
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                _command(spec, options, port), cwd=spec.directory, env=live.prepared.env, stdout=out, stderr=out
+            )
+        processes.append(process)
+    live.processes, live.profilers = processes, []
+    for process, port, index in zip(processes, live.ports, range(len(processes)), strict=True):
+        _wait_healthy(process, options.host, port, live.prepared.workdir / f"server-{index}.log")
+        if options.profile_dir and spec.kind == "project":
+            live.profilers.append(_start_profiler(process.pid, spec.name, index, options))
+    return stopped - began, time.monotonic() - began
 
 
 def _start_profiler(pid: int, target: str, index: int, options: Options) -> subprocess.Popen[bytes]:

@@ -28,6 +28,7 @@ from daphne import cli
 from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
 
+from chatsite.handshake_log import format_only_when_debugging
 from chatsite.server import ChatServer
 from core import metrics
 from core.env import env_int
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     cli.build_endpoint_description_strings = endpoints_with_backlog(listen_backlog())
     interface = cli.CommandLineInterface()
     interface.server_class = ChatServer
+    format_only_when_debugging()
     metrics.prepare_directory()
     worker = start_embedded_worker()
     try:

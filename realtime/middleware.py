@@ -21,6 +21,8 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from core.origins import normalize_origin
+from realtime.batching import Coalescer
+from realtime.handshake_auth import PreloadingJWTAuthentication, authenticate_many
 from realtime.protocol import MAX_TOKEN_LENGTH, query_params
 from users import api_tokens
 from users.models import User
@@ -62,7 +64,7 @@ def authenticate_token(raw_token: str) -> SocketLogin:
         raise SocketAuthFailed(exc.code) from None
     if login is not None:
         return SocketLogin(user=login.user, expires_at=_float(login.get("exp")))
-    simplejwt = JWTAuthentication()
+    simplejwt: JWTAuthentication = PreloadingJWTAuthentication()
     try:
         validated = simplejwt.get_validated_token(raw_token.encode())
         # AUTH_USER_MODEL is users.User; simplejwt types what it loads as the abstract base.
@@ -91,8 +93,12 @@ def _float(value: Any) -> float | None:
 
 
 @database_sync_to_async
-def _authenticate(raw_token: str) -> SocketLogin:
-    return authenticate_token(raw_token)
+def _authenticate_batch(raw_tokens: list[str]) -> list[SocketLogin | Exception]:
+    return authenticate_many(raw_tokens, authenticate_token, max_length=MAX_TOKEN_LENGTH)
+
+
+# Concurrent handshakes (a connect storm) share one trip to the database thread and one user query.
+_authenticate: Coalescer[str, SocketLogin] = Coalescer(_authenticate_batch)
 
 
 def query_token(scope: dict[str, Any]) -> str:

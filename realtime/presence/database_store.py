@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 
+from realtime.batching import Coalescer
 from realtime.presence.base import Admission, Heartbeat
+
+
+class AdmitRequest(NamedTuple):
+    client: str
+    user_id: int
+    limit: int
 
 
 class DatabasePresence:
@@ -16,6 +26,8 @@ class DatabasePresence:
 
     def __init__(self, *, process_id: str) -> None:
         self.process_id = process_id
+        # A connect storm's admissions share one trip to the database thread and one transaction.
+        self._admit: Coalescer[AdmitRequest, Admission] = Coalescer(database_sync_to_async(self.admit_many_sync))
 
     @staticmethod
     def _now() -> datetime:
@@ -58,6 +70,41 @@ class DatabasePresence:
                 PresenceProcess.objects.update_or_create(pk=self.process_id, defaults={"expires_at": self._expiry()})
         return Admission.ANOTHER  # the user was deleted meanwhile
 
+    def admit_many_sync(self, requests: list[AdmitRequest]) -> list[Admission]:
+        """``admit_sync`` for several sockets in one transaction: the users locked in one query (in id
+        order, so concurrent processes cannot deadlock), their live sockets counted in one, the new
+        rows inserted in one. Anything unusual (a socket registered already, our process row missing, a
+        user deleted meanwhile) falls back to ``admit_sync`` one by one."""
+        from realtime.models import PresenceConnection
+        from users.models import User
+
+        if len(requests) == 1:
+            return [self.admit_sync(**requests[0]._asdict())]
+        user_ids = sorted({request.user_id for request in requests})
+        try:
+            with transaction.atomic():
+                list(User.objects.select_for_update().filter(pk__in=user_ids).order_by("pk").values_list("pk"))
+                counted = (
+                    PresenceConnection.objects.filter(user_id__in=user_ids, process__expires_at__gte=self._now())
+                    .values("user_id")
+                    .annotate(live=Count("pk"))
+                    .values_list("user_id", "live")
+                )
+                live: Counter[int] = Counter(dict(counted))
+                answers: list[Admission] = []
+                rows: list[PresenceConnection] = []
+                for client, user_id, limit in requests:
+                    if limit and live[user_id] >= limit:
+                        answers.append(Admission.REFUSED)
+                        continue
+                    answers.append(Admission.ANOTHER if live[user_id] else Admission.FIRST)
+                    live[user_id] += 1
+                    rows.append(PresenceConnection(process_id=self.process_id, client=client, user_id=user_id))
+                PresenceConnection.objects.bulk_create(rows)
+                return answers
+        except IntegrityError:
+            return [self.admit_sync(**request._asdict()) for request in requests]
+
     def add_sync(self, *, client: str, user_id: int) -> bool:
         return self.admit_sync(client=client, user_id=user_id) is Admission.FIRST
 
@@ -87,7 +134,7 @@ class DatabasePresence:
         return Heartbeat(not created, sorted(affected - still_here))
 
     async def admit(self, *, client: str, user_id: int, limit: int) -> Admission:
-        return await database_sync_to_async(self.admit_sync)(client=client, user_id=user_id, limit=limit)
+        return await self._admit(AdmitRequest(client, user_id, limit))
 
     async def add(self, *, client: str, user_id: int) -> bool:
         return await database_sync_to_async(self.add_sync)(client=client, user_id=user_id)
