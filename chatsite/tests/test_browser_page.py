@@ -267,6 +267,23 @@ def test_the_theme_preference_is_applied_at_once_and_after_a_reload(person, site
     ana.expect(page.locator("#me")).to_have_text("Ana in the dark")
 
 
+def test_sharing_read_receipts_can_be_turned_off_in_the_preferences(person, site):
+    ana = person()
+    ana.page.get_by_role("button", name="Profile and preferences").click()
+    dialog = ana.page.get_by_role("dialog", name="Profile and preferences")
+    receipts = dialog.get_by_label("Show others when I have read their messages")
+    ana.expect(receipts).to_be_checked()  # the default: shared
+
+    receipts.uncheck()
+
+    token = token_for(site, ana.username)
+    wait_until(
+        lambda: site.request("GET", "/api/v1/users/me/", token=token)[1]["preferences"]["share_read_receipts"] is False,
+        timeout=10,
+        what="saved",
+    )
+
+
 RECORD_NOTIFICATIONS = """
 window.__shown = [];
 window.__hidden = false;

@@ -1,5 +1,5 @@
 // Profile and preferences (a dialog from the top bar): display name, avatar with a preview, theme, sound
-// and desktop notifications. Each preference applies at once and is kept server-side
+// and desktop notifications, sharing read receipts. Each preference applies at once and is kept server-side
 // (PATCH /api/v1/users/me/); the profile fields are saved with the form.
 
 import { askPermission, permission, prepareSound } from "./alerts.js";
@@ -30,6 +30,7 @@ export class Profile {
     }
     $("pref-sound").addEventListener("change", (event) => this.setNotification("sound", event.target.checked));
     $("pref-desktop").addEventListener("change", (event) => this.setDesktop(event.target.checked));
+    $("pref-read-receipts").addEventListener("change", (event) => this.setReadReceipts(event.target.checked));
     this.dialog.addEventListener("close", () => this.clearPreview());
   }
 
@@ -54,7 +55,14 @@ export class Profile {
     const notifications = this.preferences.notifications || {};
     $("pref-sound").checked = Boolean(notifications.sound);
     $("pref-desktop").checked = Boolean(notifications.desktop) && permission() === "granted";
+    $("pref-read-receipts").checked = this.preferences.share_read_receipts !== false;
     this.desktopHelp();
+  }
+
+  /** `share_read_receipts` (default true): false leaves you out of GET /messages/{id}/readers/. */
+  setReadReceipts(share) {
+    this.me.preferences = { ...this.preferences, share_read_receipts: share };
+    this.savePreferences({ share_read_receipts: share });
   }
 
   desktopHelp() {
