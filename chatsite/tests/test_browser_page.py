@@ -443,7 +443,9 @@ def test_screenshots_of_the_page(person, site, scheme):
     )
     ana.expect(ana.page.locator("#attachments .attachment[data-state=done]")).to_have_count(1)
     ana.send("Here they are")
-    ben.page.locator(f".room-link[data-room='{slug}']").click()
+    link = ben.page.locator(f".room-link[data-room='{slug}']")
+    ben.expect(link).to_have_class("room-link unread")  # as Ben sees it before opening the room: bold
+    link.click()
     ben.expect_once("Here they are")
     ben.expect(ben.page.locator("#unread-divider + .msg")).to_contain_text("Morning!")
     mention = ben.message("check the contrast")
