@@ -83,7 +83,8 @@ def test_a_mute_and_an_announcement_room_say_why_a_message_is_refused(person, si
     composer_notice = ben.page.locator("#composer-notice")
     ben.expect(composer_notice).to_have_text("You are muted in this room.")
     ben.expect(ben.message("can I still talk?")).to_have_attribute("data-state", "failed")
-    ben.expect(ben.page.locator("#composer-input")).to_have_attribute("aria-describedby", "composer-notice composer-help")
+    described = "composer-notice composer-help"
+    ben.expect(ben.page.locator("#composer-input")).to_have_attribute("aria-describedby", described)
 
     # Lifted, then an announcement room: Ben's next message is refused for that reason instead.
     room.get_by_role("button", name="Lift the mute of Ben").click()
@@ -118,7 +119,8 @@ def test_a_report_reaches_the_moderators_queue_and_is_resolved(person, site):
     ben.expect(reason).to_be_focused()
     reason.fill("spam")
     dialog.get_by_role("button", name="Send report").click()
-    ben.expect(ben.page.locator("#room-notice")).to_have_text("Thank you: the message was reported to the room's moderators.")
+    thanks = "Thank you: the message was reported to the room's moderators."
+    ben.expect(ben.page.locator("#room-notice")).to_have_text(thanks)
 
     ana.expect(ana.page.locator("#reports-button .badge")).to_have_text("1")
     ana.expect(reports).to_have_attribute("aria-label", "Reports, 1 open")
@@ -151,13 +153,15 @@ def test_a_report_reaches_the_moderators_queue_and_is_resolved(person, site):
     toolbar(ben, "more spam", "Report the message from Cara")
     reason.fill("and again")
     dialog.get_by_role("button", name="Send report").click()
-    ben.expect(dialog.locator("#report-error")).to_have_text("You have already reported this message: the moderators have it.")
+    already = "You have already reported this message: the moderators have it."
+    ben.expect(dialog.locator("#report-error")).to_have_text(already)
     dialog.get_by_role("button", name="Cancel").click()
 
     cara_token, ben_token = token_for(site, cara.username), token_for(site, ben.username)
     for number in range(20):  # Ben spends his report budget (CHAT_REPORT_RATE) over REST
         post_message(site, cara_token, slug, f"filler {number}")
         status, page = site.request("GET", f"/api/v1/messages/?room={slug}&limit=1", token=ben_token)
+        assert status == 200, page
         newest = page["results"][-1]["id"]
         if site.request("POST", f"/api/v1/messages/{newest}/reports/", {"reason": "x"}, token=ben_token)[0] == 429:
             break
@@ -192,6 +196,7 @@ def test_seen_by_lists_who_has_read_a_message(person, site):
     ana.expect(popover).to_be_visible()
     ana.expect(popover.locator("#readers-title")).to_have_text("Seen by 1")
     ana.expect(popover.locator(".readers li")).to_have_text(["Ben"])
+    page_tests.save_docs(ana.page, "web-seen-by.png")
     ana.page.keyboard.press("Escape")
     ana.expect(popover).to_be_hidden()
     seen_by = ana.message("did you read the plan?").get_by_role("button", name="Who has seen this message")
