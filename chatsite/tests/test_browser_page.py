@@ -57,7 +57,7 @@ def person(new_person) -> Iterator[Any]:
     def make(username: str | None = None, **options: Any) -> Person:
         return watch(new_person(username or unique("p"), **options), problems)
 
-    make.allow = allowed.append  # type: ignore[attr-defined]
+    make.allow = allowed.append  # type: ignore[attr-defined]  # a function attribute: the fixture hands out one callable
     yield make
     unexpected = [problem for problem in problems if not any(part in problem for part in allowed)]
     assert not unexpected, unexpected
