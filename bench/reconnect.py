@@ -74,6 +74,11 @@ async def reconnect_storm(
                     failures[reason] = failures.get(reason, 0) + n
         if len(fleet.clients) < count:
             raise FleetError(f"only {len(fleet.clients)} of {count} sockets connected: {failures}")
+        # A second try numbers its clients from the count connected so far, which the first try's
+        # failures leave lower than its own numbers: number them again, one user each, so none is
+        # counted twice (as many were, from a loaded machine's first try, before this).
+        for index, client in enumerate(fleet.clients):
+            client.index = index
         await _settle(fleet, live, "after the first connections")
         fleet.reset_records()
         back_at: dict[int, float] = {}
@@ -98,7 +103,7 @@ async def reconnect_storm(
         live_ns = pulses.live_ns
         cpu_ms = live.server_cpu() * 1000 / len(live_ns) if live_ns else math.nan  # the new processes' CPU
         counters = await asyncio.to_thread(server_counters, live)
-        await _settle(fleet, live, "after the restart")
+        await asyncio.sleep(1.0)  # a server that accepts and then refuses closes now (no error: none may be back)
         still_open = len(fleet.open_clients())
         reached = await _reach_all(fleet)
     finally:
