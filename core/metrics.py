@@ -52,6 +52,11 @@ HANDSHAKES = Counter(
 HANDSHAKES_PENDING = Gauge(
     "chat_handshakes_pending", "WebSocket handshakes in progress (holding a slot).", multiprocess_mode="livesum"
 )
+HANDSHAKES_WAITING = Gauge(
+    "chat_handshakes_waiting",
+    "WebSocket upgrades over CHAT_MAX_PENDING_HANDSHAKES waiting for a slot.",
+    multiprocess_mode="livesum",
+)
 
 # --- the hub and delivery -------------------------------------------------------------------------------
 HUB_EVENTS = Counter(

@@ -12,12 +12,15 @@ A handshake takes a slot when its upgrade request arrives (``chatsite.handshake_
 the token check, presence or the database) and gives it back, exactly once, at whichever comes first:
 its consumer finished connecting (admitted, subscribed and registered, or closed with a code), or its
 connection ended (the client gave up, daphne's connect timeout, a refusal by the origin policy). Over the
-cap the server answers ``503`` with ``Retry-After`` and no upgrade (a browser sees a failed connection
-and backs off; README "Connect storms" says why not 1013).
+cap an upgrade waits, parked and costing nothing, for a slot in arrival order, up to
+``CHAT_HANDSHAKE_QUEUE_SECONDS``; then (or at once, when too many wait) the server answers ``503`` with
+``Retry-After`` and no upgrade (a browser sees a failed connection and backs off; README "Connect storms"
+says why not 1013).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -49,25 +52,32 @@ class Slot:
 
 
 class HandshakeGate:
-    """Counts the handshakes in progress in this process (the event loop's thread only); ``limit`` 0 is no cap."""
+    """Counts the handshakes in progress in this process (the event loop's thread only); ``limit`` 0 is no cap.
+    ``on_release`` is called whenever a slot comes back (the server admits a waiting handshake then)."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.pending = 0
+        self.on_release: Callable[[], None] | None = None
 
     def try_acquire(self) -> Slot | None:
-        """A slot, or None (counted as refused) when ``limit`` handshakes are in progress already."""
+        """A slot, or None when ``limit`` handshakes are in progress already."""
         if self.limit and self.pending >= self.limit:
-            _REFUSED.inc()
             return None
         self.pending += 1
         metrics.HANDSHAKES_PENDING.inc()
         return Slot(self)
 
+    def refused(self) -> None:
+        """A handshake that got no slot was refused (503)."""
+        _REFUSED.inc()
+
     def released(self, outcome: str) -> None:
         self.pending -= 1
         metrics.HANDSHAKES_PENDING.dec()
         metrics.HANDSHAKES.labels(outcome=outcome).inc()
+        if self.on_release is not None:
+            self.on_release()
 
 
 _gate: HandshakeGate | None = None

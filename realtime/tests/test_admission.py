@@ -20,7 +20,7 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def test_under_the_cap_a_handshake_passes_and_over_it_it_is_refused_and_counted():
+def test_under_the_cap_a_handshake_passes_and_over_it_it_gets_no_slot():
     gate = HandshakeGate(limit=2)
     refused = sample("chat_handshakes_total", outcome="refused")
 
@@ -28,6 +28,7 @@ def test_under_the_cap_a_handshake_passes_and_over_it_it_is_refused_and_counted(
     assert first is not None
     assert second is not None
     assert gate.try_acquire() is None
+    gate.refused()  # what the server does with it (or it waits: chatsite/handshake_gate.py)
     assert sample("chat_handshakes_total", outcome="refused") == refused + 1
 
     first.release("completed")
@@ -52,6 +53,18 @@ def test_a_slot_comes_back_once_whoever_releases_it():
     assert sample("chat_handshakes_pending") == pending
     assert sample("chat_handshakes_total", outcome="completed") == completed + 1
     assert sample("chat_handshakes_total", outcome="dropped") == dropped
+
+
+def test_the_gate_says_when_a_slot_comes_back():
+    gate = HandshakeGate(limit=1)
+    woken: list[bool] = []
+    gate.on_release = lambda: woken.append(True)
+    slot = gate.try_acquire()
+    assert slot is not None
+
+    slot.release("dropped")
+
+    assert woken == [True]
 
 
 def test_a_limit_of_zero_is_no_cap():

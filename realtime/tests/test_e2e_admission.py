@@ -1,7 +1,8 @@
 """The cap on handshakes in progress in a real daphne process (realtime/admission.py,
-chatsite/handshake_gate.py): over it an upgrade is refused with 503 and Retry-After, before the
-application; a slot comes back when the consumer has connected, when the client gives up, and when
-daphne's connect timeout ends a handshake the application never answered."""
+chatsite/handshake_gate.py): over it an upgrade waits for a slot and is admitted when one comes back, or
+is refused with 503 and Retry-After once its wait is over, before the application; a slot comes back
+when the consumer has connected, when the client gives up, and when daphne's connect timeout ends a
+handshake the application never answered."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from realtime.tests.e2e import BASE_DIR, Server, migrated_database, server_env, 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
-CONNECT_TIMEOUT = 2  # daphne's --websocket_connect_timeout for this server, seconds
+CONNECT_TIMEOUT = 5  # daphne's --websocket_connect_timeout for this server, seconds
+QUEUE_SECONDS = 2  # CHAT_HANDSHAKE_QUEUE_SECONDS: how long an upgrade over the cap waits for a slot
 
 
 @dataclass
@@ -40,7 +42,11 @@ def server(tmp_path_factory):
     directory = tmp_path_factory.mktemp("admission")
     with migrated_database(directory) as database_url:
         env = server_env(
-            database_url=database_url, redis_url="", prefix=unique("admission"), CHAT_MAX_PENDING_HANDSHAKES="1"
+            database_url=database_url,
+            redis_url="",
+            prefix=unique("admission"),
+            CHAT_MAX_PENDING_HANDSHAKES="1",
+            CHAT_HANDSHAKE_QUEUE_SECONDS=str(QUEUE_SECONDS),
         )
         process = CappedServer(name="admission", env=env, log_dir=directory)
         process.start()
@@ -57,14 +63,21 @@ def token(server):
 
 def stall(server: Server, seconds: float) -> socket.socket:
     """A handshake the application answers only after ``seconds``: it holds the one slot meanwhile."""
+    idle = {"pending": 0.0, "waiting": 0.0}
+    wait_until(lambda: counters(server).items() >= idle.items(), timeout=15, what="no handshake in progress")
     sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     sock.sendall(
         f"GET /ws/stall/?seconds={seconds} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
         "Sec-WebSocket-Version: 13\r\n\r\n".encode()
     )
-    wait_until(lambda: counters(server)["pending"] == 1, timeout=10, what="the stalled handshake to hold the slot")
+    wait_until(lambda: holding(counters(server)), timeout=10, what="the stalled handshake to hold the slot")
     return sock
+
+
+def holding(found: dict[str, float]) -> bool:
+    """One handshake holds the slot and none waits (a previous test's socket is done)."""
+    return found["pending"] == 1 and found["waiting"] == 0
 
 
 def ended_by_server(sock: socket.socket) -> bool:
@@ -78,15 +91,15 @@ def ended_by_server(sock: socket.socket) -> bool:
 
 
 def counters(server: Server) -> dict[str, float]:
-    """``chat_handshakes_total`` by outcome, and ``pending`` (``chat_handshakes_pending``)."""
+    """``chat_handshakes_total`` by outcome, ``pending`` and ``waiting`` (the two gauges)."""
     with urllib.request.urlopen(server.http + "/metrics", timeout=10) as response:  # noqa: S310
         lines = response.read().decode().splitlines()
-    found = {"pending": 0.0}
+    found = {"pending": 0.0, "waiting": 0.0}
     for name, _, value in (line.rpartition(" ") for line in lines):
         if name.startswith("chat_handshakes_total{"):
             found[name.split('outcome="')[1].split('"')[0]] = float(value)
-        elif name == "chat_handshakes_pending":
-            found["pending"] = float(value)
+        elif name in ("chat_handshakes_pending", "chat_handshakes_waiting"):
+            found[name.rpartition("_")[2]] = float(value)
     return found
 
 
@@ -103,7 +116,15 @@ def admitted(server: Server, token: str) -> bool:
     return asyncio.run(refusal(server, token)) is None
 
 
-async def test_over_the_cap_a_handshake_is_refused_with_503_and_retry_after(server, token):
+async def test_over_the_cap_a_handshake_waits_and_is_admitted_when_the_slot_comes_back(server, token):
+    held = await asyncio.to_thread(stall, server, 60)
+    waiting = asyncio.create_task(refusal(server, token))
+    await asyncio.to_thread(wait_until, lambda: counters(server)["waiting"] == 1, timeout=10, what="a parked upgrade")
+    held.close()  # the stalled client gives up: its slot goes to the one waiting
+    assert await waiting is None
+
+
+async def test_over_the_cap_a_handshake_that_waited_its_time_is_refused_with_503_and_retry_after(server, token):
     held = await asyncio.to_thread(stall, server, 60)
     try:
         refused = await refusal(server, token)
