@@ -71,7 +71,7 @@ def is_websocket_upgrade(request: Any) -> bool:
 def _call_later(delay: float, function: Callable[[], None]) -> None:
     from twisted.internet import reactor  # the reactor daphne installed, looked up once it runs
 
-    reactor.callLater(delay, function)  # type: ignore[attr-defined]  # IReactorTime, untyped module object
+    reactor.callLater(delay, function)
 
 
 class Queue:
