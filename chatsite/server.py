@@ -22,7 +22,8 @@ So, for every connection (``python -m chatsite.serve``, ``manage.py runserver`` 
 - Errors the server answers itself (malformed HTTP, the two above, and daphne's own error pages) are
   JSON in the API's ``{"detail", "code"}`` shape, with an access-log line.
 - WebSocket handshakes in progress are capped per process (``CHAT_MAX_PENDING_HANDSHAKES``): over the
-  cap an upgrade request is answered ``503`` with ``Retry-After`` (``chatsite.handshake_gate``).
+  cap an upgrade request waits for a slot, then is answered ``503`` with ``Retry-After``
+  (``chatsite.handshake_gate``).
 - SIGTERM and SIGINT shut down gracefully (``chatsite.shutdown``): no new connections, sockets closed
   with 1012, requests in flight finished (without keep-alive), exit within ``CHAT_SHUTDOWN_TIMEOUT``.
 
