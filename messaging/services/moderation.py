@@ -199,17 +199,28 @@ def _lift(actor: User, room: Room, user_id: int, kind: str, via: str) -> None:
 
 def room_set_post_policy(*, actor: User, room: Room, post_policy: str, via: str = AuditEntry.Via.REST) -> Room:
     """Who may post in a room: ``everyone`` (who may write it) or ``moderators`` (announcements)."""
+    if room_post_policy_check(actor=actor, room=room, post_policy=post_policy):
+        with transaction.atomic():
+            room_post_policy_write(actor=actor, room=room, post_policy=post_policy, via=via)
+    return room
+
+
+def room_post_policy_check(*, actor: User, room: Room, post_policy: object) -> bool:
+    """Raise unless ``actor`` may give ``room`` this post policy (a moderator of it, a valid policy, not
+    a direct conversation); whether it changes anything. Writes nothing, so that a PATCH that also
+    changes other settings checks them all before writing any (``room_manage.room_update``)."""
     if post_policy not in Room.PostPolicy.values:
         raise FieldErrors({"post_policy": [f"One of {', '.join(Room.PostPolicy.values)}."]})
     _check_room(room)
     _check_moderator(actor, room)
-    if room.post_policy == post_policy:
-        return room
-    with transaction.atomic():
-        room.post_policy = post_policy
-        room.save(update_fields=["post_policy"])
-        audit.audit_record(actor=actor, action="room.post_policy", target=room, room=room, reason=post_policy, via=via)
-    return room
+    return room.post_policy != post_policy
+
+
+def room_post_policy_write(*, actor: User, room: Room, post_policy: str, via: str) -> None:
+    """Store a post policy ``room_post_policy_check`` accepted, audited, in the caller's transaction."""
+    room.post_policy = post_policy
+    room.save(update_fields=["post_policy"])
+    audit.audit_record(actor=actor, action="room.post_policy", target=room, room=room, reason=post_policy, via=via)
 
 
 def check_may_post(*, user: User, room: Room, editing: bool = False) -> None:

@@ -105,13 +105,8 @@ class RoomViewSet(ApiViewSet):
     def partial_update(self, request: AuthenticatedRequest, slug: str) -> Response:
         body = RoomUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        changes = dict(body.validated_data)
-        post_policy = changes.pop("post_policy", None)
         room = selectors.room_get_for_user(user=request.user, slug=slug)
-        if post_policy is not None:
-            moderation.room_set_post_policy(actor=request.user, room=room, post_policy=post_policy)
-        if changes:
-            services.room_update(actor=request.user, room=room, changes=changes)
+        services.room_update(actor=request.user, room=room, changes=dict(body.validated_data))
         return Response(_room_out(request, slug))
 
     @extend_schema(
