@@ -8,31 +8,21 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from core.errors import InvalidField
-from messaging.models import Room, RoomSanction
+from messaging.models import RoomSanction
 from messaging.services.moderation import room_sanction, room_sanction_lift
 from messaging.tests.factories import make_room
-from users.models import AuditEntry, User
+from messaging.tests.test_moderation import client_of, soon
+from users.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 KINDS = ("bans", "mutes")
 
 
-def client_of(user: User) -> APIClient:
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
-def soon() -> str:
-    return (timezone.now() + timedelta(hours=1)).isoformat()
-
-
 @pytest.fixture
 def room(user, other_user):
-    return make_room(kind=Room.Kind.PUBLIC, members=(user, other_user))
+    return make_room(members=(user, other_user))  # public; user owns it
 
 
 @pytest.mark.parametrize("kind", KINDS)
