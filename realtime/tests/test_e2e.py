@@ -106,7 +106,7 @@ async def test_a_killed_process_leaves_presence_and_groups_within_the_expiry(clu
         def trimmed() -> bool:
             slug = unique("poke")
             cluster["a"].request("POST", "/api/v1/rooms/", {"name": slug, "slug": slug}, token=ana_token)
-            return redis_server.group_sizes(prefix).get("chat.everyone") == 2
+            return bool(redis_server.group_sizes(prefix).get("chat.everyone") == 2)
 
         await asyncio.to_thread(wait_until, trimmed, timeout=DEADLINE, interval=0.5, what="the dead process's groups")
     finally:
