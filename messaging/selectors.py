@@ -97,11 +97,10 @@ def active_bans(*, user_id: Any, room: Any) -> QuerySet[RoomSanction]:
     return RoomSanction.objects.filter(in_force, room=room, user_id=user_id, kind=RoomSanction.Kind.BAN)
 
 
-def active_mute(*, user_id: int, room_id: int) -> RoomSanction | None:
-    """The mute of ``user_id`` in a room that is in force now, if any."""
-    return RoomSanction.objects.filter(
-        room_id=room_id, user_id=user_id, kind=RoomSanction.Kind.MUTE, until__gt=timezone.now()
-    ).first()
+def active_mutes(*, user_id: Any, room: Any) -> QuerySet[RoomSanction]:
+    """The mute of ``user_id`` in ``room`` that is in force now (values or outer references)."""
+    in_force = Q(until__gt=timezone.now())
+    return RoomSanction.objects.filter(in_force, room=room, user_id=user_id, kind=RoomSanction.Kind.MUTE)
 
 
 def readable_rooms(*, user: User) -> QuerySet[Room]:
