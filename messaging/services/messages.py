@@ -134,6 +134,7 @@ def _store(
     message.room = room
     message.sender = sender
     attached = _attach(message, sender, attachment_ids) if attachment_ids else []
+    setattr(message, events.PREFETCHED_ATTACHMENTS, attached)  # the REST answer's payload reads them again
     if root is not None:
         threads.thread_reply_added(root=root, reply=message)
     notifications.notify_message_recipients(
