@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1000)
     parser.add_argument("--project", default=str(Path(__file__).resolve().parents[1]), help="checkout to run")
     parser.add_argument("--profile", action="store_true", help="cProfile the socket path after timing it")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative or tottime")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-send-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'db.sqlite3'}")
@@ -81,7 +82,7 @@ def main() -> None:
             paths["socket (room=)"](n)
         profile.disable()
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(40)
+        pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(40)
         print(out.getvalue())
 
 
