@@ -141,12 +141,10 @@ def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | Non
 def room_writable(*, user_id: int, room: Room) -> bool:
     """Whether an active user may write ``room`` now (read fresh, not from a cached user): a member,
     or for a public room any active user who is not a guest; never a banned user."""
-    if active_bans(user_id=user_id, room=room).exists():
-        return False
-    if room.is_public:
-        member = Membership.objects.filter(room=room, user_id=OuterRef("pk"))
-        return User.objects.filter(Q(Exists(member)) | ~Q(role=User.Role.GUEST), pk=user_id, is_active=True).exists()
-    return Membership.objects.filter(room=room, user_id=user_id, user__is_active=True).exists()
+    member = Exists(Membership.objects.filter(room=room, user_id=OuterRef("pk")))
+    may_write = Q(member) | ~Q(role=User.Role.GUEST) if room.is_public else Q(member)
+    banned = Exists(active_bans(user_id=OuterRef("pk"), room=room))
+    return User.objects.filter(may_write, ~banned, pk=user_id, is_active=True).exists()  # one query
 
 
 def room_moderates(*, user: User, room: Room) -> bool:

@@ -171,3 +171,29 @@ def test_an_announcement_room_still_lets_authors_edit(user, other_user):
     _restrict(room, user, other_user)
 
     assert message_edit(actor=other_user, message_id=mine.pk, content="after").content == "after"
+
+
+@pytest.mark.parametrize("kind", [Room.Kind.PUBLIC, Room.Kind.PRIVATE])
+@pytest.mark.parametrize("case", ["member", "outsider", "guest member", "guest outsider", "inactive", "banned"])
+def test_the_seqs_statement_and_room_writable_agree_on_who_writes(user, kind, case):
+    """The writable rule is written twice, in the ORM (selectors.room_writable: reactions, pins, webhooks)
+    and in the seq's statement's SQL (posting.py): they must not drift apart."""
+    from messaging.selectors import room_writable
+
+    room = make_room(kind=kind, members=(user,))
+    writer = make_user("w", role=User.Role.GUEST if case.startswith("guest") else User.Role.MEMBER)
+    if case in {"member", "guest member", "inactive", "banned"}:
+        Membership.objects.create(room=room, user=writer)
+    if case == "inactive":
+        User.objects.filter(pk=writer.pk).update(is_active=False)
+    if case == "banned":
+        RoomSanction.objects.create(room=room, user=writer, kind=RoomSanction.Kind.BAN)
+    expected = case in {"member", "guest member"} or (kind == Room.Kind.PUBLIC and case == "outsider")
+
+    assert room_writable(user_id=writer.pk, room=room) is expected
+    try:
+        message_send(sender=writer, content="hi", room=room)
+        posted = True
+    except RoomNotFound:
+        posted = False
+    assert posted is expected
