@@ -41,7 +41,7 @@ def _ban(room: Room, owner: User, member: User) -> None:
     room_ban(actor=owner, room=room, user_id=member.pk)
 
 
-REFUSALS: dict[str, tuple[Refusal, type[ApplicationError], Callable[[Room], None]]] = {
+REFUSALS: dict[str, tuple[Refusal, type[ApplicationError], Callable[[Room], object]]] = {
     "archived": (_archive, RoomArchived, lambda room: Room.objects.filter(pk=room.pk).update(archived=False)),
     "muted": (_mute, Muted, lambda room: RoomSanction.objects.filter(room=room).delete()),
     "restricted": (
