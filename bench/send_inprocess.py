@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.rest_inprocess import setup_django
 
 
 def _measure(send: Any, repeat: int) -> tuple[float, float]:
@@ -42,16 +41,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the socket path after timing it")
     parser.add_argument("--sort", default="cumulative", help="the profile's order: cumulative or tottime")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-send-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'db.sqlite3'}")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "k" * 60)
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("CHAT_MESSAGE_RATE", "1000000/1s")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
-    sys.path.insert(0, str(Path(args.project).resolve()))
-    import django
-
-    django.setup()
+    setup_django(prefix="bench-send-", project=Path(args.project).resolve())
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
