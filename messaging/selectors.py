@@ -35,6 +35,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from core.errors import NotFound
+from core.prepared import PreparedQuery, fits_bigint
 from messaging import limits
 from messaging.events import (
     ATTACHMENT_COLUMNS,
@@ -91,9 +92,9 @@ class AttachmentNotFound(NotFound):
     default_detail = "No such file."
 
 
-def active_bans(*, user_id: Any, room: Any) -> QuerySet[RoomSanction]:
-    """The ban of ``user_id`` in ``room`` that is in force now (values or outer references)."""
-    in_force = Q(until__isnull=True) | Q(until__gt=timezone.now())
+def active_bans(*, user_id: Any, room: Any, now: datetime | None = None) -> QuerySet[RoomSanction]:
+    """The ban of ``user_id`` in ``room`` that is in force ``now`` (values or outer references)."""
+    in_force = Q(until__isnull=True) | Q(until__gt=now or timezone.now())
     return RoomSanction.objects.filter(in_force, room=room, user_id=user_id, kind=RoomSanction.Kind.BAN)
 
 
@@ -120,23 +121,54 @@ def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | Non
     """One readable room by slug (default ``general``) or id; RoomNotFound otherwise (also for a guest
     and a public room it was not added to, and for a room the user is banned from).
 
-    One query: the room with whether the user is banned from it and whether they are a member.
+    One query: the room with whether the user is banned from it and whether they are a member, its SQL
+    compiled once (``core.prepared``); values of other types than the ORM's go through the ORM.
     """
-    lookup = {"pk": room_id} if room_id is not None else {"slug": slug or GENERAL_ROOM_SLUG}
     if not user.is_active:
         raise RoomNotFound()
-    try:
-        room = Room.objects.annotate(
-            user_banned=Exists(active_bans(user_id=user.pk, room=OuterRef("pk"))),
-            user_is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)),
-        ).get(**lookup)
-    except (Room.DoesNotExist, ValueError, TypeError):
-        raise RoomNotFound() from None
-    if getattr(room, "user_banned", False):
+    lookup: dict[str, Any] = {"room_id": room_id} if room_id is not None else {"slug": slug or GENERAL_ROOM_SLUG}
+    (value,) = lookup.values()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | str)
+        or (isinstance(value, int) and not fits_bigint(value))
+    ):
+        room = _room_with_access_orm(user, {"pk": room_id} if room_id is not None else {"slug": value})
+    else:
+        rows = _ROOM_WITH_ACCESS.rows(user_id=user.pk, now=timezone.now(), **lookup)
+        room = Room.from_db(_ROOM_WITH_ACCESS.using, _ROOM_FIELDS, rows[0][:-2]) if rows else None
+        if room is not None:  # what the ORM's annotate() sets
+            room.__dict__.update(zip(("user_banned", "user_is_member"), rows[0][-2:], strict=True))
+    if room is None or getattr(room, "user_banned", False):
         raise RoomNotFound()
     if (room.is_public and not user.is_guest) or getattr(room, "user_is_member", False):
         return room
     raise RoomNotFound()
+
+
+_ROOM_FIELDS = [field.attname for field in Room._meta.concrete_fields]
+
+
+def _rooms_with_access(user_id: Any, now: datetime | None = None) -> QuerySet[Room]:
+    return Room.objects.annotate(
+        user_banned=Exists(active_bans(user_id=user_id, room=OuterRef("pk"), now=now)),
+        user_is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)),
+    )
+
+
+def _room_with_access_orm(user: User, lookup: dict[str, Any]) -> Room | None:
+    try:
+        return _rooms_with_access(user.pk).get(**lookup)
+    except (Room.DoesNotExist, ValueError, TypeError):
+        return None
+
+
+def _room_with_access_query(shape: object, *, user_id: int, now: datetime, **lookup: Any) -> QuerySet[Any]:
+    lookup = {"pk": lookup["room_id"]} if "room_id" in lookup else lookup
+    return _rooms_with_access(user_id, now).filter(**lookup).values_list(*_ROOM_FIELDS, "user_banned", "user_is_member")
+
+
+_ROOM_WITH_ACCESS = PreparedQuery(_room_with_access_query)
 
 
 def room_writable(*, user_id: int, room: Room) -> bool:
@@ -256,16 +288,27 @@ def message_payload_page(
     limit: int | None = None,
 ) -> PayloadPage:
     """message_page built from column values, without a model instance per message or attachment
-    (what a history request costs most): the same payloads, the same three queries."""
+    (what a history request costs most): the same payloads, the same three queries, the page's SQL
+    compiled once per shape (``core.prepared``)."""
     room = room_get_for_user(user=user, slug=room_slug)
-    rows, has_older, has_newer = _history_slice(
-        Message.objects.filter(room=room),
-        before,
-        after,
-        limit,
-        lambda messages: list(messages.values(*MESSAGE_COLUMNS)),
-    )
+    if fits_bigint(before) and fits_bigint(after):
+        limit = _page_size(limit)
+        cursors = {name: value for name, value in (("before", before), ("after", after)) if value is not None}
+        fetched = _HISTORY_PAGE.dicts(limit, room_id=room.pk, **cursors)
+        rows, has_older, has_newer = _slice_result(fetched, before, after, limit)
+    else:  # a cursor past any column's range: the ORM knows what such a comparison matches
+        rows, has_older, has_newer = _history_slice(Message.objects.filter(room=room), before, after, limit, _values)
     return PayloadPage(room, message_payloads(rows, room_slug=room.slug), has_older=has_older, has_newer=has_newer)
+
+
+def _history_page_query(limit: int, *, room_id: int, **cursors: int) -> QuerySet[Any]:
+    messages = _history_query(
+        Message.objects.filter(room_id=room_id), cursors.get("before"), cursors.get("after"), limit
+    )
+    return messages.values(*MESSAGE_COLUMNS)
+
+
+_HISTORY_PAGE = PreparedQuery(_history_page_query)
 
 
 def message_payloads(rows: list[dict[str, Any]], *, room_slug: str | None = None) -> list[dict[str, Any]]:
@@ -312,13 +355,28 @@ def _history_slice(
 ) -> tuple[list[T], bool, bool]:
     """The rows of a history page (``evaluate`` turns a sliced queryset into them), oldest first, and
     whether older and newer ones exist."""
-    limit = max(1, min(limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_MAX_PAGE))
+    limit = _page_size(limit)
+    return _slice_result(evaluate(_history_query(messages, before, after, limit)), before, after, limit)
+
+
+def _page_size(limit: int | None) -> int:
+    return max(1, min(limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_MAX_PAGE))
+
+
+def _history_query(messages: QuerySet[Message], before: int | None, after: int | None, limit: int) -> QuerySet[Message]:
+    """The page's rows and one more (which says whether the page has a neighbour): from ``after``
+    upwards, or from the newest (or ``before``) downwards."""
     if before is not None:
         messages = messages.filter(seq__lt=before)
     if after is not None:
-        rows = evaluate(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        return messages.filter(seq__gt=after).order_by("seq")[: limit + 1]
+    return messages.order_by("-seq")[: limit + 1]
+
+
+def _slice_result(rows: list[T], before: int | None, after: int | None, limit: int) -> tuple[list[T], bool, bool]:
+    """The rows of ``_history_query``, oldest first, and whether older and newer ones exist."""
+    if after is not None:
         return rows[:limit], after > 0, len(rows) > limit
-    rows = evaluate(messages.order_by("-seq")[: limit + 1])
     newest_first = rows[:limit]
     newest_first.reverse()
     return newest_first, len(rows) > limit, before is not None
