@@ -6,7 +6,7 @@ and compiling them was about half of the request's CPU (README "Fast REST"). A P
 queryset with a sentinel in place of each value a request brings, compiles it, finds where each sentinel
 landed among the parameters, and from then on binds the request's values there. The SQL is the ORM's
 (right on every backend), the values go as parameters, and rows go through the compiler's own
-converters, so they are what ``values_list()`` returns.
+converters (two of them replaced by quicker equivalents), so they are what ``values_list()`` returns.
 
 What changes the SQL text itself (a LIMIT, an optional filter) is the ``shape``: one compiled query per
 shape and per set of values given. It is compiled twice with different sentinels: a position whose
@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import JSONField, QuerySet
 
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 # Compiled only, never executed; within 32 bits so no integer column's lookup drops them as overflow.
@@ -121,7 +122,7 @@ class PreparedQuery:
         names = (*query.extra_select, *query.values_select, *query.annotation_select)
         columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
         converters = tuple(
-            (position, tuple(functions), expression)
+            (position, tuple(_quicker(function, connection) for function in functions), expression)
             for position, (functions, expression) in compiler.get_converters(columns).items()
         )
         return _Compiled(sql, params, tuple(slots), adapters, names, converters)
@@ -135,6 +136,41 @@ def _convert(row: tuple[Any, ...], converters: tuple[Any, ...], connection: Any)
             value = function(value, expression, connection)
         values[position] = value
     return tuple(values)
+
+
+def _quicker(function: Callable[..., Any], connection: Any) -> Callable[..., Any]:
+    """An equivalent of the two converters a page of history calls for most of its cells (a quarter of
+    its CPU): SQLite's datetimes, and JSON that is an empty list or object; any other converter as it is."""
+    owner = getattr(function, "__func__", None)
+    if owner is JSONField.from_db_value and getattr(function, "__self__", None) and function.__self__.decoder is None:  # type: ignore[attr-defined]
+        return _empty_json_first(function)
+    name = f"{getattr(owner, '__module__', '')}.{getattr(owner, '__qualname__', '')}"
+    if name == "django.db.backends.sqlite3.operations.DatabaseOperations.convert_datetimefield_value":
+        return _sqlite_datetime(function, connection.timezone if settings.USE_TZ else None)
+    return function
+
+
+def _empty_json_first(original: Callable[..., Any]) -> Callable[..., Any]:
+    def convert(value: Any, expression: Any, connection: Any) -> Any:
+        if value == "[]":
+            return []
+        if value == "{}":
+            return {}
+        return original(value, expression, connection)
+
+    return convert
+
+
+def _sqlite_datetime(original: Callable[..., Any], zone: tzinfo | None) -> Callable[..., Any]:
+    """What Django does with SQLite's naive datetimes (made aware in the connection's zone when USE_TZ),
+    without reading the settings for every cell; anything else (None, text) goes to Django's."""
+
+    def convert(value: Any, expression: Any, connection: Any) -> Any:
+        if zone is not None and type(value) is datetime and value.tzinfo is None:
+            return value.replace(tzinfo=zone)
+        return original(value, expression, connection)
+
+    return convert
 
 
 def _sentinel(name: str, value: Any, turn: int, index: int) -> Any:

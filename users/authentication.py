@@ -60,8 +60,11 @@ class FreshUserJWTAuthentication(JWTAuthentication):
     instead of a queryset built and compiled per request; the same refusals, in simplejwt's words."""
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
-        user_id = validated_token.get(jwt_settings.USER_ID_CLAIM)
-        if jwt_settings.USER_ID_FIELD != "id" or isinstance(user_id, bool) or not isinstance(user_id, int):
+        try:  # the claim (a string) as the ORM would take it
+            user_id = User._meta.pk.get_prep_value(validated_token.get(jwt_settings.USER_ID_CLAIM))  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            user_id = None
+        if jwt_settings.USER_ID_FIELD != "id" or user_id is None:
             return cast(User, super().get_user(validated_token))  # anything unusual: simplejwt's own lookup
         user = user_by_pk(user_id=user_id) if fits_bigint(user_id) else None
         if user is None:
