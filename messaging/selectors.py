@@ -126,19 +126,19 @@ def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | Non
     """
     if not user.is_active:
         raise RoomNotFound()
-    lookup: dict[str, Any] = {"room_id": room_id} if room_id is not None else {"slug": slug or GENERAL_ROOM_SLUG}
-    (value,) = lookup.values()
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | str)
-        or (isinstance(value, int) and not fits_bigint(value))
-    ):
-        room = _room_with_access_orm(user, {"pk": room_id} if room_id is not None else {"slug": value})
+    if room_id is not None:
+        lookup: dict[str, Any] = {"room_id": room_id}
+        plain = type(room_id) is int and fits_bigint(room_id)
     else:
+        lookup = {"slug": slug or GENERAL_ROOM_SLUG}
+        plain = isinstance(lookup["slug"], str)
+    if plain:
         rows = _ROOM_WITH_ACCESS.rows(user_id=user.pk, now=timezone.now(), **lookup)
         room = Room.from_db(_ROOM_WITH_ACCESS.using, _ROOM_FIELDS, rows[0][:-2]) if rows else None
         if room is not None:  # what the ORM's annotate() sets
             room.__dict__.update(zip(("user_banned", "user_is_member"), rows[0][-2:], strict=True))
+    else:
+        room = _room_with_access_orm(user, {"pk": room_id} if room_id is not None else lookup)
     if room is None or getattr(room, "user_banned", False):
         raise RoomNotFound()
     if (room.is_public and not user.is_guest) or getattr(room, "user_is_member", False):
