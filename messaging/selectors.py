@@ -305,7 +305,8 @@ def _history_page_query(limit: int, *, room_id: int, **cursors: int) -> QuerySet
     messages = _history_query(
         Message.objects.filter(room_id=room_id), cursors.get("before"), cursors.get("after"), limit
     )
-    return messages.values(*MESSAGE_COLUMNS)
+    rows: QuerySet[Any] = messages.values(*MESSAGE_COLUMNS)
+    return rows
 
 
 _HISTORY_PAGE = PreparedQuery(_history_page_query)

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
@@ -61,7 +61,7 @@ class FreshUserJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:  # the claim (a string) as the ORM would take it
-            user_id = User._meta.pk.get_prep_value(validated_token.get(jwt_settings.USER_ID_CLAIM))  # type: ignore[union-attr]
+            user_id = User._meta.pk.get_prep_value(validated_token.get(jwt_settings.USER_ID_CLAIM))
         except (TypeError, ValueError):
             user_id = None
         if jwt_settings.USER_ID_FIELD != "id" or user_id is None:
