@@ -142,7 +142,8 @@ def _quicker(function: Callable[..., Any], connection: Any) -> Callable[..., Any
     """An equivalent of the two converters a page of history calls for most of its cells (a quarter of
     its CPU): SQLite's datetimes, and JSON that is an empty list or object; any other converter as it is."""
     owner = getattr(function, "__func__", None)
-    if owner is JSONField.from_db_value and getattr(function, "__self__", None) and function.__self__.decoder is None:  # type: ignore[attr-defined]
+    field = getattr(function, "__self__", None)
+    if owner is JSONField.from_db_value and isinstance(field, JSONField) and field.decoder is None:
         return _empty_json_first(function)
     name = f"{getattr(owner, '__module__', '')}.{getattr(owner, '__qualname__', '')}"
     if name == "django.db.backends.sqlite3.operations.DatabaseOperations.convert_datetimefield_value":
@@ -184,7 +185,8 @@ def _sentinel(name: str, value: Any, turn: int, index: int) -> Any:
 def _adapter(value: Any, connection: Any) -> Callable[[Any], Any]:
     """How the ORM turns a value of this type into a parameter (datetimes: text on SQLite)."""
     if isinstance(value, datetime):
-        return connection.ops.adapt_datetimefield_value  # type: ignore[no-any-return]
+        adapt: Callable[[Any], Any] = connection.ops.adapt_datetimefield_value
+        return adapt
     return _same
 
 

@@ -59,6 +59,7 @@ class FreshUserJWTAuthentication(JWTAuthentication):
     """simplejwt's token check, the user read with one query compiled once (``users.selectors.user_by_pk``)
     instead of a queryset built and compiled per request; the same refusals, in simplejwt's words."""
 
+    # simplejwt returns a constrained TypeVar (AbstractBaseUser or TokenUser) that no override can name.
     def get_user(self, validated_token: Token) -> User:  # type: ignore[override]
         try:  # the claim (a string) as the ORM would take it
             user_id = User._meta.pk.get_prep_value(validated_token.get(jwt_settings.USER_ID_CLAIM))
