@@ -48,7 +48,7 @@ class _Compiled:
     slots: tuple[tuple[int, str], ...]  # (position among the parameters, value's name)
     adapters: dict[str, Callable[[Any], Any]]
     names: tuple[str, ...]  # the columns, as values() names them
-    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+    converters: tuple[tuple[int, Callable[..., Any], Any, bool], ...]  # position, function, expression, keeps None
 
 
 class PreparedQuery:
@@ -122,20 +122,42 @@ class PreparedQuery:
         names = (*query.extra_select, *query.values_select, *query.annotation_select)
         columns = [column for column, _, _ in compiler.select[: compiler.col_count]]
         converters = tuple(
-            (position, tuple(_quicker(function, connection) for function in functions), expression)
+            (position, _chain([_quicker(function, connection) for function in functions]), expression, keeps_none)
             for position, (functions, expression) in compiler.get_converters(columns).items()
+            for keeps_none in [all(_keeps_none(function) for function in functions)]
         )
         return _Compiled(sql, params, tuple(slots), adapters, names, converters)
 
 
 def _convert(row: tuple[Any, ...], converters: tuple[Any, ...], connection: Any) -> tuple[Any, ...]:
     values = list(row)
-    for position, functions, expression in converters:
+    for position, convert, expression, keeps_none in converters:
         value = values[position]
+        if value is not None or not keeps_none:
+            values[position] = convert(value, expression, connection)
+    return tuple(values)
+
+
+def _chain(functions: list[Callable[..., Any]]) -> Callable[..., Any]:
+    if len(functions) == 1:
+        return functions[0]
+
+    def convert(value: Any, expression: Any, connection: Any) -> Any:
         for function in functions:
             value = function(value, expression, connection)
-        values[position] = value
-    return tuple(values)
+        return value
+
+    return convert
+
+
+# The converters that turn None into None (every one of these backends', and JSONField's): a null cell
+# need not call them. Any other converter (a third-party field's) is called for nulls too, as Django does.
+_NONE_TO_NONE_MODULES = ("django.db.backends.sqlite3.operations", "django.db.backends.postgresql.operations")
+
+
+def _keeps_none(function: Callable[..., Any]) -> bool:
+    owner = getattr(function, "__func__", None)
+    return owner is JSONField.from_db_value or getattr(owner, "__module__", None) in _NONE_TO_NONE_MODULES
 
 
 def _quicker(function: Callable[..., Any], connection: Any) -> Callable[..., Any]:
