@@ -54,9 +54,10 @@ class _Compiled:
 class PreparedQuery:
     """``build(shape, **values)`` returns a ``values()``/``values_list()`` queryset; ``rows`` runs it."""
 
-    def __init__(self, build: Builder, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    def __init__(self, build: Builder, *, using: str = DEFAULT_DB_ALIAS, max_shapes: int = 1024) -> None:
         self.build = build
         self.using = using
+        self.max_shapes = max_shapes  # past this many, a new shape is compiled for each use, not kept
         self._compiled: dict[Hashable, _Compiled] = {}
 
     def rows(self, shape: Hashable = (), **values: int | str | datetime) -> list[tuple[Any, ...]]:
@@ -91,7 +92,9 @@ class PreparedQuery:
         key = (connection.alias, connection.vendor, shape, tuple(sorted((k, type(v)) for k, v in values.items())))
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(shape, connection, values)
+            compiled = self._compile(shape, connection, values)
+            if len(self._compiled) < self.max_shapes:
+                self._compiled[key] = compiled
         return compiled
 
     def _compile(self, shape: Hashable, connection: Any, values: dict[str, Any]) -> _Compiled:

@@ -110,9 +110,14 @@ def readable_rooms(*, user: User) -> QuerySet[Room]:
     a member of; never a room they are banned from."""
     if not user.is_active:
         return Room.objects.none()
-    member = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    banned = active_bans(user_id=user.pk, room=OuterRef("pk"))
-    if user.is_guest:
+    return readable_rooms_of(user_id=user.pk, is_guest=user.is_guest)
+
+
+def readable_rooms_of(*, user_id: int, is_guest: bool, now: datetime | None = None) -> QuerySet[Room]:
+    """readable_rooms of an active user by id (bans in force ``now``): what a compiled query is built from."""
+    member = Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)
+    banned = active_bans(user_id=user_id, room=OuterRef("pk"), now=now)
+    if is_guest:
         return Room.objects.filter(Exists(member)).filter(~Exists(banned))
     return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(member)).filter(~Exists(banned))
 
@@ -433,12 +438,21 @@ def _unread_count(*, room: Any, after_seq: Any, reader: Any) -> Coalesce:
 def room_list_for_user(*, user: User) -> QuerySet[Room]:
     """Readable rooms with the caller's role, read state, unread count and (for direct rooms) the
     other people's usernames (``direct_peers``, comma-separated: usernames have no comma), in one query."""
-    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    unread = _unread_count(room=OuterRef("pk"), after_seq=OuterRef("last_read_seq"), reader=user)
+    return room_list_of(readable_rooms(user=user), user_id=user.pk)
+
+
+# The annotations of room_list_for_user, in their order.
+ROOM_LIST_ANNOTATIONS = ("is_member", "role", "last_read_seq", "notify", "muted_until", "unread", "direct_peers")
+
+
+def room_list_of(rooms: QuerySet[Room], *, user_id: int) -> QuerySet[Room]:
+    """``rooms`` annotated and ordered as room_list_for_user lists them for ``user_id``."""
+    mine = Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)
+    unread = _unread_count(room=OuterRef("pk"), after_seq=OuterRef("last_read_seq"), reader=user_id)
     # Only a direct room has "the other people"; any other room would name arbitrary members.
     peers = (
         Membership.objects.filter(room=OuterRef("pk"))
-        .exclude(user=user)
+        .exclude(user_id=user_id)
         .order_by()
         .values("room")
         .annotate(names=Usernames("user__username"))
@@ -446,8 +460,7 @@ def room_list_for_user(*, user: User) -> QuerySet[Room]:
     )
     direct_peers = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peers)), default=None)
     return (
-        readable_rooms(user=user)
-        .annotate(
+        rooms.annotate(
             is_member=Exists(mine),
             role=Subquery(mine.values("role")[:1]),
             last_read_seq=Subquery(mine.values("last_read_seq")[:1]),

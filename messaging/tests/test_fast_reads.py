@@ -2,6 +2,7 @@
 decide exactly as the paths they stand in for: the same rooms found or not found, the same pages, the
 same parameters and the same 400s."""
 
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -12,7 +13,8 @@ from rest_framework.exceptions import ValidationError
 
 from messaging import selectors
 from messaging.models import Membership, Room, RoomSanction
-from messaging.serializers import HistoryQuerySerializer, history_query
+from messaging.serializers import HistoryQuerySerializer, RoomSerializer, history_query
+from messaging.services import direct_room_get_or_create
 from messaging.tests.factories import general, make_room, send
 from users.models import User
 from users.tests.factories import make_user
@@ -130,3 +132,28 @@ def test_history_parameters_are_read_as_the_serializer_reads_them(query):
         with pytest.raises(ValidationError) as refused:
             history_query(params)
         assert refused.value.detail == serializer.errors
+
+
+def test_the_room_list_pages_are_what_the_queryset_gives(client_for, user, other_user):
+    """Every page of /rooms/ against the same serializer over room_list_for_user: members and not, a
+    guest, a ban, a direct room with its peer, unread counts, a mute."""
+    guest = make_user("guest", role=User.Role.GUEST)
+    private = make_room(kind=Room.Kind.PRIVATE, members=(user, guest), name="b private")
+    make_room(name="a public")
+    banned = make_room(name="c banned")
+    RoomSanction.objects.create(room=banned, user=user, kind=RoomSanction.Kind.BAN)
+    direct, _ = direct_room_get_or_create(actor=user, other=other_user)
+    send(other_user, "unread", room=direct)
+    send(other_user, "hello")
+    Membership.objects.filter(room=private, user=user).update(muted_until=timezone.now() + timedelta(hours=1))
+    for person in (user, other_user, guest):
+        api = client_for(person)
+        expected = RoomSerializer(selectors.room_list_for_user(user=person), many=True).data
+        pages = [api.get("/api/v1/rooms/", {"page_size": 2, "page": n}).json() for n in (1, 2, 3)]
+        listed = [room for body in pages if "results" in body for room in body["results"]]
+        assert json.dumps(listed) == json.dumps(expected), person.username
+        assert {body.get("count") for body in pages if "results" in body} == {len(expected)}
+    mine = client_for(user).get("/api/v1/rooms/").json()["results"]
+    assert [(room["direct_peer"], room["unread"]) for room in mine if room["kind"] == "direct"] == [("bob", 1)]
+    assert [room["muted_until"] is not None for room in mine if room["slug"] == private.slug] == [True]
+    assert client_for(user).get("/api/v1/rooms/", {"page": 9}).status_code == 404
