@@ -89,6 +89,8 @@ class PreparedQuery:
                 raise TypeError(f"A prepared query takes ints, strings and datetimes, not {value!r}.")
             if isinstance(value, int) and not fits_bigint(value):
                 raise OutOfRange(value)
+            if isinstance(value, datetime) and value.tzinfo is None and settings.USE_TZ:
+                raise TypeError("A prepared query takes aware datetimes (the ORM would guess a zone for this one).")
         key = (connection.alias, connection.vendor, shape, tuple(sorted((k, type(v)) for k, v in values.items())))
         compiled = self._compiled.get(key)
         if compiled is None:

@@ -127,4 +127,7 @@ def test_values_no_column_can_hold_and_other_types_are_refused(user):
         query.rows(pk=True)
     with pytest.raises(TypeError):
         query.rows(pk=[user.pk])  # type: ignore[arg-type]  # the wrong type is the point
+    joined = PreparedQuery(lambda shape, *, since: User.objects.filter(date_joined__gt=since).values_list("pk"))
+    with pytest.raises(TypeError, match="aware"):
+        joined.rows(since=timezone.now().replace(tzinfo=None))
     assert query.rows(pk=2**63 - 1) == []
