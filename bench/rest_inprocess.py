@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--path", default="/api/v1/messages/?room=general&limit={limit}")
     parser.add_argument("--profile", action="store_true", help="cProfile the requests after timing them")
+    parser.add_argument("--profile-out", help="also write cProfile's stats to this file (pstats, snakeviz)")
     args = parser.parse_args()
     setup_django(prefix="bench-inproc-", project=Path(__file__).resolve().parents[1])
     from django.core.management import call_command
@@ -78,6 +79,8 @@ def main() -> None:
         for _ in range(args.repeat):
             client.get(path)
         profile.disable()
+        if args.profile_out:
+            profile.dump_stats(args.profile_out)
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(35)
         print(out.getvalue())

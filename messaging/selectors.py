@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -34,8 +34,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
-from core.compiled import Compiled
 from core.errors import NotFound
+from core.prepared import PreparedQuery, fits_bigint
 from messaging import limits
 from messaging.events import (
     ATTACHMENT_COLUMNS,
@@ -109,54 +109,70 @@ def readable_rooms(*, user: User) -> QuerySet[Room]:
     a member of; never a room they are banned from."""
     if not user.is_active:
         return Room.objects.none()
-    member = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    banned = active_bans(user_id=user.pk, room=OuterRef("pk"))
-    if user.is_guest:
+    return readable_rooms_of(user_id=user.pk, is_guest=user.is_guest)
+
+
+def readable_rooms_of(*, user_id: int, is_guest: bool, now: datetime | None = None) -> QuerySet[Room]:
+    """readable_rooms of an active user by id (bans in force ``now``): what a compiled query is built from."""
+    member = Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)
+    banned = active_bans(user_id=user_id, room=OuterRef("pk"), now=now)
+    if is_guest:
         return Room.objects.filter(Exists(member)).filter(~Exists(banned))
     return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(member)).filter(~Exists(banned))
-
-
-def _rooms_with_access(*, user_id: int, now: datetime) -> QuerySet[Room]:
-    """Rooms with whether ``user_id`` is banned from each (``user_banned``) and a member (``user_is_member``)."""
-    return Room.objects.annotate(
-        user_banned=Exists(active_bans(user_id=user_id, room=OuterRef("pk"), now=now)),
-        user_is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)),
-    )
-
-
-_READABLE_BY_SLUG = Compiled(
-    lambda user_id, now, slug: _rooms_with_access(user_id=user_id, now=now).filter(slug=slug),
-    user_id=-918_273_645,
-    now=datetime(2000, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC),
-    slug="\x1fcompiled-placeholder",
-)
 
 
 def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | None = None) -> Room:
     """One readable room by slug (default ``general``) or id; RoomNotFound otherwise (also for a guest
     and a public room it was not added to, and for a room the user is banned from).
 
-    One query: the room with whether the user is banned from it and whether they are a member.
+    One query: the room with whether the user is banned from it and whether they are a member, its SQL
+    compiled once (``core.prepared``); values of other types than the ORM's go through the ORM.
     """
     if not user.is_active:
         raise RoomNotFound()
-    slug = slug or GENERAL_ROOM_SLUG
-    if room_id is None and isinstance(slug, str):  # every REST read of a room: compiled once (core/compiled.py)
-        found = _READABLE_BY_SLUG.first(user_id=user.pk, now=timezone.now(), slug=slug)
-        if found is None:
-            raise RoomNotFound()
-        room = found
+    if room_id is not None:
+        lookup: dict[str, Any] = {"room_id": room_id}
+        plain = type(room_id) is int and fits_bigint(room_id)
     else:
-        lookup = {"pk": room_id} if room_id is not None else {"slug": slug}
-        try:
-            room = _rooms_with_access(user_id=user.pk, now=timezone.now()).get(**lookup)
-        except (Room.DoesNotExist, ValueError, TypeError):
-            raise RoomNotFound() from None
-    if getattr(room, "user_banned", False):
+        lookup = {"slug": slug or GENERAL_ROOM_SLUG}
+        plain = isinstance(lookup["slug"], str)
+    if plain:
+        rows = _ROOM_WITH_ACCESS.rows(user_id=user.pk, now=timezone.now(), **lookup)
+        room = Room.from_db(_ROOM_WITH_ACCESS.using, _ROOM_FIELDS, rows[0][:-2]) if rows else None
+        if room is not None:  # what the ORM's annotate() sets
+            room.__dict__.update(zip(("user_banned", "user_is_member"), rows[0][-2:], strict=True))
+    else:
+        room = _room_with_access_orm(user, {"pk": room_id} if room_id is not None else lookup)
+    if room is None or getattr(room, "user_banned", False):
         raise RoomNotFound()
     if (room.is_public and not user.is_guest) or getattr(room, "user_is_member", False):
         return room
     raise RoomNotFound()
+
+
+_ROOM_FIELDS = [field.attname for field in Room._meta.concrete_fields]
+
+
+def _rooms_with_access(user_id: Any, now: datetime | None = None) -> QuerySet[Room]:
+    return Room.objects.annotate(
+        user_banned=Exists(active_bans(user_id=user_id, room=OuterRef("pk"), now=now)),
+        user_is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)),
+    )
+
+
+def _room_with_access_orm(user: User, lookup: dict[str, Any]) -> Room | None:
+    try:
+        return _rooms_with_access(user.pk).get(**lookup)
+    except (Room.DoesNotExist, ValueError, TypeError):
+        return None
+
+
+def _room_with_access_query(shape: object, *, user_id: int, now: datetime, **lookup: Any) -> QuerySet[Any]:
+    lookup = {"pk": lookup["room_id"]} if "room_id" in lookup else lookup
+    return _rooms_with_access(user_id, now).filter(**lookup).values_list(*_ROOM_FIELDS, "user_banned", "user_is_member")
+
+
+_ROOM_WITH_ACCESS = PreparedQuery(_room_with_access_query)
 
 
 def room_writable(*, user_id: int, room: Room) -> bool:
@@ -265,16 +281,28 @@ def message_payload_page(
     limit: int | None = None,
 ) -> PayloadPage:
     """message_page built from column values, without a model instance per message or attachment
-    (what a history request costs most): the same payloads, the same three queries."""
+    (what a history request costs most): the same payloads, the same three queries, the page's SQL
+    compiled once per shape (``core.prepared``)."""
     room = room_get_for_user(user=user, slug=room_slug)
-    rows, has_older, has_newer = _history_slice(
-        Message.objects.filter(room=room),
-        before,
-        after,
-        limit,
-        lambda messages: list(messages.values(*MESSAGE_COLUMNS)),
-    )
+    if fits_bigint(before) and fits_bigint(after):
+        limit = _page_size(limit)
+        cursors = {name: value for name, value in (("before", before), ("after", after)) if value is not None}
+        fetched = _HISTORY_PAGE.dicts(limit, room_id=room.pk, **cursors)
+        rows, has_older, has_newer = _slice_result(fetched, before, after, limit)
+    else:  # a cursor past any column's range: the ORM knows what such a comparison matches
+        rows, has_older, has_newer = _history_slice(Message.objects.filter(room=room), before, after, limit, _values)
     return PayloadPage(room, message_payloads(rows, room_slug=room.slug), has_older=has_older, has_newer=has_newer)
+
+
+def _history_page_query(limit: int, *, room_id: int, **cursors: int) -> QuerySet[Any]:
+    messages = _history_query(
+        Message.objects.filter(room_id=room_id), cursors.get("before"), cursors.get("after"), limit
+    )
+    rows: QuerySet[Any] = messages.values(*MESSAGE_COLUMNS)
+    return rows
+
+
+_HISTORY_PAGE = PreparedQuery(_history_page_query)
 
 
 def message_payloads(rows: list[dict[str, Any]], *, room_slug: str | None = None) -> list[dict[str, Any]]:
@@ -321,13 +349,28 @@ def _history_slice(
 ) -> tuple[list[T], bool, bool]:
     """The rows of a history page (``evaluate`` turns a sliced queryset into them), oldest first, and
     whether older and newer ones exist."""
-    limit = max(1, min(limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_MAX_PAGE))
+    limit = _page_size(limit)
+    return _slice_result(evaluate(_history_query(messages, before, after, limit)), before, after, limit)
+
+
+def _page_size(limit: int | None) -> int:
+    return max(1, min(limit or settings.CHAT_HISTORY_PAGE_SIZE, settings.CHAT_HISTORY_MAX_PAGE))
+
+
+def _history_query(messages: QuerySet[Message], before: int | None, after: int | None, limit: int) -> QuerySet[Message]:
+    """The page's rows and one more (which says whether the page has a neighbour): from ``after``
+    upwards, or from the newest (or ``before``) downwards."""
     if before is not None:
         messages = messages.filter(seq__lt=before)
     if after is not None:
-        rows = evaluate(messages.filter(seq__gt=after).order_by("seq")[: limit + 1])
+        return messages.filter(seq__gt=after).order_by("seq")[: limit + 1]
+    return messages.order_by("-seq")[: limit + 1]
+
+
+def _slice_result(rows: list[T], before: int | None, after: int | None, limit: int) -> tuple[list[T], bool, bool]:
+    """The rows of ``_history_query``, oldest first, and whether older and newer ones exist."""
+    if after is not None:
         return rows[:limit], after > 0, len(rows) > limit
-    rows = evaluate(messages.order_by("-seq")[: limit + 1])
     newest_first = rows[:limit]
     newest_first.reverse()
     return newest_first, len(rows) > limit, before is not None
@@ -383,12 +426,21 @@ def _unread_count(*, room: Any, after_seq: Any, reader: Any) -> Coalesce:
 def room_list_for_user(*, user: User) -> QuerySet[Room]:
     """Readable rooms with the caller's role, read state, unread count and (for direct rooms) the
     other people's usernames (``direct_peers``, comma-separated: usernames have no comma), in one query."""
-    mine = Membership.objects.filter(room=OuterRef("pk"), user=user)
-    unread = _unread_count(room=OuterRef("pk"), after_seq=OuterRef("last_read_seq"), reader=user)
+    return room_list_of(readable_rooms(user=user), user_id=user.pk)
+
+
+# The annotations of room_list_for_user, in their order.
+ROOM_LIST_ANNOTATIONS = ("is_member", "role", "last_read_seq", "notify", "muted_until", "unread", "direct_peers")
+
+
+def room_list_of(rooms: QuerySet[Room], *, user_id: int) -> QuerySet[Room]:
+    """``rooms`` annotated and ordered as room_list_for_user lists them for ``user_id``."""
+    mine = Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)
+    unread = _unread_count(room=OuterRef("pk"), after_seq=OuterRef("last_read_seq"), reader=user_id)
     # Only a direct room has "the other people"; any other room would name arbitrary members.
     peers = (
         Membership.objects.filter(room=OuterRef("pk"))
-        .exclude(user=user)
+        .exclude(user_id=user_id)
         .order_by()
         .values("room")
         .annotate(names=Usernames("user__username"))
@@ -396,8 +448,7 @@ def room_list_for_user(*, user: User) -> QuerySet[Room]:
     )
     direct_peers = Case(When(kind=Room.Kind.DIRECT, then=Subquery(peers)), default=None)
     return (
-        readable_rooms(user=user)
-        .annotate(
+        rooms.annotate(
             is_member=Exists(mine),
             role=Subquery(mine.values("role")[:1]),
             last_read_seq=Subquery(mine.values("last_read_seq")[:1]),

@@ -3,9 +3,11 @@ input serializers check types and shapes only, the services check the rules."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -116,6 +118,40 @@ class HistoryQuerySerializer(serializers.Serializer):
 
     def validate_limit(self, value: int) -> int:
         return min(value, settings.CHAT_HISTORY_MAX_PAGE)
+
+
+_PLAIN_SLUG = re.compile(r"[-a-zA-Z0-9_]+")
+_HISTORY_CURSORS = {"limit": 1, "before": 1, "after": 0}  # the integer parameters and their least value
+
+
+def history_query(params: QueryDict) -> dict[str, Any]:
+    """HistoryQuerySerializer's validated data. A plain slug and plain digits (what every client sends)
+    are read here, without DRF's field machinery (a tenth of a history request's CPU); anything else,
+    and every error, goes through the serializer itself."""
+    data: dict[str, Any] = {}
+    room = params.get("room")
+    if room is not None:
+        if len(room) > limits.ROOM_SLUG or not _PLAIN_SLUG.fullmatch(room):
+            return _validated_history_query(params)
+        data["room"] = room
+    for name, least in _HISTORY_CURSORS.items():
+        text = params.get(name)
+        if text is None:
+            continue
+        if not (text.isascii() and text.isdigit() and len(text) <= serializers.IntegerField.MAX_STRING_LENGTH):
+            return _validated_history_query(params)
+        if (value := int(text)) < least:
+            return _validated_history_query(params)
+        data[name] = value
+    if "limit" in data:
+        data["limit"] = min(data["limit"], settings.CHAT_HISTORY_MAX_PAGE)
+    return data
+
+
+def _validated_history_query(params: QueryDict) -> dict[str, Any]:
+    query = HistoryQuerySerializer(data=params)
+    query.is_valid(raise_exception=True)
+    return dict(query.validated_data)
 
 
 class PurgeQuerySerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.files import FieldFile
 
 from core.errors import NotFound
+from core.prepared import PreparedQuery
 from users.models import User
 
 # What only the user themself and administrators see of a user.
@@ -99,3 +100,14 @@ def users_by_ids(*, actor: User, ids: Iterable[int]) -> QuerySet[User]:
     """The active users among ``ids`` that ``actor`` may know of (unknown and hidden ids are left out),
     by username."""
     return visible_users(actor=actor).filter(pk__in=list(ids), is_active=True).order_by("username")
+
+
+_USER_FIELDS = [field.attname for field in User._meta.concrete_fields]
+_USER_BY_PK = PreparedQuery(lambda shape, *, pk: User.objects.filter(pk=pk).values_list(*_USER_FIELDS))
+
+
+def user_by_pk(*, user_id: int) -> User | None:
+    """The user ``user_id``, active or not (what an access token names, on every API request): one query
+    whose SQL is compiled once (``core.prepared``), read fresh each time, so a deactivation counts at once."""
+    rows = _USER_BY_PK.rows(pk=user_id)
+    return User.from_db(_USER_BY_PK.using, _USER_FIELDS, rows[0]) if rows else None

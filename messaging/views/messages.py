@@ -32,6 +32,7 @@ from messaging.serializers import (
     ThreadPageSerializer,
     ThreadQuerySerializer,
     UserSummarySerializer,
+    history_query,
     with_is_mine,
 )
 from messaging.services import moderation
@@ -83,9 +84,7 @@ class MessageViewSet(ApiViewSet):
         responses={200: MessagePageSerializer, 400: ERROR, 401: ERROR, 404: ERROR},
     )
     def list(self, request: AuthenticatedRequest) -> Response:
-        query = HistoryQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
+        params = history_query(request.query_params)
         # Payloads straight from column values (no model or serializer per message): MessageSerializer's shape.
         page = selectors.message_payload_page(
             user=request.user,
