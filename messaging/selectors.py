@@ -139,6 +139,16 @@ def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | Non
     raise RoomNotFound()
 
 
+def public_room_outsiders(*, room: Room) -> list[int]:
+    """Active users who may not see the public ``room`` (readable_rooms' rule from the other side):
+    guests it was not added to, and users banned from it. Frames about the room that go to everyone's
+    sockets skip them, or a guest would learn of rooms it is not in and a banned user of a room it left."""
+    member = Membership.objects.filter(room=room, user=OuterRef("pk"))
+    banned = active_bans(user_id=OuterRef("pk"), room=room)
+    guest = Q(role=User.Role.GUEST, is_staff=False) & ~Q(Exists(member))
+    return list(User.objects.filter(guest | Q(Exists(banned)), is_active=True).values_list("pk", flat=True))
+
+
 def room_writable(*, user_id: int, room: Room) -> bool:
     """Whether an active user may write ``room`` now (read fresh, not from a cached user): a member,
     or for a public room any active user who is not a guest; never a banned user."""
