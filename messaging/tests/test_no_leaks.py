@@ -17,8 +17,9 @@ from urllib.parse import quote
 import pytest
 from rest_framework.test import APIClient
 
-from messaging.models import Message, MessageReport, Reaction, Room
-from messaging.tests.factories import general, make_room, png
+from messaging.models import Message, MessageReport, Notification, Reaction, Room
+from messaging.services.moderation import room_ban
+from messaging.tests.factories import general, make_room, png, send
 from users.api_tokens import api_token_create
 from users.models import User
 from users.tests.factories import make_user, token_for
@@ -177,3 +178,19 @@ def test_the_outsiders_answers_differ_from_a_members(world, client_for) -> None:
     assert member.get(f"/api/v1/messages/{world['message']}/history/").json()[0]["content"] == "zebracorn plans"
     assert member.get("/api/v1/search/?q=zebracorn").json()["results"]
     assert member.get(f"/api/v1/files/{world['file']}/thumbnail/").status_code == 200
+
+
+def test_mentions_and_thread_replies_reach_nobody_who_may_not_read_the_public_room(db) -> None:
+    general()
+    ana, bo = make_user("ana"), make_user("bo")
+    make_user("cy")
+    make_user("gus", role=User.Role.GUEST)
+    room = make_room(members=(ana,))
+    root = send(bo, "a thread bo follows", room=room)
+    room_ban(actor=ana, room=room, user_id=bo.pk)
+
+    send(ana, "@bo @gus @cy the plans", room=room)
+    send(ana, "a reply", room=room, reply_to_id=root.pk)
+
+    told = set(Notification.objects.values_list("recipient__username", "kind"))
+    assert told == {("cy", "mention")}
