@@ -219,3 +219,29 @@ def test_mentions_and_thread_replies_reach_nobody_who_may_not_read_the_public_ro
 
     told = set(Notification.objects.values_list("recipient__username", "kind"))
     assert told == {("cy", "mention")}
+
+
+@pytest.mark.parametrize("who", ["banned", "guest"])
+def test_a_public_room_is_missing_to_those_banned_from_it_and_to_guests(db, who) -> None:
+    general()
+    ana = make_user("ana")
+    outsider = make_user("bo", role=User.Role.GUEST if who == "guest" else User.Role.MEMBER)
+    room = make_room(members=(ana,), slug="lobby")
+    message = send(ana, "zebracorn in the lobby", room=room, reply_to_id=send(ana, "root", room=room).pk)
+    if who == "banned":
+        room_ban(actor=ana, room=room, user_id=outsider.pk)
+    api, m = client(token_for(outsider)), message.pk
+    for real, missing in [
+        ("/api/v1/rooms/lobby/", "/api/v1/rooms/nope/"),
+        ("/api/v1/messages/?room=lobby", "/api/v1/messages/?room=nope"),
+        (f"/api/v1/messages/{m}/", f"/api/v1/messages/{MISSING}/"),
+        (f"/api/v1/messages/{m}/thread/", f"/api/v1/messages/{MISSING}/thread/"),
+        (f"/api/v1/messages/{m}/readers/", f"/api/v1/messages/{MISSING}/readers/"),
+        (f"/api/v1/messages/{m}/history/", f"/api/v1/messages/{MISSING}/history/"),
+        ("/api/v1/rooms/lobby/pins/", "/api/v1/rooms/nope/pins/"),
+        ("/api/v1/search/?q=zebracorn&room=lobby", "/api/v1/search/?q=zebracorn&room=nope"),
+    ]:
+        assert answer(api.get(real)) == answer(api.get(missing)), real
+    assert api.put(f"/api/v1/messages/{m}/reactions/{THUMBS_UP}/").status_code == 404
+    assert api.get("/api/v1/search/?q=zebracorn").json()["results"] == []
+    assert "lobby" not in [room["slug"] for room in api.get("/api/v1/rooms/").json()["results"]]
