@@ -78,6 +78,7 @@ def world(db, settings) -> dict[str, Any]:
         "deactivated": client(dora_token),
         "read-only token": client(read_token),
         "admin, not a member": client(token_for(admin)),
+        "moderator, not a member": client(token_for(make_user("mo", role=User.Role.MODERATOR))),
     }
     ids = {
         "message": message,
@@ -90,7 +91,17 @@ def world(db, settings) -> dict[str, Any]:
     return {"room": room, **ids, **outsiders}
 
 
-OUTSIDERS = ["stranger", "banned", "guest", "deactivated", "read-only token", "admin, not a member"]
+OUTSIDERS = [
+    "stranger",
+    "banned",
+    "guest",
+    "deactivated",
+    "read-only token",
+    "admin, not a member",
+    "moderator, not a member",
+]
+# Workspace admins and moderators read and resolve every room's reports (README "Teams").
+SEE_EVERY_REPORT = {"admin, not a member", "moderator, not a member"}
 
 
 def calls(w: dict[str, Any], who: str) -> list[tuple[Any, ...]]:
@@ -154,7 +165,7 @@ def calls(w: dict[str, Any], who: str) -> list[tuple[Any, ...]]:
         ("delete", "/api/v1/rooms/secret/mutes/1/", "/api/v1/rooms/nope/mutes/1/", None),
         ("delete", "/api/v1/rooms/secret/", "/api/v1/rooms/nope/", None),
     ]
-    if who != "admin, not a member":  # workspace admins and moderators resolve every report (README "Teams")
+    if who not in SEE_EVERY_REPORT:
         r = w["report"]
         about.append(
             ("post", f"/api/v1/reports/{r}/resolve/", f"/api/v1/reports/{MISSING}/resolve/", {"status": "dismissed"})
@@ -191,7 +202,7 @@ def test_lists_and_counts_show_nothing_of_the_private_room(world, who) -> None:
     assert world["group"] not in slugs
     assert api.get("/api/v1/search/?q=zebracorn").json()["results"] == []
     reports = api.get("/api/v1/reports/")
-    if who != "admin, not a member":  # workspace admins and moderators read every report (README "Teams")
+    if who not in SEE_EVERY_REPORT:
         assert reports.status_code == 403 or reports.json()["count"] == 0
     mine = api.get("/api/v1/notifications/").json()["results"]
     assert not [n for n in mine if "secret" in str(n["data"])]
