@@ -83,14 +83,17 @@ COLUMNS: dict[str, list[Column]] = {
         ("KiB/conn x baseline", versus("rss_kib_per_connection")),
     ],
     "reconnect": [
-        ("back", col("back", 0)),
+        ("back / live", pair("back", "live", 0)),
         ("restart s", col("restart_s", 2)),
-        ("all back s after ready", col("back_after_ready_s", 2)),
-        ("all back s after SIGTERM", col("back_after_sigterm_s", 2)),
+        ("all back / all live s after ready", pair("back_after_ready_s", "live_after_ready_s", 2)),
+        ("all live s after SIGTERM", col("live_after_sigterm_s", 2)),
         ("back p50 / p99 s", pair("back_p50_s", "back_p99_s", 2)),
+        ("live p50 / p99 s", pair("live_p50_s", "live_p99_s", 2)),
+        ("attempts", col("connect_attempts", 0)),
+        ("refused (503) after ready", col("refused_503", 0)),
         ("CPU ms/conn", col("server_cpu_ms_per_connection", 2)),
         ("reached by a broadcast", col("reached_by_broadcast", 0)),
-        ("back after ready x baseline", versus("back_after_ready_s")),
+        ("all live after ready x baseline", versus("live_after_ready_s")),
     ],
     "rest": [
         ("POST/s", col("post_per_s")),
@@ -169,7 +172,7 @@ def _bars(results: Results) -> list[tuple[str, dict[str, float]]]:
         "capacity": [("capacity_clients", "clients at p95 ≤ 500 ms")],
         "connect": [("connections_per_s", "connections/s"), ("rss_kib_per_connection", "RSS KiB/connection")],
         "rest": [("post_per_s", "POST/s"), ("get_per_s", "GET/s")],
-        "reconnect": [("back_after_ready_s", "s until all back")],
+        "reconnect": [("live_after_ready_s", "s until all live")],
     }
     panels = []
     for scenario, cases in results["scenarios"].items():

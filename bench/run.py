@@ -26,6 +26,7 @@ from bench import procfs, profile_report, report
 from bench.loadgen import event_loop_factory
 from bench.reconnect import reconnect_storm
 from bench.rest import RestLoad, rest
+from bench.retry import POLICIES
 from bench.scenarios import Load, Timing, capacity, connect_burst, fanout
 from bench.services import Redis
 from bench.stats import medians
@@ -61,6 +62,7 @@ class Plan:
     capacity_timing: Timing
     connect_count: int
     reconnect_count: int
+    reconnect_policies: list[str]
     rest_load: RestLoad
     rest_duration: float
 
@@ -85,6 +87,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         connect_count=args.connect_count or (200 if quick else 1000),
         # Users for the reconnect storm only when it runs (making 5,000 users and tokens takes a while).
         reconnect_count=(args.reconnect_count or (500 if quick else 5000)) if "reconnect" in args.scenarios else 0,
+        reconnect_policies=args.reconnect_policies,
         rest_load=RestLoad(listeners=10, concurrency=args.rest_concurrency),
         rest_duration=duration,
     )
@@ -104,11 +107,20 @@ def cases(scenario: str, plan: Plan, options: Options | None = None) -> list[tup
         return [(f"{plan.connect_count} sockets", lambda live: connect_burst(live, plan.connect_count))]
     if scenario == "reconnect":
         again = partial(restart, options=options or Options())
-        label = f"{plan.reconnect_count} sockets, the server restarted"
-        return [(label, lambda live: reconnect_storm(live, plan.reconnect_count, again))]
+        return [
+            (
+                f"{plan.reconnect_count} sockets, the server restarted, {policy} retries",
+                partial(_reconnect_case, count=plan.reconnect_count, again=again, policy=policy),
+            )
+            for policy in plan.reconnect_policies
+        ]
     load = plan.rest_load
     label = f"{load.concurrency} concurrent requests, {load.listeners} listening sockets"
     return [(label, lambda live: rest(live, load, duration_s=plan.rest_duration, drain_s=plan.timing.drain_s))]
+
+
+def _reconnect_case(live: Live, *, count: int, again: Callable[[Live], tuple[float, float]], policy: str) -> Any:
+    return reconnect_storm(live, count, again, policy)
 
 
 def _fanout_case(load: Load, timing: Timing) -> Case:
@@ -121,7 +133,16 @@ def _summary(scenario: str, row: dict[str, object]) -> str:
         "capacity": ("capacity_clients", "received_per_s", "stopped_at_clients", "loadgen_bound"),
         "connect": ("connected", "connections_per_s", "rss_kib_per_connection", "reached_by_broadcast"),
         "rest": ("post_per_s", "post_p99_ms", "lost", "get_per_s", "get_p99_ms"),
-        "reconnect": ("back", "restart_s", "back_after_ready_s", "back_after_sigterm_s", "reached_by_broadcast"),
+        "reconnect": (
+            "back",
+            "live",
+            "restart_s",
+            "back_after_ready_s",
+            "live_after_ready_s",
+            "connect_attempts",
+            "refused_503",
+            "server_cpu_ms_per_connection",
+        ),
     }[scenario]
     return ", ".join(f"{k}={report.fmt(row.get(k), 2)}" for k in keys)
 
@@ -193,6 +214,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--reconnect-count", type=int, help="sockets brought back after a restart (default 5000; 500 with --quick)"
     )
+    p.add_argument(
+        "--reconnect-policy",
+        default="harsh,backoff",
+        help=f"the reconnect storm's client retry policies, comma-separated: {', '.join(POLICIES)} (bench/retry.py)",
+    )
     p.add_argument("--rest-concurrency", type=int, default=8, help="concurrent HTTP requests in the REST scenario")
     p.add_argument("--server-cpus", default="0", help="taskset -c list for the servers ('' to not pin)")
     p.add_argument("--loadgen-cpus", default="1", help="CPUs of this load generator ('' to not pin)")
@@ -214,6 +240,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.scenarios = list(IN_ALL) if args.scenario == "all" else args.scenario.split(",")
     if unknown := set(args.scenarios) - set(SCENARIOS):
         p.error(f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(SCENARIOS)} or all")
+    args.reconnect_policies = [name.strip() for name in args.reconnect_policy.split(",") if name.strip()]
+    if bad := set(args.reconnect_policies) - set(POLICIES):
+        p.error(f"unknown retry policy {sorted(bad)}; choose from {', '.join(POLICIES)}")
     try:
         args.specs = [parse_target(name.strip()) for name in args.targets.split(",") if name.strip()]
     except ValueError as exc:

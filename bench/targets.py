@@ -308,7 +308,8 @@ def _start_profiler(pid: int, target: str, index: int, options: Options) -> subp
         raise TargetError(f"--profile needs py-spy: {options.python} -m pip install -r bench/requirements-profile.txt")
     options.profile_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%H%M%S")
-    output = options.profile_dir / f"{target}-{index}-{stamp}-{pid}.txt"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", target)  # project-memory@/tmp/before: no slashes in a file name
+    output = options.profile_dir / f"{name}-{index}-{stamp}-{pid}.txt"
     cmd = [str(py_spy), "record", "--pid", str(pid), "--format", "raw", "--function", "--nonblocking"]
     cmd += ["--rate", "200", "--output", str(output)]
     if options.profiler_cpus and shutil.which("taskset"):

@@ -21,6 +21,9 @@ So, for every connection (``python -m chatsite.serve``, ``manage.py runserver`` 
   are HTTP requests up to that point, so they are covered too.
 - Errors the server answers itself (malformed HTTP, the two above, and daphne's own error pages) are
   JSON in the API's ``{"detail", "code"}`` shape, with an access-log line.
+- WebSocket handshakes in progress are capped per process (``CHAT_MAX_PENDING_HANDSHAKES``): over the
+  cap an upgrade request waits for a slot, then is answered ``503`` with ``Retry-After``
+  (``chatsite.handshake_gate``).
 - SIGTERM and SIGINT shut down gracefully (``chatsite.shutdown``): no new connections, sockets closed
   with 1012, requests in flight finished (without keep-alive), exit within ``CHAT_SHUTDOWN_TIMEOUT``.
 
@@ -46,6 +49,7 @@ from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http
 
+from chatsite import handshake_gate
 from chatsite.shutdown import GracefulShutdown
 
 logger = logging.getLogger(__name__)
@@ -66,12 +70,13 @@ def body_limit(content_type: bytes | None) -> int:
     return min(largest, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 
-def error_response(status: int, code: str, detail: str, **extra: Any) -> bytes:
+def error_response(status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> bytes:
     """A complete HTTP/1.1 answer in the API's error shape, after which the connection closes."""
     body = json.dumps({"detail": detail, "code": code, **extra}).encode()
+    more = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     head = (
         f"HTTP/1.1 {status} {http.RESPONSES.get(status, b'Error').decode()}\r\n"
-        "Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+        f"Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n{more}"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode() + body
@@ -100,6 +105,8 @@ class BoundedRequest(WebRequest):
             # The whole body has arrived by now, and Django parses multipart only with a length.
             self.requestHeaders.removeHeader(b"transfer-encoding")
             self.requestHeaders.setRawHeaders(b"content-length", [str(self.body_received).encode()])
+        if handshake_gate.is_websocket_upgrade(self):
+            return handshake_gate.upgrade(self, super().process)
         return super().process()
 
     def basic_error(self, status: int, status_text: bytes, body: str) -> None:
@@ -176,13 +183,13 @@ class BoundedChannel(http.HTTPChannel):
     def refuse_body(self, limit: int) -> None:
         self.refuse(413, "too_large", f"The request body is larger than {limit} bytes.", limit=limit)
 
-    def refuse(self, status: int, code: str, detail: str, **extra: Any) -> None:
+    def refuse(self, status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any) -> None:
         """Answer ``status`` in JSON and close, reading and dropping whatever the client still sends."""
         if self.refused or self.transport is None:
             return
         self.refused = True
         self._cancel(self._deadline)
-        answer = error_response(status, code, detail, **extra)
+        answer = error_response(status, code, detail, headers, **extra)
         self.transport.write(answer)
         self._access_log(status, len(answer))
         self.setTimeout(None)
@@ -265,12 +272,13 @@ class BoundedHTTPFactory(HTTPFactory):
 
 
 class ChatServer(Server):
-    """daphne's Server serving HTTP through ``BoundedHTTPFactory``, shutting down gracefully.
+    """daphne's Server serving HTTP through ``BoundedHTTPFactory`` and WebSockets through
+    ``GatedWebSocketFactory``, shutting down gracefully.
 
-    ``Server.run`` builds its factory from the ``HTTPFactory`` name in daphne's server module and offers
-    no other hook, so that name is pointed at ours while the server runs. Twisted's SIGTERM and SIGINT
-    handlers call the reactor's ``sigTerm``/``sigInt``, which stop it at once; while the server runs they
-    start ``GracefulShutdown`` instead (when daphne installs signal handlers at all).
+    ``Server.run`` builds its factories from the ``HTTPFactory`` and ``WebSocketFactory`` names in daphne's
+    server module and offers no other hook, so those names are pointed at ours while the server runs.
+    Twisted's SIGTERM and SIGINT handlers call the reactor's ``sigTerm``/``sigInt``, which stop it at once;
+    while the server runs they start ``GracefulShutdown`` instead (when daphne installs signal handlers at all).
     """
 
     shutdown: GracefulShutdown | None = None
@@ -282,13 +290,14 @@ class ChatServer(Server):
         self.shutdown = GracefulShutdown(
             self, reactor, timeout=float(settings.CHAT_SHUTDOWN_TIMEOUT), listening=lambda: list(self.ports)
         )
-        original = daphne_server.HTTPFactory
+        originals = daphne_server.HTTPFactory, daphne_server.WebSocketFactory
         daphne_server.HTTPFactory = BoundedHTTPFactory
+        daphne_server.WebSocketFactory = handshake_gate.GatedWebSocketFactory
         reactor.sigTerm = reactor.sigInt = self.shutdown.signalled  # type: ignore[attr-defined]  # instance attributes over the methods
         try:
             super().run()
         finally:
-            daphne_server.HTTPFactory = original
+            daphne_server.HTTPFactory, daphne_server.WebSocketFactory = originals
             for name in ("sigTerm", "sigInt"):
                 vars(reactor).pop(name, None)
 

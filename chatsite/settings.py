@@ -377,6 +377,13 @@ CHAT_NOTIFICATION_COALESCE_WINDOW = env_duration("CHAT_NOTIFICATION_COALESCE_WIN
 # Open sockets per user across every process (presence counts them), and per client address per process.
 CHAT_MAX_SOCKETS_PER_USER = env_int("CHAT_MAX_SOCKETS_PER_USER", 20, minimum=1)
 CHAT_MAX_SOCKETS_PER_IP = env_int("CHAT_MAX_SOCKETS_PER_IP", 200, minimum=1)
+# WebSocket handshakes in progress per process (realtime/admission.py), so that a reconnect storm cannot
+# push every handshake past its timeout; over it a handshake waits, then is refused with 503 and
+# Retry-After. 0: no cap.
+CHAT_MAX_PENDING_HANDSHAKES = env_int("CHAT_MAX_PENDING_HANDSHAKES", 200, minimum=0)
+# How long a handshake over that cap waits, parked in arrival order, for a slot before it is refused
+# (0: refused at once); at most 10x the cap wait, the others are refused at once.
+CHAT_HANDSHAKE_QUEUE_SECONDS = env_duration("CHAT_HANDSHAKE_QUEUE_SECONDS", 10)
 CHAT_TYPING_INTERVAL = env_float("CHAT_TYPING_INTERVAL", 2.0, minimum=0.0)
 CHAT_PRESENCE_HEARTBEAT = env_float("CHAT_PRESENCE_HEARTBEAT", 15.0, minimum=0.1)
 CHAT_PRESENCE_EXPIRY = env_float("CHAT_PRESENCE_EXPIRY", 45.0, minimum=0.2)

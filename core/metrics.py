@@ -43,6 +43,20 @@ SOCKET_CONNECTS = Counter("chat_socket_connects", "WebSocket handshakes accepted
 SOCKET_CLOSES = Counter(
     "chat_socket_closes", "Sockets closed, by kind and close code (the server's code when it closed).", ["kind", "code"]
 )
+HANDSHAKES = Counter(
+    "chat_handshakes",
+    "WebSocket handshakes by outcome: refused over CHAT_MAX_PENDING_HANDSHAKES (503), completed (the consumer "
+    "finished connecting), dropped (the connection ended first: the client gave up, a timeout, a refusal).",
+    ["outcome"],
+)
+HANDSHAKES_PENDING = Gauge(
+    "chat_handshakes_pending", "WebSocket handshakes in progress (holding a slot).", multiprocess_mode="livesum"
+)
+HANDSHAKES_WAITING = Gauge(
+    "chat_handshakes_waiting",
+    "WebSocket upgrades over CHAT_MAX_PENDING_HANDSHAKES waiting for a slot.",
+    multiprocess_mode="livesum",
+)
 
 # --- the hub and delivery -------------------------------------------------------------------------------
 HUB_EVENTS = Counter(

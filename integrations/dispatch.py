@@ -3,15 +3,18 @@
 It runs inside the transaction that stores the message: each delivery is a row and a job written in that
 transaction, so a delivery exists exactly when its message does and no worker starts before the commit.
 One query finds the candidate subscriptions (one more, when there are any, for which of their bots may
-read the room), so an ordinary message in a workspace without bots costs one indexed query.
+read the room). Building that query costs more than storing the message, so a prepared one-row probe
+runs first: a workspace without an active subscription pays only the probe.
 """
 
 from __future__ import annotations
 
+import functools
 import operator
 from functools import reduce
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q
 
 from integrations import limits
@@ -30,7 +33,7 @@ def on_message_stored(*, message: Message, room: Room, attachments: list[Attachm
     """Create a delivery (and its job) for each subscription that wants ``message``."""
     sender = message.sender
     # Bots never trigger bots (no reply loops); a webhook's or a bot's message reaches people only.
-    if sender is None or sender.is_bot:
+    if sender is None or sender.is_bot or not _any_active_subscription():
         return
     command = limits.COMMAND_LINE.fullmatch(message.content.strip())
     mentioned = sorted(mentioned_usernames(message.content))[:20]
@@ -56,6 +59,19 @@ def on_message_stored(*, message: Message, room: Room, attachments: list[Attachm
         event = _event_for(subscription, names, command.group(1) if command else None)
         if event is not None:
             _enqueue(subscription, event, message, room, payload, command)
+
+
+def _any_active_subscription() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(_any_active_sql())
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _any_active_sql() -> str:
+    quote = connection.ops.quote_name
+    # Names from the model, quoted; no value is interpolated.
+    return f"SELECT 1 FROM {quote(Subscription._meta.db_table)} WHERE {quote('is_active')} LIMIT 1"  # noqa: S608
 
 
 def _bots_reading(room: Room, bot_ids: set[int]) -> set[int]:

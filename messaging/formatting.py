@@ -41,6 +41,12 @@ URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow noopener noreferrer"
 _SAFE_LINK = re.compile(r"^(https?:|mailto:)", re.IGNORECASE)
 _LANGUAGE_CLASS = re.compile(r"^language-[\w+#.-]{1,40}$")
+# Text that no markdown rule and no linkify pattern acts on, so it renders as "<p>text</p>" (most chat
+# lines; markdown-it costs 0.1-0.7 ms per message on the send path). One line, no leading or trailing
+# space; a letter, a digit or one "~" first; after it letters, digits, spaces and ,;!?'|~- ; a "." only between
+# digits (3.5) or after a letter before a space or the end (so never "1. " (a list) nor a domain name).
+# No & < > " either, so nothing needs escaping. test_formatting checks it against the parser.
+_PLAIN = re.compile(r"(?:[^\W_]|~(?!~))(?:[^\W_]|[,;!?'|~-]|(?<=\d)\.(?=\d)|(?<=[^\W\d_])\.(?= [^ ]|$)| (?=[^ ]))*")
 
 
 def mentioned_usernames(content: str) -> set[str]:
@@ -72,6 +78,14 @@ def render(content: str, *, mentions: Mapping[str, int]) -> str:
     to the ids that ``@name`` links to. Never raises: text the parser chokes on is shown escaped."""
     if not content:
         return ""
+    if _PLAIN.fullmatch(content):
+        return f"<p>{content}</p>"
+    return render_markdown(content, mentions=mentions)
+
+
+def render_markdown(content: str, *, mentions: Mapping[str, int]) -> str:
+    """``render`` through the parser and the sanitizer, for any text (``render`` skips them for plain
+    text, which they would leave as it is)."""
     md, env = _parser(), {"mentions": mentions}
     try:
         tokens = md.parse(content, env)

@@ -72,6 +72,7 @@ class MessagesConsumer(ChatSocket):
         1013) when the client does not take a frame within REPLAY_DRAIN_SECONDS."""
         for index, frame in enumerate(frames):
             if index:
+                self.handshake_finished()  # waiting on the client: no longer the server's work to bound
                 try:
                     async with asyncio.timeout(REPLAY_DRAIN_SECONDS):
                         await self.drained()

@@ -24,6 +24,7 @@ from django.conf import settings
 from core.errors import ApplicationError, ServerError
 from messaging import limits
 from realtime import presence, protocol, wire, wire_fence
+from realtime.admission import AdmittedSocket
 from realtime.hub import Hub, get_hub
 from realtime.kernel import closecodes, encode_reply
 from realtime.lifetime import TokenLifetime
@@ -45,7 +46,7 @@ TOO_SLOW_GRACE_SECONDS = 5.0
 logger = logging.getLogger(__name__)
 
 
-class ChatSocket(TokenLifetime, MeteredSocket):
+class ChatSocket(TokenLifetime, AdmittedSocket, MeteredSocket):
     """The consumer side of ``realtime.hub.Socket``."""
 
     # The hub holds the process's only channel-layer subscription; a socket never reads the layer.

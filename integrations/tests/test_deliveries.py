@@ -4,6 +4,8 @@ replied to, disabled after repeated failures."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations import signing
@@ -250,3 +252,21 @@ def test_a_deleted_subscription_stops_its_queued_tries(other_user, bot):
 
     assert receiver.received == []
     assert ran.names() == ["deliver"]
+
+
+def test_without_an_active_subscription_a_message_costs_one_probe_and_makes_no_delivery(other_user, bot):
+    """The candidates' query is skipped only when no subscription is active: a disabled one hears
+    nothing, and enabling it again is heard from the next message on."""
+    general()
+    subscription = _subscribe(bot, "https://hooks.example.com/in", events=["message"])
+    Subscription.objects.filter(pk=subscription.pk).update(is_active=False)
+    with CaptureQueriesContext(connection) as queries:
+        send(other_user, "nobody listens")
+    touching = [q["sql"] for q in queries if "integrations_subscription" in q["sql"]]
+    assert len(touching) == 1
+    assert "LIMIT 1" in touching[0]
+    assert not Delivery.objects.exists()
+
+    Subscription.objects.filter(pk=subscription.pk).update(is_active=True)
+    send(other_user, "someone listens")
+    assert Delivery.objects.get().subscription_id == subscription.pk

@@ -4,6 +4,7 @@ stored by the send and edit services and sent on every message payload."""
 from __future__ import annotations
 
 import importlib
+import random
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 
-from messaging import events, migrations
-from messaging.formatting import render, render_message, sanitize
+from messaging import events, formatting, migrations
+from messaging.formatting import render, render_markdown, render_message, sanitize
 from messaging.models import Message
 from messaging.services import message_delete, message_edit
 from messaging.tests.factories import send
@@ -253,3 +254,32 @@ def test_the_migration_renders_existing_messages_in_batches(user, monkeypatch):
         assert html.startswith("<p><em>m")
         assert 'class="mention"' in html
     assert Message.objects.get(pk=deleted.pk).html == ""
+
+
+# The characters that plain text may hold, and those next to them that the parser or linkify act on.
+_NEAR_PLAIN = list("aZéßж10  ,;!?'.|~-wcom")
+_NOT_PLAIN = [
+    *("1. one", "1.", "a.com", "see example.org now", "www.x", "~~~", "a  b", " a", "a ", "a\nb", "@ana", "x_y"),
+    *("a*b", "#x", "- x", "-x", "+ x", "a & b", "a <b>", 'say "hi"', "http://x", "a:b", "a/b", "é.рф", "`x`"),
+]
+
+
+def test_plain_text_renders_exactly_as_the_parser_would():
+    """The fast path for plain text (no parser, no sanitizer) gives the parser's output, on every text of
+    a seeded sample over the characters it lets through and those it must not."""
+    rng = random.Random(20261206)
+    fast = 0
+    for _ in range(30_000):
+        text = "".join(rng.choice(_NEAR_PLAIN) for _ in range(rng.randint(1, 14)))
+        if formatting._PLAIN.fullmatch(text):
+            fast += 1
+        assert render(text, mentions={}) == render_markdown(text, mentions={}), text
+    for text in ["Hello there, see you at 3.30!", "~bm3.5.1733512345678901| xxxx", "ok. so-so; fine?! yes|no ~5"]:
+        assert formatting._PLAIN.fullmatch(text), text
+        assert render(text, mentions={}) == render_markdown(text, mentions={}) == f"<p>{text}</p>"
+    assert fast > 3_000  # the sample does exercise the fast path
+
+
+@pytest.mark.parametrize("text", _NOT_PLAIN)
+def test_text_that_markdown_or_linkify_could_act_on_goes_through_the_parser(text):
+    assert not formatting._PLAIN.fullmatch(text)

@@ -3,7 +3,6 @@
 
 import "./theme.js"; // first: the remembered theme applies before anything is drawn
 import { MessageActions } from "./actions.js";
-import { notifyDesktop } from "./alerts.js";
 import { ApiError, get, post } from "./api.js";
 import * as auth from "./auth.js";
 import { Composer } from "./composer.js";
@@ -14,10 +13,11 @@ import { Lightbox } from "./lightbox.js";
 import { Notifications } from "./notifications.js";
 import { forgetAll } from "./outbox.js";
 import { Panel } from "./panels.js";
+import { PersonalFeed } from "./personal.js";
 import { Profile } from "./profile.js";
 import { roomHref, roomLabel, Sidebar } from "./sidebar.js";
 import * as signin from "./signin.js";
-import { backoff, ReconnectingSocket } from "./socket.js";
+import { backoff } from "./socket.js";
 import * as status from "./status.js";
 import { Switcher } from "./switcher.js";
 import { Timeline } from "./timeline.js";
@@ -60,13 +60,7 @@ class ChatApp {
       onTyping: () => this.conversation?.typing(),
       candidates: (prefix) => this.sidebar.candidates(prefix),
     });
-    this.personal = new ReconnectingSocket({
-      path: "/ws/notifications/",
-      onFrame: (frame) => this.onPersonalFrame(frame),
-      onOpen: () => this.onPersonalOpen(),
-      onState: (state, detail) => status.report("personal", state, detail),
-      onFatal: () => auth.signedOut("user_gone"),
-    });
+    this.personal = new PersonalFeed(this);
     this.features = installFeatures(this);
     this.onHash = () => this.route();
     $("scroller").addEventListener("scroll", () => {
@@ -87,8 +81,7 @@ class ChatApp {
       this.notifications.load(),
     ]);
     // Whatever failed to load is loaded again once the personal socket is up.
-    this.personalOpened = loaded.some((result) => result.status === "rejected");
-    this.personal.start();
+    this.personal.start({ catchUp: loaded.some((result) => result.status === "rejected") });
     window.addEventListener("hashchange", this.onHash);
     await this.route();
   }
@@ -137,6 +130,7 @@ class ChatApp {
     this.actions.cancelReply();
     this.slug = slug;
     this.typing.clear();
+    this.composer.restrict("");
     const { last_read_seq: lastRead, unread } = room;
     $("room-title").textContent = roomLabel(room);
     $("room-topic").textContent = room.topic || "";
@@ -153,6 +147,8 @@ class ChatApp {
         Object.assign($("conversation").dataset, { room: slug, socket: state });
       },
       onGone: (gone) => this.roomGone(gone),
+      onRemoved: (gone) => this.roomRemoved(gone),
+      onRefused: (frame) => this.composer.restrict(frame.detail || frame.code),
       onTyping: (user) => this.typing.add(user),
       onIncoming: (messages, options) => this.incoming(messages, options),
       onOlderState: (state) => this.olderState(state),
@@ -164,12 +160,25 @@ class ChatApp {
     if (finePointer && navigation === this.navigation) this.composer.focus();
   }
 
-  roomGone(slug) {
+  roomGone(slug, text = "The room you were in is no longer available.") {
     this.sidebar.removeRoom(slug);
-    this.notice(`The room you were in is no longer available.`);
+    this.notice(text);
+    announce(text);
     this.slug = null;
     if (location.hash === roomHref("general")) this.route();
     else location.hash = roomHref("general");
+  }
+
+  /** The room's socket closed with 4403: a moderator banned us from the room (the account itself being
+   * gone closes the personal socket too, which signs us out, and this request fails). */
+  async roomRemoved(slug) {
+    const room = this.sidebar.room(slug);
+    try {
+      await get("/api/v1/users/me/");
+    } catch {
+      return;
+    }
+    this.roomGone(slug, `You were removed from ${room ? roomLabel(room) : slug} by a moderator.`);
   }
 
   async openDirect(user) {
@@ -218,42 +227,6 @@ class ChatApp {
     for (const message of others) {
       const text = message.content || `${message.attachments.length} file(s)`;
       announce(`${displayName(message.sender)}: ${text.slice(0, 200)}`);
-    }
-  }
-
-  // --- the personal socket ------------------------------------------------------------------------
-
-  onPersonalOpen() {
-    // After the first connection, catch up on what changed while we were away.
-    if (this.personalOpened) {
-      this.sidebar.loadOnline().catch(() => {});
-      this.sidebar.loadRooms().then(() => this.sidebar.setActive(this.slug)).catch(() => {});
-      this.notifications.load().catch(() => {});
-    }
-    this.personalOpened = true;
-  }
-
-  onPersonalFrame(frame) {
-    this.features?.personalFrame(frame);
-    switch (frame.type) {
-      case "notification":
-        this.notifications.add(frame.notification);
-        notifyDesktop(frame.notification, this.me.preferences, (shown) => this.notifications.open(shown));
-        if (frame.notification.data?.room && !this.sidebar.room(frame.notification.data.room)) {
-          this.sidebar.loadRooms().then(() => this.sidebar.setActive(this.slug)).catch(() => {});
-        }
-        break;
-      case "notifications_read":
-        this.notifications.read(frame.ids);
-        break;
-      case "unread":
-        this.sidebar.setUnread(frame.room, frame.count);
-        break;
-      case "presence":
-        this.sidebar.presence(frame);
-        break;
-      default:
-        break;
     }
   }
 }

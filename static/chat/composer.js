@@ -52,6 +52,16 @@ export class Composer {
     this.input.focus();
   }
 
+  /** Say why our messages are refused in this room (muted, announcement room, archived), above the box;
+   * "" clears it (a new room, or a new attempt). */
+  restrict(text) {
+    const box = $("composer-notice");
+    box.textContent = text;
+    box.hidden = !text;
+    if (text) this.input.setAttribute("aria-describedby", "composer-notice composer-help");
+    else this.input.setAttribute("aria-describedby", "composer-help");
+  }
+
   resize() {
     this.input.style.height = "auto";
     this.input.style.height = `${Math.min(this.input.scrollHeight, 200)}px`;
@@ -81,6 +91,7 @@ export class Composer {
       announce(`Messages are limited to ${this.limits.max_message_length} characters.`);
       return;
     }
+    this.restrict("");
     this.onSend(content, files);
     this.input.value = "";
     this.resize();

@@ -1,27 +1,27 @@
 // The open room: its history over REST (newest page, then older pages on scroll), its socket
-// (/ws/messages/ resuming with last_seq), and our outgoing messages until the server acknowledges them.
+// (/ws/messages/ resuming with last_seq), typing and read state; our outgoing messages are outgoing.js's.
 
 import { ApiError, get, post } from "./api.js";
 import * as auth from "./auth.js";
 import { hooks, run } from "./hooks.js";
-import { Outbox } from "./outbox.js";
+import { Outgoing } from "./outgoing.js";
 import { backoff, CLOSE, ReconnectingSocket } from "./socket.js";
 
 const PAGE = 30;
-const ACK_TIMEOUT = 8000;
 const TYPING_INTERVAL = 2000;
 // Connections that opened and closed before their replay was complete, with the same cursor, before the
 // page stops asking the socket for that replay and pages the gap over REST instead.
 const CURSOR_FAILURES = 2;
-const PERMANENT = new Set(["empty", "too_long", "invalid_attachment", "client_id_conflict", "invalid_field", "permission_denied", "not_found"]);
 
 export class Conversation {
   /**
-   * room: {slug, ...}; timeline: Timeline; callbacks: onState(state, detail), onGone(slug),
-   * onTyping(user), onIncoming(messages, {replayed}), onOlderState({hasOlder, loading}), onRead(seq).
+   * room: {slug, ...}; timeline: Timeline; callbacks: onState(state, detail), onGone(slug) (the room is
+   * unknown or unreadable: 4404), onRemoved(slug) (closed with 4403: banned from the room, or the account
+   * is gone), onTyping(user), onIncoming(messages, {replayed}), onOlderState({hasOlder, loading}),
+   * onRead(seq), onRefused(frame) (a message refused because of who we are here: muted, ...).
    */
-  constructor({ room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState, onRead }) {
-    Object.assign(this, { room, me, timeline, onState, onGone, onTyping, onIncoming, onOlderState, onRead });
+  constructor({ room, me, timeline, onState, onGone, onRemoved, onTyping, onIncoming, onOlderState, onRead, onRefused }) {
+    Object.assign(this, { room, me, timeline, onState, onGone, onRemoved, onTyping, onIncoming, onOlderState, onRead });
     this.slug = room.slug;
     this.cursor = 0;
     this.syncing = false;
@@ -33,7 +33,15 @@ export class Conversation {
     this.readTimer = null;
     this.replayed = false;
     this.stuck = { cursor: null, failures: 0 };
-    this.outbox = new Outbox(me.id, this.slug);
+    this.outgoing = new Outgoing({
+      slug: this.slug,
+      me,
+      timeline,
+      socket: () => this.socket,
+      receive: (messages, options) => this.receive(messages, options),
+      isClosed: () => this.closed,
+      onRefused,
+    });
   }
 
   async open() {
@@ -43,22 +51,21 @@ export class Conversation {
     this.timeline.addNewer(page.results, { follow: true });
     this.cursor = this.timeline.lastSeq;
     this.setOlder(page.previous !== null);
-    this.showOutbox();
+    this.outgoing.showUnsent();
     this.socket = new ReconnectingSocket({
       path: "/ws/messages/",
       params: () => ({ room: this.slug, last_seq: String(this.cursor) }),
       onFrame: (frame) => this.onFrame(frame),
       onOpen: () => {
         this.replayed = false;
-        this.flush();
+        this.outgoing.flush();
       },
       onClose: ({ code, opened }) => this.socketClosed(code, opened),
       beforeConnect: () => this.catchUpIfStuck(),
       onState: (state, detail) => this.onState(state, detail),
-      onFatal: (code) => (code === CLOSE.ROOM_GONE ? this.onGone(this.slug) : auth.signedOut("user_gone")),
+      onFatal: (code) => (code === CLOSE.ROOM_GONE ? this.onGone(this.slug) : this.onRemoved(this.slug)),
     });
     this.socket.start();
-    this.ackTimer = setInterval(() => this.resendStale(), ACK_TIMEOUT / 2);
     this.markRead();
   }
 
@@ -84,10 +91,10 @@ export class Conversation {
 
   close() {
     this.closed = true;
-    clearInterval(this.ackTimer);
+    this.outgoing.stop();
     clearTimeout(this.readTimer);
     this.socket?.stop();
-    if (auth.token()) this.flushOverRest();
+    if (auth.token()) this.outgoing.flushOverRest();
   }
 
   // --- history ------------------------------------------------------------------------------------
@@ -164,15 +171,7 @@ export class Conversation {
     this.timeline.addNewer(page.results, { follow: true });
     this.cursor = Math.max(this.cursor, this.timeline.lastSeq);
     this.setOlder(page.previous !== null);
-    this.showOutbox();
-  }
-
-  /** Messages left unsent (by a lost connection or a reload), unless the server already has them. */
-  showOutbox() {
-    for (const entry of this.outbox.entries) {
-      if (this.timeline.shows(entry.client_id)) this.outbox.remove(entry.client_id);
-      else this.showPending(entry);
-    }
+    this.outgoing.showUnsent();
   }
 
   // --- frames -------------------------------------------------------------------------------------
@@ -193,10 +192,10 @@ export class Conversation {
         this.resync(frame.last_seq, frame.latest_seq).catch(() => this.socket.ws?.close(4000, "resync failed"));
         break;
       case "ack":
-        this.acked(frame);
+        this.outgoing.acked(frame);
         break;
       case "error":
-        this.refused(frame);
+        this.outgoing.refused(frame);
         break;
       case "typing":
         if (frame.user.id !== this.me.id) this.onTyping(frame.user);
@@ -216,9 +215,7 @@ export class Conversation {
   }
 
   receive(messages, { replayed }) {
-    for (const message of messages) {
-      if (message.client_id && message.sender && message.sender.id === this.me.id) this.outbox.remove(message.client_id);
-    }
+    this.outgoing.delivered(messages, this.me);
     const added = this.timeline.addNewer(messages);
     if (!this.syncing) this.cursor = Math.max(this.cursor, this.timeline.lastSeq);
     if (added.length) {
@@ -227,94 +224,10 @@ export class Conversation {
     }
   }
 
-  // --- sending ------------------------------------------------------------------------------------
+  // --- sending (outgoing.js) ----------------------------------------------------------------------
 
   send(content, files = [], replyTo = null) {
-    const entry = this.outbox.add({ content, attachments: files.map((file) => file.id), files, reply_to: replyTo });
-    this.showPending(entry);
-    this.transmit(entry);
-    return entry;
-  }
-
-  showPending(entry) {
-    this.timeline.addPending(entry, { onRetry: () => this.retry(entry.client_id), onDiscard: () => this.discard(entry.client_id) });
-  }
-
-  transmit(entry) {
-    const frame = { type: "message", content: entry.content, client_id: entry.client_id };
-    if (entry.attachments.length) frame.attachments = entry.attachments;
-    if (entry.reply_to) frame.reply_to = entry.reply_to;
-    const sent = this.socket && this.socket.send(frame);
-    this.outbox.update(entry.client_id, { state: sent ? "sending" : "queued", sentAt: Date.now(), error: "" });
-    this.timeline.pendingState(entry.client_id, sent ? "sending" : "queued");
-  }
-
-  /** The socket (re)opened: everything unacknowledged goes again, with the same client_id. */
-  flush() {
-    for (const entry of this.outbox.entries) if (entry.state !== "failed") this.transmit(entry);
-  }
-
-  resendStale() {
-    const now = Date.now();
-    for (const entry of this.outbox.entries) {
-      if (entry.state === "sending" && now - entry.sentAt > ACK_TIMEOUT) this.transmit(entry);
-    }
-  }
-
-  retry(clientId) {
-    const entry = this.outbox.get(clientId);
-    if (entry) this.transmit(entry);
-  }
-
-  discard(clientId) {
-    this.outbox.remove(clientId);
-    this.timeline.removePending(clientId);
-  }
-
-  acked({ client_id: clientId, id }) {
-    if (!clientId) return;
-    this.outbox.remove(clientId);
-    if (this.timeline.byId.has(id)) {
-      this.timeline.removePending(clientId);
-      return;
-    }
-    // The broadcast normally follows; a retry of an already stored message is not broadcast again.
-    setTimeout(() => this.fetchMissing(id, clientId), 1500);
-  }
-
-  async fetchMissing(id, clientId) {
-    if (this.closed || this.timeline.byId.has(id)) return;
-    try {
-      const message = await get(`/api/v1/messages/${id}/`);
-      this.receive([message], { replayed: true });
-    } catch {
-      this.timeline.removePending(clientId);
-    }
-  }
-
-  refused(frame) {
-    const entry = frame.client_id && this.outbox.get(frame.client_id);
-    if (!entry) return;
-    if (!PERMANENT.has(frame.code) && frame.code !== "server_error") return; // resent after ACK_TIMEOUT
-    this.outbox.update(entry.client_id, { state: "failed", error: frame.detail || frame.code });
-    this.timeline.pendingState(entry.client_id, "failed", frame.detail || frame.code);
-  }
-
-  /** When the room's socket is gone for good, deliver what is left over REST (same client_ids). */
-  flushOverRest() {
-    for (const entry of this.outbox.entries) {
-      if (entry.state === "failed") continue;
-      const body = { room: this.slug, content: entry.content, client_id: entry.client_id };
-      if (entry.attachments.length) body.attachments = entry.attachments;
-      if (entry.reply_to) body.reply_to = entry.reply_to;
-      post("/api/v1/messages/", body)
-        .then(() => this.outbox.remove(entry.client_id))
-        .catch((error) => {
-          if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 401) {
-            this.outbox.update(entry.client_id, { state: "failed", error: error.message });
-          }
-        });
-    }
+    return this.outgoing.send(content, files, replyTo);
   }
 
   // --- typing and read state ------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 // The conversation features on the page (issue 13, items 2-4): threads, reactions, pins, search, edit
-// history and room management. Each lives in its own module; this one wires them to the app through
-// hooks.js and adds their buttons to the top bar.
+// history, room management, read receipts, reporting and the reports queue. Each lives in its own
+// module; this one wires them to the app through hooks.js and adds their buttons to the top bar.
 
 import { EditHistory } from "./edithistory.js";
 import { hooks } from "./hooks.js";
 import { Pins } from "./pins.js";
 import { Reactions } from "./reactions.js";
+import { Readers } from "./readers.js";
+import { Report } from "./report.js";
+import { ReportQueue } from "./reportqueue.js";
 import { RoomMenu } from "./roomsettings.js";
 import { Rooms } from "./rooms.js";
 import { Search } from "./search.js";
@@ -43,8 +46,12 @@ export function installFeatures(app) {
     history: new EditHistory(app, messages),
     search: new Search(app),
     rooms: new Rooms(app),
+    readers: new Readers(app),
+    report: new Report(app),
+    queue: new ReportQueue(app),
   };
   features.menu = new RoomMenu(app, features.rooms);
+  hooks.personalFrame.push((frame) => features.rooms.personalFrame(frame));
   // One listener for the buttons the features draw into messages (data-feature="...").
   $("messages").addEventListener("click", (event) => {
     const button = event.target.closest("button[data-feature]");
@@ -55,8 +62,10 @@ export function installFeatures(app) {
     feature?.click(button, message);
   });
   return {
-    personalFrame: (frame) => features.rooms.personalFrame(frame),
-    roomOpened: () => features.rooms.showHeader(),
+    roomOpened: () => {
+      features.rooms.showHeader();
+      features.queue.refresh();
+    },
     hooks,
   };
 }

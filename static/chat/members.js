@@ -1,5 +1,6 @@
 // A room's members in the room dialog: name, role and presence; owners (and administrators) change roles,
-// managers (owners, moderators) add people to a private room or remove members.
+// managers (owners, moderators) add people to a private room or remove members, and moderators ban or
+// mute them (moderation.js).
 
 import { all, del, get, patch, post } from "./api.js";
 import { announce, displayName, errorText, h } from "./dom.js";
@@ -7,8 +8,9 @@ import { announce, displayName, errorText, h } from "./dom.js";
 const ROLES = ["owner", "moderator", "member"];
 
 export class Members {
-  constructor(app) {
+  constructor(app, moderation) {
     this.app = app;
+    this.moderation = moderation;
   }
 
   section(room, rights) {
@@ -55,9 +57,18 @@ export class Members {
     } else {
       parts.push(h("span", { class: "tag" }, role));
     }
-    if (rights.manager && user.id !== this.app.me.id && room.kind === "private") {
+    const other = user.id !== this.app.me.id && room.kind !== "direct";
+    if (rights.manager && other) {
       parts.push(h("button", { type: "button", class: "link-button", onclick: act(() => del(path), `${displayName(user)} removed.`) },
         `Remove ${displayName(user)}`));
+    }
+    if (rights.moderator && other) {
+      const done = () => {
+        reload();
+        this.moderation.reloadSanctions?.();
+      };
+      parts.push(h("button", { type: "button", class: "link-button", "aria-haspopup": "dialog",
+        onclick: () => this.moderation.open(room, user, done) }, `Ban or mute ${displayName(user)}`));
     }
     return h("li", { class: "member", dataset: { user: user.id } }, ...parts);
   }

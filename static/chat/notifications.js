@@ -81,7 +81,9 @@ export class Notifications {
   /** Open a notification's room and mark it read (from the panel, or a desktop notification). */
   open(notification) {
     if (!notification.read_at) this.markRead([notification.id]);
-    if (notification.data?.room) location.hash = roomHref(notification.data.room);
+    const { room, seq } = notification.data || {};
+    // A report points at its message: the room opens there when the message is among the newest.
+    if (room) location.hash = notification.kind === "report" && seq ? `${roomHref(room)}/${Number(seq)}` : roomHref(room);
     this.panel.close({ restoreFocus: false });
   }
 

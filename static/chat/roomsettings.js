@@ -1,10 +1,11 @@
 // The open room's menu (the top bar's gear): its name, topic and archived state for those allowed
 // (owners and administrators; moderators the topic), one's notification level and mute, the member
-// list (members.js), leaving, and deleting the room.
+// list (members.js), moderation (moderation.js: bans, mutes, announcement room), leaving, and deleting it.
 
 import { del, get, patch } from "./api.js";
 import { announce, errorText, h } from "./dom.js";
 import { Members } from "./members.js";
+import { Moderation } from "./moderation.js";
 import { roomHref, roomLabel } from "./sidebar.js";
 import { makeDialog, topbarButton } from "./ui.js";
 
@@ -16,7 +17,8 @@ export class RoomMenu {
     Object.assign(this, { app, rooms });
     const { dialog, body, heading } = makeDialog("room-dialog", "Room", { wide: true });
     Object.assign(this, { dialog, body, heading });
-    this.members = new Members(app);
+    this.moderation = new Moderation(app);
+    this.members = new Members(app, this.moderation);
     topbarButton("room-menu-button", "Room settings and members", GEAR, () => this.open());
   }
 
@@ -39,10 +41,13 @@ export class RoomMenu {
     const staff = Boolean(this.app.me.is_staff);
     const owner = room.role === "owner" || staff;
     const topicOnly = !owner && room.role === "moderator";
+    // Workspace admins and moderators moderate every room (the server checks again).
+    const moderator = owner || room.role === "moderator" || ["admin", "moderator"].includes(this.app.me.role);
     const parts = [];
     if (room.kind !== "direct") parts.push(this.aboutForm(room, owner, topicOnly));
     if (room.is_member || room.kind === "public") parts.push(this.notifyForm(room));
-    if (room.kind !== "direct") parts.push(this.members.section(room, { owner, manager: owner || room.role === "moderator" }));
+    if (room.kind !== "direct") parts.push(this.members.section(room, { owner, manager: moderator, moderator }));
+    if (room.kind !== "direct" && moderator) parts.push(this.moderation.section(room));
     parts.push(this.dangerZone(room, owner));
     this.body.replaceChildren(...parts);
   }

@@ -2,7 +2,9 @@
 // protocol (4401 refresh then reconnect, 4403 signed out, 4404 room gone, 4409 too many sockets and
 // 4429 slow down: wait longer, 1012 the server is restarting: back within a second, to another
 // replica), and an immediate retry when the browser comes back online or the tab becomes visible
-// again. An open socket outlives its access token: each refresh (auth.js, a minute before expiry)
+// again. A handshake the server refuses because too many are in progress (HTTP 503 before the
+// upgrade, README "Connect storms") reaches a browser as a close with 1006 and no open: it backs off
+// like any failed connection, so a restarted server's clients spread out instead of retrying at once. An open socket outlives its access token: each refresh (auth.js, a minute before expiry)
 // is sent on it as {"type": "auth", "token": ...}, answered auth_ok, instead of reconnecting. Its owner may do some work before each connection (beforeConnect), e.g. catch
 // up over REST when a cursor keeps failing.
 
