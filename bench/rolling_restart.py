@@ -23,32 +23,33 @@ import argparse
 import asyncio
 import http.client
 import json
-import os
-import random
 import signal
 import statistics
 import tempfile
 import time
-import uuid
-from collections import Counter
+from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import websockets
-
-from bench.soak import _prepare, _stored
+from bench import room_clients
+from bench.room_clients import (
+    PROJECT_DIR,
+    ROOMS,
+    RoomClient,
+    prepare,
+    send_loop,
+    server_env,
+    stored_contents,
+    write_result,
+)
 from realtime.tests.e2e import RedisServer, Server
-
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-ROOMS = ("general", "soak")
 
 
 @dataclass
-class Stats:
-    reconnect_s: list[float] = field(default_factory=list)
-    close_codes: Counter[str] = field(default_factory=Counter)
+class Stats(room_clients.Stats):
     rest_retries: int = 0
 
 
@@ -63,75 +64,17 @@ class Replicas:
         return others + ([avoid] if avoid is not None else [])
 
 
-class Client:
-    """One socket following a room, on either replica, reconnecting with last_seq."""
+class Client(RoomClient):
+    """A room's follower, first on its home replica, then on the other replica first after each close."""
+
+    retry_pause = (0.0, 0.2)
 
     def __init__(self, replicas: Replicas, home: Server, token: str, room: str, stats: Stats) -> None:
-        self.replicas, self.home, self.token, self.room, self.stats = replicas, home, token, room, stats
-        self.seen: dict[str, int] = {}
-        self.duplicates = 0
-        self.last_seq = 0
-        self.ws: Any = None
-        self.connected = asyncio.Event()
-        self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        super().__init__(token, room, stats)
+        self.replicas, self.home = replicas, home
 
-    async def run(self) -> None:
-        disconnected_at: float | None = None
-        last: Server | None = None
-        targets = [self.home]
-        while True:
-            for server in targets:
-                url = f"{server.ws}/ws/messages/?token={self.token}&room={self.room}&last_seq={self.last_seq}"
-                try:
-                    async with websockets.connect(url, open_timeout=5) as ws:
-                        self.ws, last = ws, server
-                        self.connected.set()
-                        if disconnected_at is not None:
-                            self.stats.reconnect_s.append(time.monotonic() - disconnected_at)
-                            disconnected_at = None
-                        try:
-                            async for raw in ws:
-                                self._take(json.loads(raw))
-                        finally:
-                            self.stats.close_codes[str(ws.close_code)] += 1
-                except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake, TimeoutError):
-                    pass
-                if self.connected.is_set():
-                    disconnected_at = time.monotonic()
-                    self.ws = None
-                    self.connected.clear()
-                    break
-            targets = self.replicas.order(avoid=last)  # the other replica first
-            await asyncio.sleep(random.uniform(0.0, 0.2))
-
-    def _take(self, frame: dict[str, Any]) -> None:
-        if frame["type"] == "ack":
-            future = self.acks.pop(frame.get("client_id") or "", None)
-            if future and not future.done():
-                future.set_result(frame)
-            return
-        messages: list[Any] = frame["messages"] if frame["type"] == "history" else [frame.get("message")]
-        for message in messages if frame["type"] in {"message", "history"} else []:
-            if message["content"] in self.seen:
-                self.duplicates += 1
-            self.seen[message["content"]] = message["seq"]
-            self.last_seq = max(self.last_seq, message["seq"])
-
-    async def send_until_acked(self, client_id: str) -> bool:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            await self.connected.wait()
-            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-            self.acks[client_id] = future
-            try:
-                await self.ws.send(json.dumps({"type": "message", "content": client_id, "client_id": client_id}))
-                await asyncio.wait_for(future, 5)
-                return True
-            except Exception:
-                # The socket closed under us (a send on a closed socket fails without yielding, and
-                # ``connected`` is still set): give the reconnect a turn instead of spinning.
-                await asyncio.sleep(0.1)
-        return False
+    def targets(self, last: Server | None, attempt: int) -> list[Server]:
+        return [self.home] if attempt == 0 else self.replicas.order(avoid=last)
 
 
 def _post(port: int, token: str, room: str, client_id: str) -> int:
@@ -170,29 +113,14 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="chat-rolling-"))
     redis = RedisServer()
     redis.start()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CHAT_", "DATABASE_", "REDIS_"))},
-        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
-        "DJANGO_SECRET_KEY": uuid.uuid4().hex * 2,
-        "DJANGO_LOG_LEVEL": "INFO",
-        "CHAT_ACCESS_LOG_LEVEL": "WARNING",
-        "DATABASE_URL": args.database_url or f"sqlite:///{work / 'rolling.sqlite3'}",
-        "REDIS_URL": redis.url,
-        "CHAT_ACCESS_TOKEN_LIFETIME": "12h",
-        "CHAT_SOCKET_RATE": "1000",
-        "CHAT_SOCKET_BURST": "1000",
-        "CHAT_MESSAGE_RATE": "100000/100s",
-        "CHAT_MAX_SOCKETS_PER_USER": "100000",
-        "CHAT_MAX_SOCKETS_PER_IP": "100000",
-        "CHAT_PRESENCE_HEARTBEAT": "2",
-        "CHAT_PRESENCE_EXPIRY": "6",
-        "CHAT_GROUP_EXPIRY": "10",
-        "CHAT_HUB_SYNC_INTERVAL": "1",
-        "CHAT_SHUTDOWN_TIMEOUT": str(args.shutdown_timeout),
-        "CHAT_JOBS_WORKER": "external",
-        "PYTHONUNBUFFERED": "1",
-    }
-    tokens = await asyncio.to_thread(_prepare, env, args.clients)
+    env = server_env(
+        database_url=args.database_url or f"sqlite:///{work / 'rolling.sqlite3'}",
+        redis_url=redis.url,
+        DJANGO_LOG_LEVEL="INFO",
+        CHAT_SHUTDOWN_TIMEOUT=str(args.shutdown_timeout),
+        CHAT_JOBS_WORKER="external",
+    )
+    tokens = await asyncio.to_thread(prepare, env, args.clients)
     servers = [Server("a", env, work), Server("b", env, work)]
     for server in servers:
         server.start()
@@ -238,22 +166,18 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(args.pause)
         await asyncio.sleep(args.warmup)
 
-    async def socket_sender(client: Client) -> None:
-        while not done.is_set():
-            client_id = f"{client.room}:ws:{uuid.uuid4().hex}"
-            sent.append((client.room, client_id))
-            if await client.send_until_acked(client_id):
-                acked.add(client_id)
-            await asyncio.sleep(random.expovariate(args.rate))
-
-    async def rest_sender(index: int) -> None:
+    def rest_sender(index: int) -> Awaitable[None]:
         token, room = tokens[index], ROOMS[index % 2]
-        while not done.is_set():
-            client_id = f"{room}:rest:{uuid.uuid4().hex}"
-            sent.append((room, client_id))
-            if await post_until_stored(replicas, token, room, client_id, stats):
-                acked.add(client_id)
-            await asyncio.sleep(random.expovariate(args.rate))
+
+        async def post(client_id: str) -> bool:
+            return await post_until_stored(replicas, token, room, client_id, stats)
+
+        return sending(room=room, label="rest:", deliver=post)
+
+    def running() -> bool:
+        return not done.is_set()
+
+    sending = partial(send_loop, rate=args.rate, running=running, sent=sent, acked=acked)
 
     lag = [0.0]
 
@@ -267,12 +191,12 @@ async def rolling_restart(args: argparse.Namespace) -> dict[str, Any]:
     lag_task = asyncio.get_running_loop().create_task(watch_lag())
     restart_task = asyncio.get_running_loop().create_task(restart_loop())
     await asyncio.gather(
-        *(socket_sender(client) for client in clients[: args.senders]),
+        *(sending(room=c.room, label="ws:", deliver=c.send_until_acked) for c in clients[: args.senders]),
         *(rest_sender(index) for index in range(args.rest_senders)),
     )
     await restart_task
     await asyncio.sleep(args.catch_up)
-    stored = {room: await asyncio.to_thread(_stored, servers[0].port, tokens[0], room) for room in ROOMS}
+    stored = {room: await asyncio.to_thread(stored_contents, servers[0].port, tokens[0], room) for room in ROOMS}
     for task in [*tasks, lag_task]:
         task.cancel()
     for server in servers:
@@ -324,9 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=PROJECT_DIR / "bench" / "results" / "rolling_restart.json")
     args = parser.parse_args(argv)
     result = asyncio.run(rolling_restart(args))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=1) + "\n")
-    print(json.dumps(result, indent=1))
+    write_result(args.output, result)
 
 
 if __name__ == "__main__":

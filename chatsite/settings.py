@@ -41,6 +41,8 @@ if not SECRET_KEY:
         RuntimeWarning,
         stacklevel=1,
     )
+# Earlier keys, while signed and sealed values (sessions, reset links, webhook signing secrets) move over.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])

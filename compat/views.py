@@ -305,7 +305,7 @@ class LegacyConnectedClientsView(ConnectedClientsView):
             401: ERROR,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         return Response({"connected_users": super().get(request).data["clients"]})
 
 

@@ -36,6 +36,10 @@ logger = logging.getLogger(__name__)
 # about an hour after the first.
 RETRY = Backoff(attempts=6, base=settings.CHAT_WEBHOOK_RETRY_BASE, factor=2, cap=3600)
 Status = Delivery.Status
+LOST_SIGNING_KEY = (
+    "The signing secret cannot be read (SECRET_KEY changed without SECRET_KEY_FALLBACKS): give the "
+    "subscription a new secret (POST .../subscriptions/{id}/rotate/)."
+)
 
 
 def _gave_up(kwargs: dict[str, Any], error: BaseException) -> None:
@@ -59,6 +63,9 @@ def deliver(*, delivery_id: int) -> None:
     delivery.attempts = F("attempts") + 1
     delivery.last_attempt_at = timezone.now()
     delivery.save(update_fields=["attempts", "last_attempt_at"])
+    if not subscription.secret:
+        # Sealed under a SECRET_KEY that is gone (core/sealing.py): never sign with an empty key.
+        _failed(delivery, LOST_SIGNING_KEY, status=None)
     try:
         answer = _send(delivery)
     except (ssrf.RefusedTarget, OSError, http.client.HTTPException) as error:

@@ -7,7 +7,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from core.sealing import SealedCharField
 from messaging.models import Message, Room
+
+# The purpose a subscription's secret is sealed for (its own key derived from SECRET_KEY).
+SECRET_PURPOSE = "integrations.subscription-secret"  # noqa: S105  (a key's label, not a secret)
 
 
 class IncomingWebhook(models.Model):
@@ -33,8 +37,8 @@ class IncomingWebhook(models.Model):
 class Subscription(models.Model):
     """A bot's outgoing webhook: which events of which rooms are POSTed to ``url``, signed with ``secret``.
 
-    The secret is stored as given (the server signs with it); ``rooms`` empty means every room the bot
-    may read."""
+    The secret is stored sealed and read back in the clear (the server signs with it); ``rooms`` empty
+    means every room the bot may read."""
 
     class Event(models.TextChoices):
         MESSAGE = "message", "Message"
@@ -48,7 +52,9 @@ class Subscription(models.Model):
     on_command = models.BooleanField(default=False)
     command = models.CharField(max_length=32, blank=True, default="")
     rooms = models.ManyToManyField(Room, blank=True, related_name="+")
-    secret = models.CharField(max_length=64)
+    # Sealed at rest under a key derived from SECRET_KEY (core/sealing.py): the server must read it back
+    # to sign deliveries, so it cannot be hashed like an incoming webhook's.
+    secret = SealedCharField(purpose=SECRET_PURPOSE)
     is_active = models.BooleanField(default=True)
     failures_in_a_row = models.PositiveIntegerField(default=0)
     disabled_at = models.DateTimeField(null=True, blank=True)

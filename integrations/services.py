@@ -34,7 +34,8 @@ from messaging.models import Membership, Message, Room
 from messaging.selectors import RoomNotFound, room_get_for_user, room_writable
 from messaging.services import message_send
 from messaging.services.moderation import check_may_post
-from users.models import User
+from users import audit
+from users.models import AuditEntry, User
 
 
 @dataclass(frozen=True)
@@ -181,15 +182,39 @@ def subscription_delete(*, owner: User, bot_id: int, subscription_id: int) -> No
 
 def subscription_enable(*, owner: User, bot_id: int, subscription_id: int) -> Subscription:
     """Turn a disabled subscription back on (after its receiver was fixed)."""
-    bot = bot_get_for_owner(owner=owner, bot_id=bot_id)
-    subscription = Subscription.objects.filter(pk=subscription_id, bot=bot).first()
-    if subscription is None:
-        raise SubscriptionNotFound()
+    subscription = _owned_subscription(owner, bot_id, subscription_id)
     subscription.is_active = True
     subscription.failures_in_a_row = 0
     subscription.disabled_at = None
     subscription.disabled_reason = ""
     subscription.save(update_fields=["is_active", "failures_in_a_row", "disabled_at", "disabled_reason"])
+    return subscription
+
+
+def subscription_rotate_secret(*, owner: User, bot_id: int, subscription_id: int) -> Subscription:
+    """Give one of ``owner``'s bots' subscriptions a new signing secret (``subscription_secret_replace``)."""
+    subscription = _owned_subscription(owner, bot_id, subscription_id)
+    return subscription_secret_replace(actor=owner, subscription=subscription, via=AuditEntry.Via.REST)
+
+
+def subscription_secret_replace(*, actor: User, subscription: Subscription, via: str) -> Subscription:
+    """A new signing secret for ``subscription``, audited; the instance carries it, for the one answer
+    that shows it. Every try from now on signs with it, tries already queued included (they read the
+    secret when they run), so the receiver must take the new secret before its next delivery. The
+    caller has checked who ``actor`` is: the bot's owner (REST) or an administrator (the admin)."""
+    with transaction.atomic():
+        subscription.secret = new_secret()
+        subscription.save(update_fields=["secret"])
+        audit.audit_record(actor=actor, action="subscription.rotate_secret", target=subscription, via=via)
+    return subscription
+
+
+def _owned_subscription(owner: User, bot_id: int, subscription_id: int) -> Subscription:
+    """A subscription of one of ``owner``'s bots; SubscriptionNotFound for any other (missing or not theirs)."""
+    bot = bot_get_for_owner(owner=owner, bot_id=bot_id)
+    subscription = Subscription.objects.filter(pk=subscription_id, bot=bot).first()
+    if subscription is None:
+        raise SubscriptionNotFound()
     return subscription
 
 

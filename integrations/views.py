@@ -168,6 +168,20 @@ class BotSubscriptionViewSet(ApiViewSet):
         return Response(SubscriptionSerializer(subscription).data)
 
     @extend_schema(
+        summary=(
+            "Give the subscription a new signing secret, shown in this answer only: every delivery from now on "
+            "(tries already queued too) is signed with it"
+        ),
+        request=None,
+        responses={200: IssuedSubscriptionSerializer, 403: ERROR, 404: ERROR},
+    )
+    @action(detail=True, methods=["post"], url_path="rotate")
+    def rotate_secret(self, request: AuthenticatedRequest, bot_id: int, pk: int) -> Response:
+        check_not_token(request.auth)  # a secret is issued to a person signed in, never to an API token
+        subscription = services.subscription_rotate_secret(owner=request.user, bot_id=bot_id, subscription_id=pk)
+        return Response(IssuedSubscriptionSerializer(subscription).data)
+
+    @extend_schema(
         summary="The subscription's delivery log, newest first (the bot's owner)",
         responses={200: DeliverySerializer(many=True), 404: ERROR},
     )

@@ -16,6 +16,13 @@ def _ensure_search_index(sender: AppConfig, *, using: str = "default", **kwargs:
     search_index_ensure(connection=connections[using], language=settings.CHAT_SEARCH_LANGUAGE, repair_only=True)
 
 
+def _forget_reactions(sender: type, *, user: Any, **kwargs: Any) -> None:
+    """``users.signals.user_deleting``: the reaction totals must not keep counting a deleted user."""
+    from messaging.services.reactions import reactions_forget_user
+
+    reactions_forget_user(user=user)
+
+
 class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "messaging"
@@ -23,3 +30,6 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_ensure_search_index, sender=self, dispatch_uid="messaging.search_index")
+        from users.signals import user_deleting
+
+        user_deleting.connect(_forget_reactions, dispatch_uid="messaging.forget_reactions")

@@ -189,20 +189,11 @@ def room_post_policy(*, room_id: int) -> str:
     return policy or Room.PostPolicy.EVERYONE
 
 
-def room_bans(*, room: Room) -> QuerySet[RoomSanction]:
-    """Bans in force in a room (access already checked), newest first."""
+def room_sanctions(*, room: Room, kind: str) -> QuerySet[RoomSanction]:
+    """The bans or mutes (``kind``) in force in a room (access already checked), newest first."""
     return (
-        RoomSanction.objects.filter(room=room, kind=RoomSanction.Kind.BAN)
+        RoomSanction.objects.filter(room=room, kind=kind)
         .filter(Q(until__isnull=True) | Q(until__gt=timezone.now()))
-        .select_related("user")
-        .order_by("-id")
-    )
-
-
-def room_mutes(*, room: Room) -> QuerySet[RoomSanction]:
-    """Mutes in force in a room, newest first."""
-    return (
-        RoomSanction.objects.filter(room=room, kind=RoomSanction.Kind.MUTE, until__gt=timezone.now())
         .select_related("user")
         .order_by("-id")
     )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from realtime import presence
-from users.selectors import users_by_ids
+from users.authentication import AuthenticatedRequest
+from users.selectors import users_by_ids, visible_user_ids
 
 ERROR = OpenApiResponse(description='{"detail": "...", "code": "..."}')
 
@@ -31,9 +31,9 @@ class ConnectedUsersView(APIView):
             401: ERROR,
         },
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         counts = presence.connections_per_user()
-        users = users_by_ids(ids=counts)
+        users = users_by_ids(actor=request.user, ids=counts)
         return Response(
             [
                 {"id": u.pk, "username": u.username, "display_name": u.display_name, "connections": counts[u.pk]}
@@ -54,5 +54,8 @@ class ConnectedClientsView(APIView):
             401: ERROR,
         },
     )
-    def get(self, request: Request) -> Response:
-        return Response({"clients": presence.connected_clients()})
+    def get(self, request: AuthenticatedRequest) -> Response:
+        clients = presence.connected_clients()
+        # A guest hears only of the people who share a room with them (users.selectors.visible_users).
+        visible = visible_user_ids(actor=request.user, ids={presence.user_of(client) for client in clients})
+        return Response({"clients": [client for client in clients if presence.user_of(client) in visible]})

@@ -26,6 +26,7 @@ from core.errors import FieldErrors, InvalidInput, NotAuthenticated, NotFound, P
 from realtime.kernel import CloseTokenSockets, CloseUserSockets, closecodes, publish
 from users import audit
 from users.models import ApiToken, AuditEntry, User
+from users.signals import user_deleting
 
 TOKEN_PREFIX = "chat_"  # noqa: S105  (the public marker of our tokens, not a secret)
 SCOPES = (ApiToken.Scope.READ, ApiToken.Scope.WRITE, ApiToken.Scope.ADMIN)
@@ -269,6 +270,7 @@ def bot_delete(*, actor: User, bot_id: int, via: str = AuditEntry.Via.REST) -> N
     with transaction.atomic():
         audit.audit_record(actor=actor, action="bot.delete", target=bot, via=via)
         bot_pk = bot.pk
+        user_deleting.send(sender=User, user=bot)
         bot.delete()
         publish(CloseUserSockets(user_id=bot_pk, code=closecodes.USER_GONE))
 

@@ -32,6 +32,7 @@ from realtime.kernel import CloseUserSockets, closecodes, publish
 from users import audit
 from users.models import AuditEntry, User
 from users.preferences import merge_preferences
+from users.signals import user_deleting
 
 logger = logging.getLogger(__name__)
 
@@ -208,7 +209,8 @@ def user_set_active(*, actor: User, users: Iterable[User], active: bool, via: st
 
 def user_delete(*, actor: User, user: User, via: str = AuditEntry.Via.REST) -> None:
     """Delete a user (admins only): their refresh tokens are revoked first, their open sockets are
-    closed with 4403 and their avatar file goes once the deletion commits."""
+    closed with 4403 and their avatar file goes once the deletion commits. ``user_deleting`` is sent in
+    the same transaction, before the row goes (messaging recounts the reactions the user leaves)."""
     _check_manages(actor=actor, user=user, refusal="Only administrators may delete users.")
     if user.pk == actor.pk:
         raise PermissionDenied("Administrators cannot delete their own account here.")
@@ -217,6 +219,7 @@ def user_delete(*, actor: User, user: User, via: str = AuditEntry.Via.REST) -> N
         # Before the row goes: the outstanding tokens lose their link to the user when it is deleted.
         _revoke_refresh_tokens(user)
         audit.audit_record(actor=actor, action="user.delete", target=user, via=via)
+        user_deleting.send(sender=User, user=user)
         user.delete()
         publish(CloseUserSockets(user_id=user_id, code=closecodes.USER_GONE))
         if avatar:

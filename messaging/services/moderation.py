@@ -9,6 +9,7 @@ any of this runs.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import cast
 
 from django.conf import settings
@@ -121,67 +122,53 @@ def _check_room(room: Room) -> None:
         raise InvalidRoom("Nobody is banned, muted or moderated in a direct conversation.")
 
 
-def room_ban(
+def room_sanction(
     *,
     actor: User,
     room: Room,
+    kind: str,
     user_id: int,
     until: datetime | None = None,
     reason: str = "",
     via: str = AuditEntry.Via.REST,
 ) -> RoomSanction:
-    """Ban a user from a room (until a time, or for good): their membership goes, their sockets for
-    that room close with 4403 on every process, and they cannot read or rejoin it while it lasts."""
+    """Ban (``kind`` ban) or mute (``kind`` mute) a user in a room, audited, replacing any sanction of
+    that kind in force. A ban lasts until a time or for good: the membership goes, the user's sockets
+    for the room close with 4403 on every process, and they cannot read or rejoin it while it lasts. A
+    mute needs an end: they keep reading (their sockets stay open), and sending or editing there is
+    refused with ``muted`` over REST and sockets alike."""
+    if kind not in RoomSanction.Kind.values:
+        raise InvalidField(f"kind must be one of {', '.join(RoomSanction.Kind.values)}.")
     _check_room(room)
     _check_moderator(actor, room)
     user = _target(room, user_id, actor=actor)
-    reason, until = _check_reason(reason), _check_until(until, required=False)
+    banning = kind == RoomSanction.Kind.BAN
+    reason, until = _check_reason(reason), _check_until(until, required=not banning)
     with transaction.atomic():
-        ban, _ = RoomSanction.objects.update_or_create(
+        sanction, _ = RoomSanction.objects.update_or_create(
             room=room,
             user=user,
-            kind=RoomSanction.Kind.BAN,
+            kind=kind,
             defaults={"until": until, "reason": reason, "created_by": actor, "created_at": timezone.now()},
         )
-        Membership.objects.filter(room=room, user=user).delete()
-        publish(CloseUserSockets(user_id=user.pk, code=closecodes.USER_GONE, room_id=room.pk))
-        audit.audit_record(actor=actor, action="room.ban", target=user, room=room, reason=reason, via=via)
-    ban.user = user
-    return ban
+        if banning:
+            Membership.objects.filter(room=room, user=user).delete()
+            publish(CloseUserSockets(user_id=user.pk, code=closecodes.USER_GONE, room_id=room.pk))
+        audit.audit_record(actor=actor, action=f"room.{kind}", target=user, room=room, reason=reason, via=via)
+    sanction.user = user
+    return sanction
 
 
-def room_unban(*, actor: User, room: Room, user_id: int, via: str = AuditEntry.Via.REST) -> None:
-    """Lift a ban (they may join again, or be added back)."""
+def room_sanction_lift(*, actor: User, room: Room, kind: str, user_id: int, via: str = AuditEntry.Via.REST) -> None:
+    """Lift a ban (they may join again, or be added back) or a mute; SanctionNotFound when none is."""
     _check_room(room)
     _check_moderator(actor, room)
-    _lift(actor, room, user_id, RoomSanction.Kind.BAN, via)
+    _lift(actor, room, user_id, kind, via)
 
 
-def room_mute(
-    *, actor: User, room: Room, user_id: int, until: datetime, reason: str = "", via: str = AuditEntry.Via.REST
-) -> RoomSanction:
-    """Mute a user in a room until a time: they keep reading (their sockets stay open), and sending or
-    editing there is refused with ``muted`` over REST and sockets alike."""
-    _check_room(room)
-    _check_moderator(actor, room)
-    user = _target(room, user_id, actor=actor)
-    reason, checked_until = _check_reason(reason), _check_until(until, required=True)
-    with transaction.atomic():
-        mute, _ = RoomSanction.objects.update_or_create(
-            room=room,
-            user=user,
-            kind=RoomSanction.Kind.MUTE,
-            defaults={"until": checked_until, "reason": reason, "created_by": actor, "created_at": timezone.now()},
-        )
-        audit.audit_record(actor=actor, action="room.mute", target=user, room=room, reason=reason, via=via)
-    mute.user = user
-    return mute
-
-
-def room_unmute(*, actor: User, room: Room, user_id: int, via: str = AuditEntry.Via.REST) -> None:
-    _check_room(room)
-    _check_moderator(actor, room)
-    _lift(actor, room, user_id, RoomSanction.Kind.MUTE, via)
+# The two sanctions by name, as the admin, the sockets' tests and readers of the audit log call them.
+room_ban = partial(room_sanction, kind=RoomSanction.Kind.BAN)
+room_mute = partial(room_sanction, kind=RoomSanction.Kind.MUTE)
 
 
 def _lift(actor: User, room: Room, user_id: int, kind: str, via: str) -> None:
@@ -199,17 +186,28 @@ def _lift(actor: User, room: Room, user_id: int, kind: str, via: str) -> None:
 
 def room_set_post_policy(*, actor: User, room: Room, post_policy: str, via: str = AuditEntry.Via.REST) -> Room:
     """Who may post in a room: ``everyone`` (who may write it) or ``moderators`` (announcements)."""
+    if room_post_policy_check(actor=actor, room=room, post_policy=post_policy):
+        with transaction.atomic():
+            room_post_policy_write(actor=actor, room=room, post_policy=post_policy, via=via)
+    return room
+
+
+def room_post_policy_check(*, actor: User, room: Room, post_policy: object) -> bool:
+    """Raise unless ``actor`` may give ``room`` this post policy (a moderator of it, a valid policy, not
+    a direct conversation); whether it changes anything. Writes nothing, so that a PATCH that also
+    changes other settings checks them all before writing any (``room_manage.room_update``)."""
     if post_policy not in Room.PostPolicy.values:
         raise FieldErrors({"post_policy": [f"One of {', '.join(Room.PostPolicy.values)}."]})
     _check_room(room)
     _check_moderator(actor, room)
-    if room.post_policy == post_policy:
-        return room
-    with transaction.atomic():
-        room.post_policy = post_policy
-        room.save(update_fields=["post_policy"])
-        audit.audit_record(actor=actor, action="room.post_policy", target=room, room=room, reason=post_policy, via=via)
-    return room
+    return room.post_policy != post_policy
+
+
+def room_post_policy_write(*, actor: User, room: Room, post_policy: str, via: str) -> None:
+    """Store a post policy ``room_post_policy_check`` accepted, audited, in the caller's transaction."""
+    room.post_policy = post_policy
+    room.save(update_fields=["post_policy"])
+    audit.audit_record(actor=actor, action="room.post_policy", target=room, room=room, reason=post_policy, via=via)
 
 
 def check_may_post(*, user: User, room: Room, editing: bool = False) -> None:

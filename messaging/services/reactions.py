@@ -83,3 +83,39 @@ def _add(message: Message, actor: User, emoji: str) -> bool:
 def _remove(message: Message, actor: User, emoji: str) -> bool:
     deleted, _by_model = Reaction.objects.filter(message=message, user=actor, emoji=emoji).delete()
     return deleted > 0
+
+
+def reactions_forget_user(*, user: User) -> int:
+    """Remove every reaction of ``user`` (who is being deleted) and rewrite the totals of the messages
+    they were on, in the caller's transaction; return how many messages changed.
+
+    The cascade of the user's deletion would remove the rows and leave ``reaction_summary`` counting
+    them. Each live message's readers get the ``reaction`` frame (``added: false``) a removal sends,
+    after commit, so open pages correct their totals as they do for any other removal."""
+    reactions = list(Reaction.objects.filter(user=user).values_list("message_id", "emoji"))
+    if not reactions:
+        return 0
+    message_ids = sorted({message_id for message_id, _emoji in reactions})
+    with transaction.atomic():
+        # Locked in id order, as reaction_set locks one message row, so concurrent reactions wait.
+        messages = list(
+            Message.objects.select_for_update(of=("self",))
+            .select_related("room")
+            .filter(pk__in=message_ids)
+            .order_by("pk")
+        )
+        Reaction.objects.filter(user=user).delete()
+        for message in messages:
+            message.reaction_summary = reaction_summary(message_id=message.pk)
+        Message.objects.bulk_update(messages, ["reaction_summary"])
+        by_id = {message.pk: message for message in messages}
+        for message_id, emoji in reactions:
+            if message_id in by_id:
+                _announce_removal(by_id[message_id], emoji=emoji, user=user)
+    return len(messages)
+
+
+def _announce_removal(message: Message, *, emoji: str, user: User) -> None:
+    if not message.is_deleted:
+        frame = events.reaction(message, emoji=emoji, user=user, added=False)
+        publish(RoomFrame(room_id=message.room_id, frame=encode(frame)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -20,6 +20,7 @@ from messaging import events, limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
 from messaging.selectors import membership_get, public_room_outsiders
 from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, RoomArchived
+from messaging.services.moderation import room_post_policy_check, room_post_policy_write
 from realtime.kernel import CloseRoomSockets, EveryoneFrame, UserFrame, closecodes, encode, publish
 from users import audit
 from users.models import AuditEntry, User
@@ -80,34 +81,55 @@ ROOM_SETTINGS: dict[str, RoomSetting] = {
     "topic": RoomSetting(_check_topic, moderators=True),
     "archived": RoomSetting(_check_archived),
 }
+# Set beside them in the same PATCH, under moderation's rule (messaging/services/moderation.py).
+POST_POLICY = "post_policy"
 
 
 def room_update(*, actor: User, room: Room, changes: Mapping[str, Any], via: str = AuditEntry.Via.REST) -> Room:
-    """Change some of a room's settings (``ROOM_SETTINGS``); ``room_updated`` to everyone who may see
-    it when something changed. An archived room's settings still change (that is how it is unarchived)."""
+    """Change some of a room's settings (``ROOM_SETTINGS``) and its ``post_policy`` (moderation's rule:
+    room and workspace moderators); ``room_updated`` to everyone who may see it when a setting changed.
+    Every part is checked before anything is written, then all of it is written in one transaction (one
+    audit entry per kind of change): a body with one refused part stores nothing. An archived room's
+    settings still change (that is how it is unarchived)."""
+    settings_sent = {name: value for name, value in changes.items() if name != POST_POLICY}
+    changed = _settings_check(actor=actor, room=room, changes=settings_sent, policy_sent=POST_POLICY in changes)
+    policy = changes.get(POST_POLICY)
+    new_policy = POST_POLICY in changes and room_post_policy_check(actor=actor, room=room, post_policy=policy)
+    if not changed and not new_policy:
+        return room
+    with transaction.atomic():
+        if new_policy:
+            room_post_policy_write(actor=actor, room=room, post_policy=cast(str, policy), via=via)
+        if changed:
+            _settings_write(actor=actor, room=room, changed=changed, via=via)
+    return room
+
+
+def _settings_check(*, actor: User, room: Room, changes: Mapping[str, Any], policy_sent: bool) -> dict[str, Any]:
+    """The settings among ``changes`` that change, checked (values and who may change them)."""
     unknown = sorted(set(changes) - set(ROOM_SETTINGS))
-    if unknown or not changes:
-        raise InvalidField(
-            f"Send at least one of {', '.join(ROOM_SETTINGS)}" + (f", not {unknown}." if unknown else ".")
-        )
+    if unknown or not (changes or policy_sent):
+        names = ", ".join([*ROOM_SETTINGS, POST_POLICY])
+        raise InvalidField(f"Send at least one of {names}" + (f", not {unknown}." if unknown else "."))
+    if not changes:
+        return {}
     if room.kind == Room.Kind.DIRECT:
         raise InvalidRoom("Direct conversations have no settings to change.")
     role = _manager_role(actor, room)
     if role is None or (role == Membership.Role.MODERATOR and not all(ROOM_SETTINGS[f].moderators for f in changes)):
         raise NotRoomManager("Only the room's owners (moderators: its topic) or administrators may change this.")
     values = {name: ROOM_SETTINGS[name].check(room, value) for name, value in changes.items()}
-    changed = {name: value for name, value in values.items() if getattr(room, name) != value}
-    if not changed:
-        return room
-    with transaction.atomic():
-        Room.objects.filter(pk=room.pk).update(**changed)
-        for name, value in changed.items():
-            setattr(room, name, value)
-        audit.audit_record(
-            actor=actor, action="room.update", target=room, room=room, reason=", ".join(sorted(changed)), via=via
-        )
-        room_announce(room=room, build=events.room_updated)
-    return room
+    return {name: value for name, value in values.items() if getattr(room, name) != value}
+
+
+def _settings_write(*, actor: User, room: Room, changed: Mapping[str, Any], via: str) -> None:
+    Room.objects.filter(pk=room.pk).update(**changed)
+    for name, value in changed.items():
+        setattr(room, name, value)
+    audit.audit_record(
+        actor=actor, action="room.update", target=room, room=room, reason=", ".join(sorted(changed)), via=via
+    )
+    room_announce(room=room, build=events.room_updated)
 
 
 def _manager_role(actor: User, room: Room) -> str | None:

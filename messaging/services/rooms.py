@@ -22,6 +22,7 @@ from messaging.services.room_manage import room_announce
 from realtime.kernel import CloseUserSockets, TrackRoom, UnreadChanged, closecodes, publish
 from users import audit
 from users.models import AuditEntry, User
+from users.selectors import visible_user_ids
 
 CREATABLE_KINDS = {Room.Kind.PUBLIC, Room.Kind.PRIVATE}
 # Direct rooms are "dm-<id>-<id>": no other room may look like one.
@@ -205,7 +206,9 @@ def direct_room_for(*, actor: User, others: Sequence[User]) -> tuple[Room, bool]
         raise InvalidField("A direct conversation is with other people: you are added yourself.")
     if not 1 <= len(ids) <= limits.DIRECT_ROOM_OTHERS or len(set(ids)) != len(ids):
         raise InvalidField(f"A direct conversation needs 1 to {limits.DIRECT_ROOM_OTHERS} other people, each once.")
-    if not all(user.is_active for user in others):
+    if not all(user.is_active for user in others) or visible_user_ids(actor=actor, ids=ids) != set(ids):
+        # A guest opens conversations only with people who share a room with them; the others are, to
+        # them, as unknown as ids that do not exist.
         raise NotFound("No such user.")
     people = sorted([actor.pk, *ids])
     key = ":".join(str(pk) for pk in people)

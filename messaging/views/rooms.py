@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 from core.openapi import ERROR
 from core.viewsets import ApiViewSet
 from messaging import selectors, services
+from messaging.models import RoomSanction
 from messaging.serializers import (
     AddMemberSerializer,
     BanCreateSerializer,
@@ -31,6 +33,32 @@ from messaging.serializers import (
 from messaging.services import moderation
 from users.authentication import AuthenticatedRequest, request_user
 from users.selectors import user_get
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The body of a new ban or mute: a ban may be for good (``until`` omitted), a mute always ends.
+SANCTION_BODIES: dict[str, type[serializers.Serializer[Any]]] = {
+    RoomSanction.Kind.BAN: BanCreateSerializer,
+    RoomSanction.Kind.MUTE: MuteCreateSerializer,
+}
+
+
+def sanction_docs(kind: str, noun: str, post_summary: str) -> Callable[[F], F]:
+    """The OpenAPI description of ``/bans/`` or ``/mutes/`` (``kind``, called ``noun``): GET lists the
+    ones in force, POST adds one."""
+    listing = extend_schema(
+        methods=["GET"],
+        summary=f"{noun} in force in a room (its moderators)",
+        responses={200: SanctionSerializer(many=True), 403: ERROR, 404: ERROR},
+    )
+    adding = extend_schema(
+        methods=["POST"],
+        summary=post_summary,
+        request=SANCTION_BODIES[kind],
+        responses={201: SanctionSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    )
+    return lambda view: listing(adding(view))
+
 
 # The serializer of each (action, method) the browsable API builds a form for; the rest show RoomSerializer.
 FORMS: dict[tuple[str | None, str | None], type[serializers.BaseSerializer[Any]]] = {
@@ -105,13 +133,8 @@ class RoomViewSet(ApiViewSet):
     def partial_update(self, request: AuthenticatedRequest, slug: str) -> Response:
         body = RoomUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        changes = dict(body.validated_data)
-        post_policy = changes.pop("post_policy", None)
         room = selectors.room_get_for_user(user=request.user, slug=slug)
-        if post_policy is not None:
-            moderation.room_set_post_policy(actor=request.user, room=room, post_policy=post_policy)
-        if changes:
-            services.room_update(actor=request.user, room=room, changes=changes)
+        services.room_update(actor=request.user, room=room, changes=dict(body.validated_data))
         return Response(_room_out(request, slug))
 
     @extend_schema(
@@ -229,68 +252,55 @@ class RoomViewSet(ApiViewSet):
 
     # Moderation (teams): bans and mutes; the post policy is a field of the room PATCH above.
 
-    @extend_schema(
-        methods=["GET"],
-        summary="Bans in force in a room (its moderators)",
-        responses={200: SanctionSerializer(many=True), 403: ERROR, 404: ERROR},
-    )
-    @extend_schema(
-        methods=["POST"],
-        summary="Ban a user from a room; their sockets for it close with 4403 and they cannot rejoin",
-        request=BanCreateSerializer,
-        responses={201: SanctionSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    @sanction_docs(
+        RoomSanction.Kind.BAN,
+        "Bans",
+        "Ban a user from a room; their sockets for it close with 4403 and they cannot rejoin",
     )
     @action(detail=True, methods=["get", "post"])
     def bans(self, request: AuthenticatedRequest, slug: str) -> Response:
-        room = selectors.room_get_for_user(user=request.user, slug=slug)
-        if request.method == "GET":
-            moderation.check_moderator(actor=request.user, room=room)
-            page = self.paginate_queryset(selectors.room_bans(room=room))
-            return self.get_paginated_response(SanctionSerializer(page, many=True).data)
-        body = BanCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        ban = moderation.room_ban(
-            actor=request.user, room=room, user_id=data["user"], until=data.get("until"), reason=data["reason"]
-        )
-        return Response(SanctionSerializer(ban).data, status=status.HTTP_201_CREATED)
+        return self._sanctions(request, slug, RoomSanction.Kind.BAN)
 
     @extend_schema(summary="Lift a ban", responses={204: None, 403: ERROR, 404: ERROR})
     @action(detail=True, methods=["delete"], url_path="bans/<int:user_id>", url_name="ban-detail")
     def ban(self, request: AuthenticatedRequest, slug: str, user_id: int) -> Response:
-        room = selectors.room_get_for_user(user=request.user, slug=slug)
-        moderation.room_unban(actor=request.user, room=room, user_id=user_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self._lift_sanction(request, slug, user_id, RoomSanction.Kind.BAN)
 
-    @extend_schema(
-        methods=["GET"],
-        summary="Mutes in force in a room (its moderators)",
-        responses={200: SanctionSerializer(many=True), 403: ERROR, 404: ERROR},
-    )
-    @extend_schema(
-        methods=["POST"],
-        summary="Mute a user in a room until a time: they read, but sending and editing are refused",
-        request=MuteCreateSerializer,
-        responses={201: SanctionSerializer, 400: ERROR, 403: ERROR, 404: ERROR},
+    @sanction_docs(
+        RoomSanction.Kind.MUTE,
+        "Mutes",
+        "Mute a user in a room until a time: they read, but sending and editing are refused",
     )
     @action(detail=True, methods=["get", "post"])
     def mutes(self, request: AuthenticatedRequest, slug: str) -> Response:
-        room = selectors.room_get_for_user(user=request.user, slug=slug)
-        if request.method == "GET":
-            moderation.check_moderator(actor=request.user, room=room)
-            page = self.paginate_queryset(selectors.room_mutes(room=room))
-            return self.get_paginated_response(SanctionSerializer(page, many=True).data)
-        body = MuteCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        mute = moderation.room_mute(
-            actor=request.user, room=room, user_id=data["user"], until=data["until"], reason=data["reason"]
-        )
-        return Response(SanctionSerializer(mute).data, status=status.HTTP_201_CREATED)
+        return self._sanctions(request, slug, RoomSanction.Kind.MUTE)
 
     @extend_schema(summary="Lift a mute", responses={204: None, 403: ERROR, 404: ERROR})
     @action(detail=True, methods=["delete"], url_path="mutes/<int:user_id>", url_name="mute-detail")
     def mute(self, request: AuthenticatedRequest, slug: str, user_id: int) -> Response:
+        return self._lift_sanction(request, slug, user_id, RoomSanction.Kind.MUTE)
+
+    def _sanctions(self, request: AuthenticatedRequest, slug: str, kind: str) -> Response:
+        """GET: the bans or mutes in force (moderators); POST: ban or mute someone (its body's rules)."""
         room = selectors.room_get_for_user(user=request.user, slug=slug)
-        moderation.room_unmute(actor=request.user, room=room, user_id=user_id)
+        if request.method == "GET":
+            moderation.check_moderator(actor=request.user, room=room)
+            page = self.paginate_queryset(selectors.room_sanctions(room=room, kind=kind))
+            return self.get_paginated_response(SanctionSerializer(page, many=True).data)
+        body = SANCTION_BODIES[kind](data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        sanction = moderation.room_sanction(
+            actor=request.user,
+            room=room,
+            kind=kind,
+            user_id=data["user"],
+            until=data.get("until"),
+            reason=data["reason"],
+        )
+        return Response(SanctionSerializer(sanction).data, status=status.HTTP_201_CREATED)
+
+    def _lift_sanction(self, request: AuthenticatedRequest, slug: str, user_id: int, kind: str) -> Response:
+        room = selectors.room_get_for_user(user=request.user, slug=slug)
+        moderation.room_sanction_lift(actor=request.user, room=room, kind=kind, user_id=user_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -48,4 +48,9 @@ def connected_clients() -> list[str]:
 
 def connections_per_user() -> dict[int, int]:
     """Live sockets per user id, across processes (sync: for REST views)."""
-    return dict(Counter(int(client.split("@", 1)[0]) for client in connected_clients()))
+    return dict(Counter(user_of(client) for client in connected_clients()))
+
+
+def user_of(client: str) -> int:
+    """The user id of a client id ``<user_id>@<ip>:<port>``."""
+    return int(client.split("@", 1)[0])

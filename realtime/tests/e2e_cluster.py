@@ -111,3 +111,12 @@ async def next_frame(ws, frame_type: str, timeout: float = 5) -> dict:
         frame: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, deadline - time.monotonic())))
         if frame["type"] == frame_type:
             return frame
+
+
+async def next_presence(ws, user_id: int, status: str, timeout: float) -> dict:
+    """The next ``presence`` frame saying ``user_id`` is ``status``, others skipped, within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = await next_frame(ws, "presence", timeout=max(0.01, deadline - time.monotonic()))
+        if frame["user"]["id"] == user_id and frame["status"] == status:
+            return frame

@@ -21,7 +21,8 @@ from realtime.tests.e2e import BASE_DIR, Server, server_env, unique, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
-TIMEOUT = 4  # CHAT_SHUTDOWN_TIMEOUT of these servers, seconds
+TIMEOUT = 8  # CHAT_SHUTDOWN_TIMEOUT of these servers, seconds: far from every other duration here, so
+# the order of events decides these tests, never the speed of a loaded machine
 
 
 @dataclass
@@ -80,7 +81,7 @@ async def test_sigterm_closes_sockets_with_1012_finishes_requests_and_exits(serv
     _, token = await asyncio.to_thread(server.sign_up, unique("leaving"))
     paths = ["/ws/messages/", "/ws/notifications/", "/ws/messages", "/ws/notifications"]
     sockets = [await websockets.connect(f"{server.ws}{path}?token={token}", open_timeout=10) for path in paths]
-    thread, answer = await asyncio.to_thread(in_flight, server, "/slow?seconds=1.5")
+    thread, answer = await asyncio.to_thread(in_flight, server, "/slow?seconds=2.5")
     process = server.process
     assert process is not None
 
@@ -89,19 +90,19 @@ async def test_sigterm_closes_sockets_with_1012_finishes_requests_and_exits(serv
 
     codes = await asyncio.gather(*(close_code(ws) for ws in sockets))
     assert codes == [1012] * len(paths)
-    assert time.monotonic() - signalled < 1.0  # told at once, not when the process dies
+    assert not answer  # told at once: the request in flight is not answered yet, the process still runs
     with pytest.raises(ConnectionRefusedError):  # no longer accepting: the next replica gets the reconnect
         await websockets.connect(f"{server.ws}/ws/messages/?token={token}", open_timeout=2)
-    returncode = await asyncio.to_thread(process.wait, TIMEOUT + 2)
+    returncode = await asyncio.to_thread(process.wait, TIMEOUT + 10)
     exited = time.monotonic() - signalled
     thread.join(5)
     server.process = None
 
     assert answer
     assert answer[0][0] == 200, answer  # the request in flight was answered
-    assert answer[0][1] == "slept 1.5"
+    assert answer[0][1] == "slept 2.5"
     assert returncode == 0
-    assert 1.0 <= exited < TIMEOUT, exited  # once the request was answered, well before the deadline
+    assert 2.0 <= exited < TIMEOUT, exited  # once the request was answered, before the deadline
     log = server.log_path.read_text()
     assert "Drained in" in log
     assert "sockets closed with 1012" in log
@@ -115,12 +116,12 @@ async def test_a_request_that_outlasts_the_timeout_does_not_hold_the_exit(server
 
     signalled = time.monotonic()
     process.send_signal(signal.SIGTERM)
-    await asyncio.to_thread(process.wait, TIMEOUT + 2)
+    await asyncio.to_thread(process.wait, TIMEOUT + 10)
     exited = time.monotonic() - signalled
     thread.join(5)
     server.process = None
 
-    assert exited <= TIMEOUT + 0.5, exited
+    assert exited < TIMEOUT + 5, exited  # not the minute the request wanted
     assert answer
     assert answer[0][0] is None  # cut off: it could not finish in time
     assert "still in flight" in server.log_path.read_text()
@@ -135,8 +136,8 @@ async def test_a_second_signal_stops_at_once(server):
     await asyncio.sleep(0.3)
     signalled = time.monotonic()
     process.send_signal(signal.SIGINT)
-    await asyncio.to_thread(process.wait, TIMEOUT + 2)
+    await asyncio.to_thread(process.wait, TIMEOUT + 10)
     thread.join(5)
     server.process = None
 
-    assert time.monotonic() - signalled < 1.5
+    assert time.monotonic() - signalled < TIMEOUT / 2  # not held until the deadline
