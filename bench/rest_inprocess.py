@@ -20,6 +20,22 @@ import time
 from pathlib import Path
 
 
+def setup_django(*, prefix: str, project: Path) -> None:
+    """Django as the in-process benches run it: a throwaway SQLite database unless DATABASE_URL names
+    one, quiet logs, no message budget in the way; ``project``'s code first on the path."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'db.sqlite3'}")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "k" * 60)
+    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("CHAT_REQUEST_LOG", "0")
+    os.environ.setdefault("CHAT_MESSAGE_RATE", "1000000/1s")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    sys.path.insert(0, str(project))
+    import django
+
+    django.setup()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=1000)
@@ -27,17 +43,7 @@ def main() -> None:
     parser.add_argument("--path", default="/api/v1/messages/?room=general&limit={limit}")
     parser.add_argument("--profile", action="store_true", help="cProfile the requests after timing them")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench-inproc-"))
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{work / 'db.sqlite3'}")
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-" + "k" * 60)
-    os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("CHAT_REQUEST_LOG", "0")
-    os.environ.setdefault("CHAT_MESSAGE_RATE", "1000000/1s")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import django
-
-    django.setup()
+    setup_django(prefix="bench-inproc-", project=Path(__file__).resolve().parents[1])
     from django.core.management import call_command
     from django.test import Client
     from rest_framework_simplejwt.tokens import AccessToken

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -34,6 +34,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from core.compiled import Compiled
 from core.errors import NotFound
 from messaging import limits
 from messaging.events import (
@@ -91,17 +92,16 @@ class AttachmentNotFound(NotFound):
     default_detail = "No such file."
 
 
-def active_bans(*, user_id: Any, room: Any) -> QuerySet[RoomSanction]:
-    """The ban of ``user_id`` in ``room`` that is in force now (values or outer references)."""
-    in_force = Q(until__isnull=True) | Q(until__gt=timezone.now())
+def active_bans(*, user_id: Any, room: Any, now: datetime | None = None) -> QuerySet[RoomSanction]:
+    """The ban of ``user_id`` in ``room`` that is in force ``now`` (values or outer references)."""
+    in_force = Q(until__isnull=True) | Q(until__gt=now or timezone.now())
     return RoomSanction.objects.filter(in_force, room=room, user_id=user_id, kind=RoomSanction.Kind.BAN)
 
 
-def active_mute(*, user_id: int, room_id: int) -> RoomSanction | None:
-    """The mute of ``user_id`` in a room that is in force now, if any."""
-    return RoomSanction.objects.filter(
-        room_id=room_id, user_id=user_id, kind=RoomSanction.Kind.MUTE, until__gt=timezone.now()
-    ).first()
+def active_mutes(*, user_id: Any, room: Any) -> QuerySet[RoomSanction]:
+    """The mute of ``user_id`` in ``room`` that is in force now (values or outer references)."""
+    in_force = Q(until__gt=timezone.now())
+    return RoomSanction.objects.filter(in_force, room=room, user_id=user_id, kind=RoomSanction.Kind.MUTE)
 
 
 def readable_rooms(*, user: User) -> QuerySet[Room]:
@@ -116,22 +116,42 @@ def readable_rooms(*, user: User) -> QuerySet[Room]:
     return Room.objects.filter(Q(kind=Room.Kind.PUBLIC) | Exists(member)).filter(~Exists(banned))
 
 
+def _rooms_with_access(*, user_id: int, now: datetime) -> QuerySet[Room]:
+    """Rooms with whether ``user_id`` is banned from each (``user_banned``) and a member (``user_is_member``)."""
+    return Room.objects.annotate(
+        user_banned=Exists(active_bans(user_id=user_id, room=OuterRef("pk"), now=now)),
+        user_is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user_id=user_id)),
+    )
+
+
+_READABLE_BY_SLUG = Compiled(
+    lambda user_id, now, slug: _rooms_with_access(user_id=user_id, now=now).filter(slug=slug),
+    user_id=-918_273_645,
+    now=datetime(2000, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC),
+    slug="\x1fcompiled-placeholder",
+)
+
+
 def room_get_for_user(*, user: User, slug: str | None = None, room_id: int | None = None) -> Room:
     """One readable room by slug (default ``general``) or id; RoomNotFound otherwise (also for a guest
     and a public room it was not added to, and for a room the user is banned from).
 
     One query: the room with whether the user is banned from it and whether they are a member.
     """
-    lookup = {"pk": room_id} if room_id is not None else {"slug": slug or GENERAL_ROOM_SLUG}
     if not user.is_active:
         raise RoomNotFound()
-    try:
-        room = Room.objects.annotate(
-            user_banned=Exists(active_bans(user_id=user.pk, room=OuterRef("pk"))),
-            user_is_member=Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)),
-        ).get(**lookup)
-    except (Room.DoesNotExist, ValueError, TypeError):
-        raise RoomNotFound() from None
+    slug = slug or GENERAL_ROOM_SLUG
+    if room_id is None and isinstance(slug, str):  # every REST read of a room: compiled once (core/compiled.py)
+        found = _READABLE_BY_SLUG.first(user_id=user.pk, now=timezone.now(), slug=slug)
+        if found is None:
+            raise RoomNotFound()
+        room = found
+    else:
+        lookup = {"pk": room_id} if room_id is not None else {"slug": slug}
+        try:
+            room = _rooms_with_access(user_id=user.pk, now=timezone.now()).get(**lookup)
+        except (Room.DoesNotExist, ValueError, TypeError):
+            raise RoomNotFound() from None
     if getattr(room, "user_banned", False):
         raise RoomNotFound()
     if (room.is_public and not user.is_guest) or getattr(room, "user_is_member", False):
@@ -164,12 +184,10 @@ def public_room_outsiders(*, room: Room) -> list[int]:
 def room_writable(*, user_id: int, room: Room) -> bool:
     """Whether an active user may write ``room`` now (read fresh, not from a cached user): a member,
     or for a public room any active user who is not a guest; never a banned user."""
-    if active_bans(user_id=user_id, room=room).exists():
-        return False
-    if room.is_public:
-        member = Membership.objects.filter(room=room, user_id=OuterRef("pk"))
-        return User.objects.filter(Q(Exists(member)) | ~Q(role=User.Role.GUEST), pk=user_id, is_active=True).exists()
-    return Membership.objects.filter(room=room, user_id=user_id, user__is_active=True).exists()
+    member = Exists(Membership.objects.filter(room=room, user_id=OuterRef("pk")))
+    may_write = Q(member) | ~Q(role=User.Role.GUEST) if room.is_public else Q(member)
+    banned = Exists(active_bans(user_id=OuterRef("pk"), room=room))
+    return User.objects.filter(may_write, ~banned, pk=user_id, is_active=True).exists()  # one query
 
 
 def room_moderates(*, user: User, room: Room) -> bool:

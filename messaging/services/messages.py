@@ -11,21 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.utils import timezone
 
 from core import budgets
-from core.errors import InvalidField
+from core.errors import ApplicationError, InvalidField
 from core.validation import is_database_id, is_storable_text
 from messaging import events, formatting, limits
 from messaging.models import Attachment, Message, MessageVersion, Room
 from messaging.selectors import (
     MessageNotFound,
-    RoomNotFound,
+    active_mutes,
     message_get_for_user,
     room_get_for_user,
     room_moderates,
-    room_writable,
 )
 from messaging.services import notifications, threads
 from messaging.services.errors import (
@@ -38,8 +38,9 @@ from messaging.services.errors import (
     UnknownAttachment,
 )
 from messaging.services.files import attachment_files_delete_on_commit
-from messaging.services.moderation import check_may_post
+from messaging.services.moderation import Muted
 from messaging.services.pins import message_forget_extras
+from messaging.services.posting import REFUSALS, allocate_seq_if_may_post, check_may_send
 from messaging.services.room_manage import room_check_writable
 from messaging.signals import message_stored
 from realtime.kernel import RoomFrame, encode, publish
@@ -74,18 +75,16 @@ def message_send(
     content = _check_content(content, has_attachments=bool(attachment_ids))
     client_id = _check_client_id(client_id)
     attachment_ids = _check_attachment_ids(attachment_ids)
+    # A caller that passes a Room (a socket) checked access when it opened; the user may have been
+    # deactivated, banned or removed from the room since, and the close telling its socket may still be
+    # on its way: the seq's statement checks again (posting.py), with archived, mutes and the post policy.
+    check_access = room is not None
     if room is None:
         room = room_get_for_user(user=sender, slug=room_slug)
         room_check_writable(room=room)
-    else:
-        if not room_writable(user_id=sender.pk, room=room):
-            # The caller (a socket) checked access when it opened; the user may have been deactivated or
-            # removed from the room since, and the close telling its socket may still be on its way.
-            raise RoomNotFound()
-        room_check_writable(room=room, fresh=True)  # archived since the socket opened?
-    check_may_post(user=sender, room=room)
     wait = budgets.spend("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
     if wait:
+        check_may_send(user=sender, room=room, check_access=check_access)  # refusals come before 429
         # Over budget, a retry of a message already stored is still answered (it costs nothing).
         previous = _previous_send(sender, client_id, content) if client_id else None
         if previous is None:
@@ -93,7 +92,11 @@ def message_send(
         return SendResult(previous, created=False)
     try:
         with transaction.atomic():
-            message = _store(sender, room, content, client_id, attachment_ids, reply_to_id)
+            message = _store(sender, room, content, client_id, attachment_ids, reply_to_id, check_access)
+    except REFUSALS:
+        # Refused by the seq's statement (rolled back: no seq consumed): nothing was sent, so it costs nothing.
+        budgets.refund("message", sender.pk, rate=settings.CHAT_MESSAGE_RATE)
+        raise
     except IntegrityError:
         # The (sender, client_id) constraint refused a retry: answer with the stored message. Trying
         # the insert first keeps the common case at one round of queries; a retry pays a rollback.
@@ -106,9 +109,15 @@ def message_send(
 
 
 def _store(
-    sender: User, room: Room, content: str, client_id: str, attachment_ids: list[int], reply_to_id: int | None
+    sender: User,
+    room: Room,
+    content: str,
+    client_id: str,
+    attachment_ids: list[int],
+    reply_to_id: int | None,
+    check_access: bool,
 ) -> Message:
-    seq = allocate_seqs(room, 1)
+    seq = allocate_seq_if_may_post(room=room, sender=sender, check_access=check_access)
     reply_to, root = (
         threads.thread_root_lock(room=room, reply_to_id=reply_to_id) if reply_to_id is not None else (None, None)
     )
@@ -125,6 +134,7 @@ def _store(
     message.room = room
     message.sender = sender
     attached = _attach(message, sender, attachment_ids) if attachment_ids else []
+    setattr(message, events.PREFETCHED_ATTACHMENTS, attached)  # the REST answer's payload reads them again
     if root is not None:
         threads.thread_reply_added(root=root, reply=message)
     notifications.notify_message_recipients(
@@ -136,25 +146,6 @@ def _store(
         threads.thread_updated_publish(root, room_id=room.pk, room_slug=room.slug)
     message_stored.send(sender=Message, message=message, room=room)
     return message
-
-
-def allocate_seqs(room: Room, count: int) -> int:
-    """Reserve ``count`` consecutive seqs in ``room``; return the last. Must run in a transaction.
-
-    The UPDATE takes the room row's write lock until commit, so seqs are gapless and in commit order.
-    One statement (UPDATE ... RETURNING, PostgreSQL and SQLite >= 3.35): this runs for every message.
-    """
-    table = connection.ops.quote_name(Room._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + %s WHERE id = %s RETURNING last_seq",  # noqa: S608
-            [count, room.pk],
-        )
-        row = cursor.fetchone()
-    if row is None:
-        raise Room.DoesNotExist(f"Room {room.pk} is gone.")
-    room.last_seq = row[0]
-    return room.last_seq
 
 
 def _previous_send(sender: User, client_id: str, content: str) -> Message | None:
@@ -217,8 +208,7 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
     if message.sender_id != actor.pk and not actor.is_staff:
         raise NotAuthor()
     room_check_writable(room=message.room)
-    check_may_post(user=actor, room=message.room, editing=True)
-    content = _check_content(content, has_attachments=bool(message.attachments.all()))
+    content = _edit_content(actor, message, content)
     earlier = MessageVersion(message=message, content=message.content, html=message.html, edited_at=message.edited_at)
     message.content = content
     message.html = formatting.render_message(message.content)
@@ -226,9 +216,24 @@ def message_edit(*, actor: User, message_id: int, content: str) -> Message:
     with transaction.atomic():
         if earlier.content != content:
             earlier.save()  # the edit history (GET /messages/{id}/history/)
-        message.save(update_fields=["content", "html", "edited_at"])
+        # A muted author may not edit: checked in the UPDATE itself (no read of its own), rolled back if so.
+        muted = Exists(active_mutes(user_id=actor.pk, room=message.room_id))
+        fields = {"content": message.content, "html": message.html, "edited_at": message.edited_at}
+        if not Message.objects.filter(~muted, pk=message.pk).update(**fields):
+            raise Muted() if active_mutes(user_id=actor.pk, room=message.room_id).exists() else MessageNotFound()
         publish(RoomFrame(room_id=message.room_id, frame=encode(events.message_updated(message))))
     return message
+
+
+def _edit_content(actor: User, message: Message, content: str) -> str:
+    """The new text, checked. A muted author is told ``muted`` before what is wrong with the text, as
+    when the mute was read first (read here only for refused text; a valid edit's UPDATE checks it)."""
+    try:
+        return _check_content(content, has_attachments=bool(message.attachments.all()))
+    except ApplicationError:
+        if active_mutes(user_id=actor.pk, room=message.room_id).exists():
+            raise Muted() from None
+        raise
 
 
 def message_delete(*, actor: User, message_id: int, via: str = AuditEntry.Via.REST) -> Message:

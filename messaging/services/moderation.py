@@ -22,7 +22,7 @@ from core.errors import Conflict, FieldErrors, InvalidField, NotFound, Permissio
 from core.validation import is_database_id, is_storable_text
 from messaging import limits
 from messaging.models import Membership, Message, MessageReport, Notification, Room, RoomSanction
-from messaging.selectors import MessageNotFound, message_get_for_user, report_list, room_moderates
+from messaging.selectors import MessageNotFound, active_mutes, message_get_for_user, report_list, room_moderates
 from messaging.services.errors import InvalidRoom
 from messaging.services.notifications import notification_rows_push
 from realtime.kernel import CloseUserSockets, closecodes, publish
@@ -213,9 +213,7 @@ def room_post_policy_write(*, actor: User, room: Room, post_policy: str, via: st
 def check_may_post(*, user: User, room: Room, editing: bool = False) -> None:
     """Muted and PostingRestricted, read fresh in one query (a socket's room may come from a cache):
     a muted user may not send or edit; in a moderators-only room only moderators send."""
-    mute = RoomSanction.objects.filter(
-        room=OuterRef("pk"), user_id=user.pk, kind=RoomSanction.Kind.MUTE, until__gt=timezone.now()
-    )
+    mute = active_mutes(user_id=user.pk, room=OuterRef("pk"))
     row = Room.objects.filter(pk=room.pk).annotate(muted=Exists(mute)).values_list("post_policy", "muted").first()
     policy, is_muted = row if row is not None else (Room.PostPolicy.EVERYONE, False)
     if is_muted:

@@ -28,14 +28,11 @@ from users.models import AuditEntry, User
 # --- the read-only rule ------------------------------------------------------------------------------
 
 
-def room_check_writable(*, room: Room, fresh: bool = False) -> None:
+def room_check_writable(*, room: Room) -> None:
     """RoomArchived unless something may be written to ``room`` (a message sent, edited, deleted, a
-    reaction, a pin...): every service that writes to a room calls this. ``fresh``: read the flag from
-    the database (for a Room instance that may be old, such as a socket's); else the instance's."""
-    archived = room.archived
-    if fresh:
-        archived = Room.objects.filter(pk=room.pk, archived=True).exists()
-    if archived:
+    reaction, a pin...): every service that writes to a room calls this, with a Room it has just read.
+    A send from a socket, whose Room may be old, reads the flag with its seq instead (posting.py)."""
+    if room.archived:
         raise RoomArchived()
 
 
