@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from emails.models import MissedMessage
 from messaging.models import Membership, Notification, Room
-from messaging.selectors import notification_wanted, notify_allows
+from messaging.selectors import notification_wanted, notify_allows, readable_rooms
 from users.models import User
 
 
@@ -33,15 +33,19 @@ def still_unread(items: Iterable[MissedMessage], user: User) -> list[MissedMessa
     items = list(items)
     rooms = {item.message.room_id: item.message.room for item in items}
     memberships = {m.room_id: m for m in Membership.objects.filter(user=user, room_id__in=list(rooms))}
-    return [item for item in items if _unseen(item, memberships.get(item.message.room_id), user)]
+    # Removed, banned or made a guest since: a room it may not read any more is not emailed about.
+    readable = set(readable_rooms(user=user).filter(pk__in=list(rooms)).values_list("pk", flat=True))
+    return [
+        item
+        for item in items
+        if item.message.room_id in readable and _unseen(item, memberships.get(item.message.room_id), user)
+    ]
 
 
 def _unseen(item: MissedMessage, membership: Membership | None, user: User) -> bool:
-    message, room = item.message, item.message.room
+    message = item.message
     if message.is_deleted or item.notification.read_at is not None:
         return False
-    if membership is None and not room.is_public:
-        return False  # removed from the room since: it may not read it any more
     if membership is not None and membership.last_read_seq >= message.seq:
         return False
-    return room_allows_email(user=user, room=room, membership=membership, kind=item.kind)
+    return room_allows_email(user=user, room=message.room, membership=membership, kind=item.kind)

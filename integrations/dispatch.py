@@ -2,7 +2,7 @@
 
 It runs inside the transaction that stores the message: each delivery is a row and a job written in that
 transaction, so a delivery exists exactly when its message does and no worker starts before the commit.
-One query finds the candidate subscriptions (one more for a private room's bot memberships), after a
+One query finds the candidate subscriptions (one more for which of their bots may read the room), after a
 plain one that says whether any active subscription could want the message: an ordinary message in a
 workspace without bots costs that one cheap query.
 """
@@ -21,7 +21,9 @@ from integrations.deliveries import deliver
 from integrations.models import Delivery, Subscription
 from messaging import events
 from messaging.formatting import mentioned_usernames
-from messaging.models import Attachment, Membership, Message, Room
+from messaging.models import Attachment, Message, Room
+from messaging.selectors import users_who_may_read
+from users.models import User
 
 Event = Subscription.Event
 
@@ -75,9 +77,10 @@ def _any_listening(*, mentions: bool, command: bool) -> bool:
 
 
 def _bots_reading(room: Room, bot_ids: set[int]) -> set[int]:
-    if room.is_public:
-        return bot_ids
-    return set(Membership.objects.filter(room=room, user_id__in=bot_ids).values_list("user_id", flat=True))
+    """The bots that may read ``room`` as anyone may (a private room's members; never a bot banned from
+    the room): a delivery carries the message to the bot owner's URL."""
+    bots = users_who_may_read(User.objects.filter(pk__in=bot_ids), room=room)
+    return set(bots.values_list("pk", flat=True))
 
 
 def _event_for(subscription: Subscription, mentioned: set[str], command: str | None) -> str | None:

@@ -175,6 +175,28 @@ def _room_with_access_query(shape: object, *, user_id: int, now: datetime, **loo
 _ROOM_WITH_ACCESS = PreparedQuery(_room_with_access_query)
 
 
+def users_who_may_read(users: QuerySet[User], *, room: Room) -> QuerySet[User]:
+    """``users`` narrowed to those who may read ``room`` now: readable_rooms' rule, for many users in one
+    query (active; a member, or for a public room anyone but a guest; never banned). Who is told about a
+    message (mentions, thread replies) goes through it, or a notification would carry a room's text to
+    a guest it was never added to or to someone banned from it."""
+    member = Exists(Membership.objects.filter(room=room, user=OuterRef("pk")))
+    users = users.filter(is_active=True).exclude(Exists(active_bans(user_id=OuterRef("pk"), room=room)))
+    if room.is_public:
+        return users.filter(member | ~Q(role=User.Role.GUEST) | Q(is_staff=True))
+    return users.filter(member)
+
+
+def public_room_outsiders(*, room: Room) -> list[int]:
+    """Active users who may not see the public ``room`` (readable_rooms' rule from the other side):
+    guests it was not added to, and users banned from it. Frames about the room that go to everyone's
+    sockets skip them, or a guest would learn of rooms it is not in and a banned user of a room it left."""
+    member = Membership.objects.filter(room=room, user=OuterRef("pk"))
+    banned = active_bans(user_id=OuterRef("pk"), room=room)
+    guest = Q(role=User.Role.GUEST, is_staff=False) & ~Q(Exists(member))
+    return list(User.objects.filter(guest | Q(Exists(banned)), is_active=True).values_list("pk", flat=True))
+
+
 def room_writable(*, user_id: int, room: Room) -> bool:
     """Whether an active user may write ``room`` now (read fresh, not from a cached user): a member,
     or for a public room any active user who is not a guest; never a banned user."""
@@ -580,9 +602,7 @@ def thread_followers(*, root: Message, room: Room, exclude_user_id: int) -> list
     """Active users who follow ``root``'s thread and may read ``room`` (at most
     limits.NOTIFICATION_RECIPIENTS, the earliest followers first), but ``exclude_user_id``."""
     follows = ThreadFollow.objects.filter(root=root, following=True, user=OuterRef("pk"))
-    users = User.objects.filter(Exists(follows), is_active=True).exclude(pk=exclude_user_id)
-    if not room.is_public:
-        users = users.filter(Exists(Membership.objects.filter(room=room, user=OuterRef("pk"))))
+    users = users_who_may_read(User.objects.filter(Exists(follows)).exclude(pk=exclude_user_id), room=room)
     return list(users.order_by("pk")[: limits.NOTIFICATION_RECIPIENTS])
 
 

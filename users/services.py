@@ -175,6 +175,7 @@ def user_update(*, actor: User, user: User, data: dict[str, Any], via: str = Aud
                 _delete_file_on_commit(user, old_avatar)
             if old_role != user.role:
                 audit.audit_record(actor=actor, action="user.role", target=user, reason=user.role, via=via)
+                _close_sockets_of_a_new_guest(user, old_role)
             if was_active != user.is_active:
                 action = "user.activate" if user.is_active else "user.deactivate"
                 audit.audit_record(actor=actor, action=action, target=user, via=via)
@@ -264,11 +265,21 @@ def user_set_role(*, actor: User, user: User, role: str, via: str = AuditEntry.V
     _check_role_change(actor=actor, user=user, role=role)
     if user.role == role:
         return user
+    old_role = user.role
     with transaction.atomic():
         _apply_role(user, role)
         user.save(update_fields=["role", "is_staff"])
         audit.audit_record(actor=actor, action="user.role", target=user, reason=role, via=via)
+        _close_sockets_of_a_new_guest(user, old_role)
     return user
+
+
+def _close_sockets_of_a_new_guest(user: User, old_role: str) -> None:
+    """Someone made a guest stops reading the public rooms it was not added to at once: an open socket
+    would go on receiving their frames. Its sockets close with 4401, as after a new password, and
+    reconnect under the guest's rule (4404 for those rooms)."""
+    if user.is_guest and old_role != User.Role.GUEST:
+        publish(CloseUserSockets(user_id=user.pk, code=closecodes.TOKEN_INVALID))
 
 
 def _check_manages(*, actor: User, user: User, refusal: str) -> None:

@@ -219,6 +219,20 @@ def test_someone_removed_from_a_private_room_is_not_emailed_its_messages(ana, be
     assert mail.outbox == []
 
 
+def test_someone_banned_from_a_public_room_or_made_a_guest_is_not_emailed_its_messages(ana, ben, cid):
+    from messaging.services.moderation import room_ban
+    from users.models import User
+
+    room = make_room(members=(ana,))
+    send(ana, "@ben @cid plans", room=room)
+    room_ban(actor=ana, room=room, user_id=ben.pk)
+    User.objects.filter(pk=cid.pk).update(role=User.Role.GUEST)
+
+    drain()
+
+    assert mail.outbox == []
+
+
 def test_direct_messages_and_files_are_emailed(ana, ben):
     room, _ = direct_room_get_or_create(actor=ana, other=ben)
     send(ana, "lunch?", room=room)

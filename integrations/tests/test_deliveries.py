@@ -164,6 +164,20 @@ def test_a_bot_hears_nothing_from_rooms_it_cannot_read(user, other_user, bot):
     assert not Delivery.objects.exists()
 
 
+def test_a_bot_banned_from_a_public_room_hears_nothing_from_it(user, other_user, bot):
+    from messaging.services.moderation import room_ban
+
+    room = make_room(members=(user,))
+    with Receiver() as receiver:
+        _subscribe(bot, receiver.url, events=["message", "mention"])
+        room_ban(actor=user, room=room, user_id=bot.pk)
+        send(other_user, "@echo plans", room=room)
+        drain()
+
+    assert receiver.received == []
+    assert not Delivery.objects.exists()
+
+
 def test_a_slash_command_is_delivered_with_its_arguments_and_answered(other_user, bot):
     general()
     with Receiver(default=(200, {"text": "deploying prod"})) as receiver:

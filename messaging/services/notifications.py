@@ -28,6 +28,7 @@ from messaging.selectors import (
     notify_memberships,
     thread_followers,
     users_sharing_a_room,
+    users_who_may_read,
 )
 from messaging.services.errors import InvalidRecipients, NotifyingTooFast
 from realtime.kernel import UserFrame, encode, publish
@@ -134,10 +135,8 @@ def _mentioned_readers(content: str, room: Room, sender: User) -> Iterable[User]
     if not names:
         return []
     by_name = reduce(operator.or_, (Q(username__iexact=name) for name in sorted(names)[: limits.MENTIONS_PER_MESSAGE]))
-    users = User.objects.filter(by_name, is_active=True).exclude(pk=sender.pk)
-    if not room.is_public:
-        users = users.filter(memberships__room=room)
-    return list(users[: limits.NOTIFICATION_RECIPIENTS])
+    users = users_who_may_read(User.objects.filter(by_name).exclude(pk=sender.pk), room=room)
+    return list(users.order_by("pk")[: limits.NOTIFICATION_RECIPIENTS])
 
 
 def _message_notification(message: Message, room: Room, sender: User, user: User, kind: str) -> Notification:

@@ -18,7 +18,7 @@ from core.errors import InvalidField, NotFound, TooLong
 from core.validation import is_storable_text
 from messaging import events, limits
 from messaging.models import GENERAL_ROOM_SLUG, Membership, Room
-from messaging.selectors import membership_get
+from messaging.selectors import membership_get, public_room_outsiders
 from messaging.services.errors import InvalidRoom, LastOwner, NotRoomManager, RoomArchived
 from messaging.services.moderation import room_post_policy_check, room_post_policy_write
 from realtime.kernel import CloseRoomSockets, EveryoneFrame, UserFrame, closecodes, encode, publish
@@ -204,7 +204,8 @@ def room_announce(*, room: Room, build: RoomFrameBuilder, only: Collection[int] 
     once, to the notification sockets of everyone who may see the room: everyone's for a public room,
     its active members' for a private or direct room; ``only``: just these users (who may see it)."""
     if room.is_public and only is None:
-        publish(EveryoneFrame(kind="notifications", frame=encode(build(room))))
+        hidden = tuple(public_room_outsiders(room=room))
+        publish(EveryoneFrame(kind="notifications", frame=encode(build(room)), except_users=hidden))
         return
     members = list(User.objects.filter(memberships__room=room).order_by("pk"))
     frame = encode(build(room, direct_members=members if room.kind == Room.Kind.DIRECT else None))

@@ -83,9 +83,13 @@ class Router:
         deliver_all(self.registry.of_user(event.user_id, event.kind), event.frame, self.committed_at)
 
     async def _everyone_frame(self, event: EveryoneFrame) -> None:
-        deliver_all(self.registry.of_kind(event.kind), event.frame, self.committed_at)
+        sockets: Collection[Socket] = self.registry.of_kind(event.kind)
+        if event.except_users:
+            skipped = set(event.except_users)
+            sockets = [socket for socket in sockets if socket.user_id not in skipped]
+        deliver_all(sockets, event.frame, self.committed_at)
         if event.kind == "notifications":
-            for socket in list(self.registry.overhearing):
+            for socket in [s for s in self.registry.overhearing if s.user_id not in event.except_users]:
                 try:
                     socket.overhear(event.frame)  # type: ignore[attr-defined]  # only sockets that define it overhear
                 except Exception:

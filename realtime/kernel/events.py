@@ -141,13 +141,27 @@ class UserFrame(Event):
 @dataclass(frozen=True, slots=True)
 class EveryoneFrame(Event):
     """A frame to every socket of ``kind`` in every process (presence, a purge of every room);
-    ``changes_unread``: every watched room's unread counts may have changed."""
+    ``changes_unread``: every watched room's unread counts may have changed; ``except_users``: users whose
+    sockets skip it (guests and banned users of a public room), on the wire only when set (old processes)."""
 
     NAME: ClassVar[str] = "everyone"
-    WIRE: ClassVar[Mapping[str, str]] = {"kind": "kind", "frame": "frame", "changes_unread": "unread"}
+    WIRE: ClassVar[Mapping[str, str]] = {
+        "kind": "kind", "frame": "frame", "changes_unread": "unread", "except_users": "except"
+    }  # fmt: skip
     kind: Kind
     frame: str
     changes_unread: bool = False
+    except_users: tuple[int, ...] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        message = Event.to_wire(self)  # not super(): slots=True makes a new class
+        if not self.except_users:
+            del message["except"]
+        return message
+
+    @classmethod
+    def from_fields(cls, message: Mapping[str, Any]) -> Self:
+        return cls(message["kind"], message["frame"], message["unread"], tuple(message.get("except", ())))
 
     @property
     def group(self) -> str:

@@ -31,6 +31,7 @@ ONE_OF_EACH: list[Event] = [
     EphemeralFrame(room_id=3, frame='{"type":"typing"}'),
     UserFrame(user_id=2, kind="notifications", frame='{"type":"notification"}'),
     EveryoneFrame(kind="messages", frame='{"type":"messages_purged","room":null}', changes_unread=True),
+    EveryoneFrame(kind="notifications", frame='{"type":"room_updated"}', except_users=(4, 7)),
     CloseUserSockets(user_id=2, code=4404, room_id=3),
     CloseUserSockets(user_id=2, code=4403),
     CloseRoomSockets(room_id=3, code=4404),
